@@ -1,0 +1,164 @@
+"""The command line: global options, lazy loading of commands, errors to exit codes.
+
+Each command lives in its own module (`ecsdeploy.cli.<name>`) exposing `command`;
+it is imported only when run, so `ecsdeploy --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import click
+
+from ecsdeploy import __version__
+from ecsdeploy.errors import EcsDeployError, ExitStatus
+
+# command name -> module under ecsdeploy.cli
+COMMANDS: dict[str, str] = {
+    "validate": "validate",
+    "render": "render",
+    "schema": "schema",
+    "sandbox": "sandbox",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "validate": "Check deploy.yaml and render every template (no AWS call).",
+    "render": "Print the rendered task definitions as JSON (no AWS call).",
+    "schema": "Print the JSON Schema of deploy.yaml.",
+    "sandbox": "Run the local ECS emulator in the foreground.",
+}
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options every command shares (SPEC section 3)."""
+
+    file: str = "deploy.yaml"
+    env: str | None = None
+    vars: tuple[str, ...] = ()
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    revision: str | None = None
+    no_color: bool = False
+    verbose: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"ecsdeploy.cli.{module_name}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing the commands must not import them all.
+        rows = [(name, SHORT_HELP.get(name, "")) for name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-f", "--file", "file", default="deploy.yaml", show_default=True, help="The deploy.yaml."
+)
+@click.option("-e", "--env", "env", help="Environment overlay from `environments:`.")
+@click.option("--var", "vars", multiple=True, metavar="K=V", help="Template variable (repeat).")
+@click.option("--region", help="AWS region (default: deploy.yaml, then AWS_REGION).")
+@click.option("--profile", help="AWS profile.")
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="AWS endpoint, e.g. the sandbox (also AWS_ENDPOINT_URL).",
+)
+@click.option(
+    "--revision",
+    envvar="ECSDEPLOY_REVISION",
+    help="Git revision to use when there is no .git (also ECSDEPLOY_REVISION).",
+)
+@click.option("--no-color", is_flag=True, help="No colours (also NO_COLOR).")
+@click.option("-v", "--verbose", is_flag=True, help="More detail; tracebacks on errors.")
+@click.version_option(__version__, "--version", prog_name="ecsdeploy")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    file: str,
+    env: str | None,
+    vars: tuple[str, ...],
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    revision: str | None,
+    no_color: bool,
+    verbose: bool,
+) -> None:
+    """Deploy Docker containers to Amazon ECS from a declarative deploy.yaml."""
+    ctx.obj = GlobalOptions(
+        file=file,
+        env=env,
+        vars=vars,
+        region=region,
+        profile=profile,
+        endpoint_url=endpoint_url or None,
+        revision=revision or None,
+        no_color=no_color or bool(os.environ.get("NO_COLOR")),
+        verbose=verbose,
+    )
+
+
+def _fail(lines: list[str], status: int) -> NoReturn:
+    for line in lines:
+        click.echo(f"error: {line}" if line is lines[0] else f"  {line}", err=True)
+    sys.exit(status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs a command and maps every outcome to an exit code."""
+    verbose = any(a in ("-v", "--verbose") for a in (argv if argv is not None else sys.argv[1:]))
+    try:
+        result = cli.main(args=argv, prog_name="ecsdeploy", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f"\n  see: {exc.ctx.command_path} --help"
+        _fail([f"{exc.format_message()}{hint}"], ExitStatus.INVALID)
+    except click.ClickException as exc:
+        _fail([exc.format_message()], ExitStatus.INVALID)
+    except EcsDeployError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        lines = exc.lines()
+        if len(lines) == 1:
+            _fail(lines, exc.exit_status)
+        click.echo(f"error: {len(lines)} problems found:", err=True)
+        for line in lines:
+            click.echo(f"  {line}", err=True)
+        sys.exit(exc.exit_status)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, no traceback unless -v
+        if verbose:
+            raise
+        _fail(
+            [f"internal error: {type(exc).__name__}: {exc}", "run again with -v for a traceback"],
+            ExitStatus.FAILED,
+        )
+    sys.exit(int(result) if isinstance(result, int) else 0)

@@ -1,0 +1,172 @@
+"""The validated deploy.yaml as frozen dataclasses: what every later stage reads.
+
+Templates (task definitions, image tags) are kept as written here; rendering
+them is the render stage's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+RegistryType = Literal["ecr", "docker"]
+AuthType = Literal["dockercfg", "docker"]
+AuthMode = Literal["ecs_config", "repository_credentials"]
+LaunchType = Literal["EC2", "FARGATE", "EXTERNAL"]
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Where a registry's credentials come from: names of variables, never values."""
+
+    username_env: str | None = None
+    password_env: str | None = None
+    email: str | None = None
+    # Without *_env names the Docker config file and its credential helpers are used.
+    auth_type: AuthType = "dockercfg"
+    mode: AuthMode = "ecs_config"
+    # Secrets Manager secret name for mode=repository_credentials.
+    secret_name: str | None = None
+
+    @property
+    def from_env(self) -> bool:
+        return self.username_env is not None and self.password_env is not None
+
+
+@dataclass(frozen=True)
+class Registry:
+    key: str
+    type: RegistryType
+    url: str
+    insecure: bool = False
+    auth: RegistryAuth | None = None
+    ecs_config: bool = False
+
+
+@dataclass(frozen=True)
+class Image:
+    key: str
+    registry: str  # key into Config.registries
+    repository: str
+    tag: str = "{{ git.short_sha }}"  # a Jinja template, rendered with the git context
+    promote: str | None = None  # an existing tag in the registry, re-tagged there
+    local: str | None = None  # an image in the local Docker engine, tagged and pushed
+
+
+@dataclass(frozen=True)
+class ClusterEcsConfig:
+    """Extra ECS agent settings for a cluster's instances and how to roll them out."""
+
+    settings: Mapping[str, str] = field(default_factory=dict)
+    drain: bool = False
+
+
+@dataclass(frozen=True)
+class Cluster:
+    key: str
+    name: str
+    ecs_config: ClusterEcsConfig = ClusterEcsConfig()
+
+
+@dataclass(frozen=True)
+class CircuitBreaker:
+    enable: bool = True
+    rollback: bool = True
+
+
+@dataclass(frozen=True)
+class Deployment:
+    minimum_healthy_percent: int = 100
+    maximum_percent: int = 200
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+    timeout: float = 900.0  # seconds; "15m" in deploy.yaml
+    poll_interval: float = 5.0  # seconds between looks at the deployment
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    url: str
+    expect_status: int = 200
+    body: str | None = None  # a regular expression the body must match
+    attempts: int = 5
+    interval: float = 5.0
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class LoadBalancerChecks:
+    targets_healthy: bool = True
+    http: HttpCheck | None = None
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    target_group: str  # name or ARN
+    container: str
+    port: int
+    checks: LoadBalancerChecks = LoadBalancerChecks()
+
+
+@dataclass(frozen=True)
+class Network:
+    """awsvpc network configuration, needed to create a Fargate/awsvpc service."""
+
+    subnets: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()
+    assign_public_ip: bool = False
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str
+    cluster: str  # key into Config.clusters
+    name: str
+    task_definition: Path  # the template, absolute
+    desired_count: int = 1
+    deployment: Deployment = Deployment()
+    load_balancer: LoadBalancer | None = None
+    zero_downtime: bool = True
+    vars: Mapping[str, Any] = field(default_factory=dict)  # global vars overlaid by these
+    keep_revisions: int = 5
+    depends_on: tuple[str, ...] = ()
+    launch_type: LaunchType | None = None
+    network: Network | None = None
+    health_check_grace_period: float | None = None  # seconds
+
+
+@dataclass(frozen=True)
+class Config:
+    """A deploy.yaml after validation and after the chosen environment is overlaid."""
+
+    path: Path  # the deploy.yaml, absolute
+    version: int
+    region: str | None
+    environment: str | None
+    vars: Mapping[str, Any]
+    registries: Mapping[str, Registry]
+    images: Mapping[str, Image]
+    clusters: Mapping[str, Cluster]
+    services: Mapping[str, Service]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def service_order(self) -> list[str]:
+        """Service keys with every service after the ones it depends on (stable)."""
+        done: list[str] = []
+        seen: set[str] = set()
+
+        def visit(key: str) -> None:
+            if key in seen:
+                return
+            seen.add(key)
+            for dep in self.services[key].depends_on:
+                visit(dep)
+            done.append(key)
+
+        for key in self.services:
+            visit(key)
+        return done
