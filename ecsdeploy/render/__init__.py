@@ -1,0 +1,1 @@
+"""Rendering: deploy.yaml's templates (task definitions, image tags) into concrete data."""
