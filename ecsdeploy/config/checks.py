@@ -1,0 +1,195 @@
+"""Checks the schema cannot express: references between sections, cycles, limits, credentials."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+from ecsdeploy.errors import Problem
+
+from .durations import parse_duration
+from .loader import KeyPath, Positions
+
+# Keys that would hold a credential's value; deploy.yaml names variables instead.
+LITERAL_CREDENTIAL_KEYS = {
+    "password": "password_env",
+    "username": "username_env",
+    "user": "username_env",
+    "token": "password_env",
+    "secret": "password_env",
+    "auth": "username_env/password_env",
+    "identitytoken": "password_env",
+}
+
+
+def _suggest(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    return f"defined: {', '.join(options)}" if options else "none is defined"
+
+
+def literal_credentials(data: dict[str, Any], positions: Positions) -> list[Problem]:
+    """A password written into deploy.yaml is refused with what to write instead.
+
+    Runs before the schema so the user reads how to fix it, not "unknown key".
+    """
+    problems: list[Problem] = []
+    registries = data.get("registries")
+    overlays: list[tuple[KeyPath, dict[str, Any]]] = [((), data)]
+    envs = data.get("environments")
+    if isinstance(envs, dict):
+        overlays += [(("environments", n), e) for n, e in envs.items() if isinstance(e, dict)]
+    for prefix, doc in overlays:
+        registries = doc.get("registries")
+        if not isinstance(registries, dict):
+            continue
+        for key, registry in registries.items():
+            if not isinstance(registry, dict):
+                continue
+            auth = registry.get("auth")
+            if not isinstance(auth, dict):
+                continue
+            for field in auth:
+                instead = LITERAL_CREDENTIAL_KEYS.get(field.lower())
+                if instead is None:
+                    continue
+                path: KeyPath = (*prefix, "registries", key, "auth", field)
+                suffix = "PASSWORD" if "pass" in instead else "USER"
+                var = f"{key.upper().replace('-', '_')}_{suffix}"
+                problems.append(
+                    Problem(
+                        f"a literal credential (`{field}`) does not belong in deploy.yaml",
+                        positions.locate(path, key=True),
+                        f"keep it in an environment variable and name it: `{instead}: {var}`"
+                        if "/" not in instead
+                        else "name environment variables with `username_env:` and "
+                        "`password_env:`, or leave `auth` out to use the Docker config",
+                    )
+                )
+    return problems
+
+
+def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> list[Problem]:
+    """Cross-section references, deployment limits, durations and template files."""
+    problems: list[Problem] = []
+    registries = list(data.get("registries") or {})
+    clusters = list(data.get("clusters") or {})
+    services: dict[str, Any] = data.get("services") or {}
+
+    for key, image in (data.get("images") or {}).items():
+        reg = image.get("registry")
+        if reg is not None and reg not in registries:
+            problems.append(
+                Problem(
+                    f"unknown registry `{reg}`",
+                    positions.locate(("images", key, "registry")),
+                    _suggest(reg, registries),
+                )
+            )
+
+    for key, svc in services.items():
+        base: KeyPath = ("services", key)
+        cluster = svc.get("cluster")
+        if cluster is not None and cluster not in clusters:
+            problems.append(
+                Problem(
+                    f"unknown cluster `{cluster}`",
+                    positions.locate((*base, "cluster")),
+                    _suggest(cluster, clusters),
+                )
+            )
+        for i, dep in enumerate(svc.get("depends_on") or []):
+            if dep == key:
+                problems.append(
+                    Problem(
+                        "a service cannot depend on itself",
+                        positions.locate((*base, "depends_on", i)),
+                    )
+                )
+            elif dep not in services:
+                problems.append(
+                    Problem(
+                        f"unknown service `{dep}`",
+                        positions.locate((*base, "depends_on", i)),
+                        _suggest(dep, list(services)),
+                    )
+                )
+        dep_cfg = svc.get("deployment") or {}
+        low = dep_cfg.get("minimum_healthy_percent", 100)
+        high = dep_cfg.get("maximum_percent", 200)
+        if isinstance(low, int) and isinstance(high, int) and high < low:
+            field = "maximum_percent" if "maximum_percent" in dep_cfg else "minimum_healthy_percent"
+            problems.append(
+                Problem(
+                    f"maximum_percent ({high}) is below minimum_healthy_percent ({low})",
+                    positions.locate((*base, "deployment", field)),
+                    f"set maximum_percent to at least {max(low, 100)}",
+                )
+            )
+        for dpath in (
+            ("deployment", "timeout"),
+            ("deployment", "poll_interval"),
+            ("health_check_grace_period",),
+            ("load_balancer", "checks", "http", "interval"),
+            ("load_balancer", "checks", "http", "timeout"),
+        ):
+            value: Any = svc
+            for part in dpath:
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                continue
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                problems.append(Problem(str(exc), positions.locate((*base, *dpath))))
+        template = svc.get("task_definition")
+        if isinstance(template, str):
+            tpath = (base_dir / template).resolve()
+            if not tpath.is_file():
+                problems.append(
+                    Problem(
+                        f"template not found: {template}",
+                        positions.locate((*base, "task_definition")),
+                        f"the path is relative to deploy.yaml's folder ({base_dir})",
+                    )
+                )
+            elif base_dir.resolve() not in tpath.parents:
+                problems.append(
+                    Problem(
+                        f"template {template} is outside deploy.yaml's folder",
+                        positions.locate((*base, "task_definition")),
+                        "keep templates next to deploy.yaml",
+                    )
+                )
+    problems += _cycles(services, positions)
+    return problems
+
+
+def _cycles(services: dict[str, Any], positions: Positions) -> list[Problem]:
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    problems: list[Problem] = []
+
+    def visit(key: str, trail: list[str]) -> None:
+        state[key] = 1
+        for dep in services[key].get("depends_on") or []:
+            if dep not in services or dep == key:
+                continue
+            if state.get(dep) == 1:
+                cycle = [*trail[trail.index(dep) :], dep] if dep in trail else [key, dep]
+                problems.append(
+                    Problem(
+                        "depends_on forms a cycle: " + " -> ".join(cycle),
+                        positions.locate(("services", key, "depends_on")),
+                        "remove one of these dependencies",
+                    )
+                )
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[key] = 2
+
+    for key in services:
+        if key not in state:
+            visit(key, [key])
+    return problems
