@@ -241,6 +241,7 @@ def build_config(
             for k, v in data["clusters"].items()
         },
         services=services,
+        positions=positions,
     )
 
 

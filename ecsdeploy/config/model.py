@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .loader import Positions
 
 RegistryType = Literal["ecr", "docker"]
 AuthType = Literal["dockercfg", "docker"]
@@ -149,6 +152,8 @@ class Config:
     images: Mapping[str, Image]
     clusters: Mapping[str, Cluster]
     services: Mapping[str, Service]
+    # Where each key was written, so later stages can point at deploy.yaml lines.
+    positions: Positions | None = field(default=None, compare=False, repr=False)
 
     @property
     def base_dir(self) -> Path:

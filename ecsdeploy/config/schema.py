@@ -36,16 +36,18 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
-def _allowed_keys(schema: dict[str, Any], root: dict[str, Any]) -> list[str]:
-    if "$ref" in schema:
-        ref = schema["$ref"]
-        if ref.startswith("#/$defs/"):
-            schema = root.get("$defs", {}).get(ref.split("/")[-1], {})
+def _allowed_keys(schema: Any, root: dict[str, Any], depth: int = 0) -> list[str]:
+    """Property names a (sub)schema accepts, following $ref and composition keywords."""
+    if not isinstance(schema, dict) or depth > 10:
+        return []
     keys = list(schema.get("properties", {}))
-    for part in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
-        if isinstance(part, dict):
-            keys += list(part.get("properties", {}))
-    return keys
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        keys += _allowed_keys(root.get("$defs", {}).get(ref.split("/")[-1]), root, depth + 1)
+    for word in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(word, []):
+            keys += _allowed_keys(part, root, depth + 1)
+    return list(dict.fromkeys(keys))
 
 
 def _is_duration_schema(schema: Any, root: dict[str, Any]) -> bool:
