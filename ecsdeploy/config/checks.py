@@ -147,20 +147,21 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
         template = svc.get("task_definition")
         if isinstance(template, str):
             tpath = (base_dir / template).resolve()
-            if not tpath.is_file():
-                problems.append(
-                    Problem(
-                        f"template not found: {template}",
-                        positions.locate((*base, "task_definition")),
-                        f"the path is relative to deploy.yaml's folder ({base_dir})",
-                    )
-                )
-            elif base_dir.resolve() not in tpath.parents:
+            where = positions.locate((*base, "task_definition"))
+            if base_dir.resolve() not in tpath.parents:
                 problems.append(
                     Problem(
                         f"template {template} is outside deploy.yaml's folder",
-                        positions.locate((*base, "task_definition")),
-                        "keep templates next to deploy.yaml",
+                        where,
+                        "keep templates next to deploy.yaml, in it or below it",
+                    )
+                )
+            elif not tpath.is_file():
+                problems.append(
+                    Problem(
+                        f"template not found: {template}",
+                        where,
+                        "the path is relative to the folder of deploy.yaml",
                     )
                 )
     problems += _cycles(services, positions)

@@ -24,6 +24,11 @@ MAX_BYTES = 5 * 1024 * 1024
 
 KeyPath = tuple[str | int, ...]
 
+# Explicit tags that still mean plain data; anything else (`!!python/...`, `!Ref`) is refused.
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq")
+}
+
 
 def format_path(path: KeyPath) -> str:
     """`services.web.deployment.maximum_percent`, `services.web.depends_on[0]`."""
@@ -79,7 +84,7 @@ def _display_name(path: Path) -> str:
 class _Converter:
     def __init__(self, file: str) -> None:
         self.file = file
-        self.values: dict[KeyPath, tuple[int, int]] = {}
+        self.values: dict[KeyPath, tuple[int, int]] = {(): (1, 1)}
         self.keys: dict[KeyPath, tuple[int, int]] = {}
         self.count = 0
 
@@ -97,12 +102,8 @@ class _Converter:
                 path,
                 "is an alias (*name) repeated inside itself? deploy.yaml refuses alias bombs",
             )
-        if isinstance(node, TaggedScalar) or (
-            getattr(node, "tag", None) is not None
-            and getattr(node.tag, "value", None)
-            and not str(node.tag.value).startswith("tag:yaml.org,2002:")
-        ):
-            tag = getattr(getattr(node, "tag", None), "value", "?")
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if isinstance(node, TaggedScalar) or (tag is not None and tag not in _PLAIN_TAGS):
             raise self._error(
                 f"custom YAML tag {tag} is not allowed", path, "deploy.yaml holds plain data only"
             )

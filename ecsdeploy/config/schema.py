@@ -71,14 +71,14 @@ def _problem(error: Any, positions: Positions, root: dict[str, Any]) -> Problem:
         return Problem(f"unknown key `{key}`", positions.locate((*path, key), key=True), hint)
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return Problem(f"missing required key `{missing}`", positions.locate(path))
+        return Problem(f"missing required key `{missing}`", positions.locate(path, key=True))
     if validator == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
         return Problem(f"{instance!r} is not one of: {options}", positions.locate(path))
     if validator == "const":
         expected = error.validator_value
         return Problem(f"must be {expected!r}, not {instance!r}", positions.locate(path))
-    if validator == "propertyNames":
+    if validator == "propertyNames" or "propertyNames" in error.schema_path:
         bad = instance
         return Problem(
             f"invalid name {bad!r}",

@@ -1,0 +1,1 @@
+"""Planning: observe live state, normalise, diff, and compute the steps apply will take."""
