@@ -50,6 +50,11 @@ class GlobalOptions:
 
 
 class LazyGroup(click.Group):
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        # Every entry (console script, `python -m`, click's test runner) gets the
+        # same exit codes; click's own would use 2 for a usage error.
+        _run(list(args) if args is not None else None)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
@@ -122,11 +127,12 @@ def _fail(lines: list[str], status: int) -> NoReturn:
     sys.exit(status)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: runs a command and maps every outcome to an exit code."""
-    verbose = any(a in ("-v", "--verbose") for a in (argv if argv is not None else sys.argv[1:]))
+def _run(argv: list[str] | None) -> NoReturn:
+    """Run the group and map every outcome to an exit code (SPEC section 3)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
+    verbose = any(a in ("-v", "--verbose") for a in args)
     try:
-        result = cli.main(args=argv, prog_name="ecsdeploy", standalone_mode=False)
+        result = click.Group.main(cli, args=args, prog_name="ecsdeploy", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -162,3 +168,8 @@ def main(argv: list[str] | None = None) -> None:
             ExitStatus.FAILED,
         )
     sys.exit(int(result) if isinstance(result, int) else 0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: runs a command and maps every outcome to an exit code."""
+    _run(argv)
