@@ -1,0 +1,1 @@
+"""Benchmarks: startup against the peers (startup.py) and the peers' own virtualenv (peers.py)."""
