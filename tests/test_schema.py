@@ -420,6 +420,18 @@ INVALID: list[tuple[str, Mutation, tuple[str, ...], str]] = [
         "const",
     ),
     (
+        "auth on ECR",
+        lambda d: d["registries"]["ecr"].update(auth={"username_env": "U", "password_env": "P"}),
+        ("registries", "ecr"),
+        "not",
+    ),
+    (
+        "insecure ECR",
+        lambda d: d["registries"]["ecr"].update(insecure=True),
+        ("registries", "ecr", "insecure"),
+        "const",
+    ),
+    (
         "ecs_config with repository_credentials",
         lambda d: d["registries"]["hub"]["auth"].update(mode="repository_credentials"),
         ("registries", "hub", "ecs_config"),
@@ -522,6 +534,23 @@ def test_invalid_document_is_rejected_at_its_path(
     )
     # The mistake is reported where it is, not somewhere else as well.
     assert all(tuple(e.absolute_path)[: len(path)] == path for e in errors), describe(errors)
+
+
+def test_every_exclusion_says_why(schema: Doc) -> None:
+    """A `not`, a `const` in a condition or a key pattern carries the sentence an error shows."""
+    silent = [
+        pointer
+        for pointer, node, _ in walk(schema)
+        for key in ("not", "propertyNames")
+        if isinstance(node.get(key), dict) and not has_description(node[key], schema)
+    ]
+    silent += [
+        f"{pointer}/then/properties/{name}"
+        for pointer, node, _ in walk(schema)
+        for name, sub in (node.get("then") or {}).get("properties", {}).items()
+        if not has_description(sub, schema)
+    ]
+    assert silent == []
 
 
 def test_bad_map_key_error_comes_from_property_names(validator: Draft202012Validator) -> None:
