@@ -49,7 +49,10 @@ def deployment_completed(service: str, deployment_id: str) -> str:
 
 
 def deployment_failed(service: str, deployment_id: str) -> str:
-    return f"(service {service}) (deployment {deployment_id}) deployment failed: tasks failed to start."
+    return (
+        f"(service {service}) (deployment {deployment_id}) deployment failed: "
+        "tasks failed to start."
+    )
 
 
 def rolling_back(service: str, deployment_id: str) -> str:

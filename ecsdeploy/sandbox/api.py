@@ -1,0 +1,640 @@
+"""The ECS and ELBv2 operations the simulation answers or augments, in the wire formats.
+
+Each handler gets the parsed request and a way to forward it to moto. Writes
+(CreateService, UpdateService, DeleteService) go to moto first, so moto's
+validation and stored resources stay the source of truth for what exists; the
+simulation then adds what moto lacks and the answer is rewritten from it.
+Reads of simulated things (tasks, deployments, events, target health) come
+from the simulation alone.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from ecsdeploy.sandbox.model import (
+    LoadBalancerBinding,
+    Service,
+    ServiceDeploymentRecord,
+    Target,
+    Task,
+)
+from ecsdeploy.sandbox.simulation import Simulation
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+ELBV2_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS request, identified: which service and operation, for which region."""
+
+    service: str  # boto3's client name: "ecs", "elbv2", "ecr", ...
+    operation: str
+    region: str
+    account: str
+    body: bytes
+    params: dict[str, Any]  # JSON body, or the flat form fields of a query request
+    json_protocol: bool = False  # awsJson (X-Amz-Target) rather than query/XML
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.body or b"{}")
+        return data
+
+
+Forward = Callable[[bytes | None], Reply]
+
+
+def json_reply(data: dict[str, Any], status: int = 200) -> Reply:
+    body = json.dumps(data).encode()
+    return Reply(status, (("Content-Type", JSON_CONTENT_TYPE),), body)
+
+
+def json_error(code: str, message: str, status: int = 400) -> Reply:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return Reply(status, (("Content-Type", JSON_CONTENT_TYPE), ("x-amzn-ErrorType", code)), body)
+
+
+def _cluster_name(params: dict[str, Any]) -> str:
+    return str(params.get("cluster") or "default").split("/")[-1]
+
+
+def _bindings(raw: Any) -> tuple[LoadBalancerBinding, ...]:
+    found: list[LoadBalancerBinding] = []
+    for lb in raw or []:
+        if isinstance(lb, dict) and lb.get("targetGroupArn"):
+            found.append(
+                LoadBalancerBinding(
+                    target_group_arn=str(lb["targetGroupArn"]),
+                    container_name=str(lb.get("containerName") or ""),
+                    container_port=int(lb.get("containerPort") or 0),
+                )
+            )
+    return tuple(found)
+
+
+def _launch_type(params: dict[str, Any], answered: dict[str, Any]) -> str:
+    if params.get("launchType"):
+        return str(params["launchType"])
+    for item in params.get("capacityProviderStrategy") or []:
+        if "FARGATE" in str(item.get("capacityProvider", "")).upper():
+            return "FARGATE"
+    return str(answered.get("launchType") or "EC2")
+
+
+class Api:
+    """Routes identified calls to the simulation; None means "let moto answer"."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self._ecs: dict[str, Callable[[Call, Forward], Reply | None]] = {
+            "CreateService": self.create_service,
+            "UpdateService": self.update_service,
+            "DescribeServices": self.describe_services,
+            "DeleteService": self.delete_service,
+            "ListTasks": self.list_tasks,
+            "DescribeTasks": self.describe_tasks,
+            "StopTask": self.stop_task,
+            "ListServiceDeployments": self.list_service_deployments,
+            "DescribeServiceDeployments": self.describe_service_deployments,
+            "DescribeContainerInstances": self.describe_container_instances,
+        }
+
+    def handle(self, call: Call, forward: Forward) -> Reply | None:
+        if call.service == "ecs":
+            handler = self._ecs.get(call.operation)
+            if handler is not None:
+                with self.sim.synced():
+                    return handler(call, forward)
+        if call.service == "elbv2" and call.operation == "DescribeTargetHealth":
+            with self.sim.synced():
+                return self.describe_target_health(call)
+        return None
+
+    # -- timestamps ------------------------------------------------------------
+
+    def _ts(self, sim_seconds: float | None) -> float | None:
+        if sim_seconds is None:
+            return None
+        return round(self.sim.clock.timestamp(sim_seconds), 3)
+
+    # -- services ----------------------------------------------------------------
+
+    def create_service(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        answered = data.get("service") or {}
+        controller = (call.params.get("deploymentController") or {}).get("type", "ECS")
+        if controller != "ECS" or call.params.get("schedulingStrategy") == "DAEMON":
+            return reply
+        svc = self.sim.create_service(
+            region=call.region,
+            account=call.account,
+            cluster_name=str(answered.get("clusterArn", "")).split("/")[-1]
+            or _cluster_name(call.params),
+            cluster_arn=str(answered.get("clusterArn", "")),
+            name=str(answered.get("serviceName") or call.params.get("serviceName")),
+            arn=str(answered.get("serviceArn", "")),
+            task_definition=str(answered.get("taskDefinition") or call.params["taskDefinition"]),
+            desired_count=int(call.params.get("desiredCount") or 0),
+            launch_type=_launch_type(call.params, answered),
+            load_balancers=_bindings(call.params.get("loadBalancers")),
+            deployment_configuration=call.params.get("deploymentConfiguration"),
+            health_check_grace_period=float(call.params.get("healthCheckGracePeriodSeconds") or 0),
+            network_configuration=call.params.get("networkConfiguration"),
+            platform_version=call.params.get("platformVersion"),
+        )
+        data["service"] = self._overlay(answered, svc)
+        return json_reply(data)
+
+    def update_service(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        answered = data.get("service") or {}
+        svc = self.sim.find_service(
+            call.region, _cluster_name(call.params), str(call.params.get("service", ""))
+        )
+        if svc is None:
+            return reply
+        p = call.params
+        lbs = _bindings(p["loadBalancers"]) if "loadBalancers" in p else None
+        grace = p.get("healthCheckGracePeriodSeconds")
+        self.sim.update_service(
+            svc,
+            account=call.account,
+            task_definition=p.get("taskDefinition"),
+            desired_count=None if p.get("desiredCount") is None else int(p["desiredCount"]),
+            deployment_configuration=p.get("deploymentConfiguration"),
+            force_new_deployment=bool(p.get("forceNewDeployment")),
+            load_balancers=lbs,
+            network_configuration=p.get("networkConfiguration"),
+            health_check_grace_period=None if grace is None else float(grace),
+        )
+        data["service"] = self._overlay(answered, svc)
+        return json_reply(data)
+
+    def delete_service(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        svc = self.sim.find_service(
+            call.region, _cluster_name(call.params), str(call.params.get("service", ""))
+        )
+        if svc is None:
+            return reply
+        self.sim.delete_service(svc)
+        data["service"] = self._overlay(data.get("service") or {}, svc)
+        return json_reply(data)
+
+    def describe_services(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        cluster = _cluster_name(call.params)
+        services = []
+        for answered in data.get("services") or []:
+            svc = self.sim.find_service(call.region, cluster, str(answered.get("serviceName")))
+            services.append(answered if svc is None else self._overlay(answered, svc))
+        data["services"] = services
+        return json_reply(data)
+
+    def _overlay(self, answered: dict[str, Any], svc: Service) -> dict[str, Any]:
+        out = dict(answered)
+        deployments = [self._deployment(svc, i) for i in range(len(svc.deployments))]
+        out["deployments"] = deployments
+        out["runningCount"] = sum(d["runningCount"] for d in deployments)
+        out["pendingCount"] = sum(d["pendingCount"] for d in deployments)
+        out["desiredCount"] = svc.desired_count
+        if svc.deployments:
+            out["taskDefinition"] = svc.primary.spec.arn
+        out["deploymentConfiguration"] = svc.config.to_api()
+        out["launchType"] = svc.launch_type
+        out["healthCheckGracePeriodSeconds"] = int(svc.health_check_grace_period)
+        out["loadBalancers"] = [
+            {
+                "targetGroupArn": lb.target_group_arn,
+                "containerName": lb.container_name,
+                "containerPort": lb.container_port,
+            }
+            for lb in svc.load_balancers
+        ]
+        if svc.deleted:
+            out["status"] = "DRAINING"
+        out["events"] = [
+            {"id": e.id, "createdAt": self._ts(e.created_at), "message": e.message}
+            for e in reversed(svc.events)
+        ]
+        return out
+
+    def _deployment(self, svc: Service, index: int) -> dict[str, Any]:
+        d = svc.deployments[index]
+        tasks = [t for t in svc.tasks if t.deployment_id == d.id]
+        running = sum(1 for t in tasks if t.last_status == "RUNNING" and t.live)
+        pending = sum(1 for t in tasks if t.last_status in ("PROVISIONING", "PENDING") and t.live)
+        desired = svc.desired_count if index == 0 else sum(1 for t in tasks if t.live)
+        out: dict[str, Any] = {
+            "id": d.id,
+            "status": d.status,
+            "taskDefinition": d.spec.arn,
+            "desiredCount": desired,
+            "pendingCount": pending,
+            "runningCount": running,
+            "failedTasks": d.failed_tasks,
+            "createdAt": self._ts(d.created_at),
+            "updatedAt": self._ts(d.updated_at),
+            "launchType": d.launch_type,
+            "rolloutState": d.rollout_state,
+            "rolloutStateReason": d.rollout_state_reason,
+        }
+        if d.launch_type == "FARGATE":
+            out["platformVersion"] = d.platform_version or "1.4.0"
+            out["platformFamily"] = "Linux"
+        if d.network_configuration:
+            out["networkConfiguration"] = d.network_configuration
+        return out
+
+    # -- tasks -------------------------------------------------------------------
+
+    def list_tasks(self, call: Call, forward: Forward) -> Reply | None:
+        p = call.params
+        cluster = _cluster_name(p)
+        service_name = p.get("serviceName")
+        if service_name:
+            svc = self.sim.find_service(call.region, cluster, str(service_name))
+            if svc is None:
+                return json_error("ServiceNotFoundException", "Service not found.")
+        desired = str(p.get("desiredStatus") or "RUNNING")
+        started_by = p.get("startedBy")
+        family = p.get("family")
+        instance = p.get("containerInstance")
+        launch_type = p.get("launchType")
+        arns: list[str] = []
+        for task in self.sim.tasks.values():
+            if task.cluster_arn.split("/")[-1] != cluster or f":{call.region}:" not in task.arn:
+                continue
+            if service_name and task.service_name != str(service_name).split("/")[-1]:
+                continue
+            if task.desired_status != desired:
+                continue
+            if started_by and task.deployment_id != started_by:
+                continue
+            if family and task.spec.family != family:
+                continue
+            if (
+                instance
+                and (task.container_instance_arn or "").split("/")[-1]
+                != str(instance).split("/")[-1]
+            ):
+                continue
+            if launch_type and task.launch_type != launch_type:
+                continue
+            arns.append(task.arn)
+        if not service_name and not (started_by and str(started_by).startswith("ecs-svc/")):
+            # Tasks moto runs itself (RunTask/StartTask) are listed too.
+            moto = forward(None)
+            if moto.status == 200:
+                arns += [a for a in moto.json().get("taskArns", []) if a not in self.sim.tasks]
+            elif not arns:
+                return moto
+        start = int(p.get("nextToken") or 0)
+        size = int(p.get("maxResults") or 100)
+        page = arns[start : start + size]
+        out: dict[str, Any] = {"taskArns": page}
+        if start + size < len(arns):
+            out["nextToken"] = str(start + size)
+        return json_reply(out)
+
+    def describe_tasks(self, call: Call, forward: Forward) -> Reply | None:
+        refs = [str(r) for r in call.params.get("tasks") or []]
+        known: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        for ref in refs:
+            task = self.sim.find_task(call.region, ref)
+            if task is None:
+                unknown.append(ref)
+            else:
+                known.append(self._task(task))
+        failures: list[dict[str, Any]] = []
+        if unknown:
+            body = dict(call.params)
+            body["tasks"] = unknown
+            reply = forward(json.dumps(body).encode())
+            if reply.status != 200:
+                if not known:
+                    return reply
+                failures += [{"arn": u, "reason": "MISSING"} for u in unknown]
+            else:
+                data = reply.json()
+                known += data.get("tasks") or []
+                failures += data.get("failures") or []
+        return json_reply({"tasks": known, "failures": failures})
+
+    def stop_task(self, call: Call, forward: Forward) -> Reply | None:
+        task = self.sim.find_task(call.region, str(call.params.get("task", "")))
+        if task is None:
+            return None
+        self.sim.stop_task(task, call.params.get("reason"))
+        return json_reply({"task": self._task(task)})
+
+    def _task(self, task: Task) -> dict[str, Any]:
+        awsvpc = task.spec.network_mode == "awsvpc"
+        containers = []
+        for c in task.spec.containers:
+            container: dict[str, Any] = {
+                "containerArn": f"{task.arn.replace(':task/', ':container/')}/{c.name}",
+                "taskArn": task.arn,
+                "name": c.name,
+                "image": c.image,
+                "lastStatus": task.container_status,
+                "healthStatus": task.health_status if c.has_health_check else "UNKNOWN",
+            }
+            if c.name in task.exit_codes:
+                container["exitCode"] = task.exit_codes[c.name]
+            if awsvpc:
+                container["networkInterfaces"] = [
+                    {"attachmentId": task.id, "privateIpv4Address": task.private_ip}
+                ]
+                container["networkBindings"] = []
+            else:
+                container["networkBindings"] = [
+                    {
+                        "bindIP": "0.0.0.0",  # noqa: S104 (reported, never bound)
+                        "containerPort": p.container_port,
+                        "hostPort": task.host_ports.get((c.name, p.container_port), 0),
+                        "protocol": p.protocol,
+                    }
+                    for p in c.ports
+                ]
+            containers.append(container)
+        out: dict[str, Any] = {
+            "taskArn": task.arn,
+            "clusterArn": task.cluster_arn,
+            "taskDefinitionArn": task.spec.arn,
+            "lastStatus": task.last_status,
+            "desiredStatus": task.desired_status,
+            "healthStatus": task.health_status,
+            "launchType": task.launch_type,
+            "group": f"service:{task.service_name}",
+            "startedBy": task.deployment_id,
+            "availabilityZone": task.availability_zone,
+            "createdAt": self._ts(task.created_at),
+            "version": task.version,
+            "containers": containers,
+            "attributes": [],
+            "tags": [],
+        }
+        if task.spec.cpu_text or task.spec.cpu:
+            out["cpu"] = task.spec.cpu_text or str(task.spec.cpu)
+        if task.spec.memory_text or task.spec.memory:
+            out["memory"] = task.spec.memory_text or str(task.spec.memory)
+        if task.container_instance_arn:
+            out["containerInstanceArn"] = task.container_instance_arn
+        if awsvpc:
+            out["attachments"] = [
+                {
+                    "id": task.id,
+                    "type": "ElasticNetworkInterface",
+                    "status": "DELETED" if task.last_status == "STOPPED" else "ATTACHED",
+                    "details": [{"name": "privateIPv4Address", "value": task.private_ip}],
+                }
+            ]
+        for key, value in (
+            ("pullStartedAt", task.pull_started_at),
+            ("pullStoppedAt", task.pull_stopped_at),
+            ("startedAt", task.started_at),
+            ("stoppingAt", task.stopping_at),
+            ("stoppedAt", task.stopped_at),
+            ("executionStoppedAt", task.stopped_at),
+        ):
+            if value is not None:
+                out[key] = self._ts(value)
+        if task.stopped_reason:
+            out["stoppedReason"] = task.stopped_reason
+        if task.stop_code:
+            out["stopCode"] = task.stop_code
+        return out
+
+    # -- service deployments ---------------------------------------------------------
+
+    def _service_or_error(self, call: Call) -> Service | Reply:
+        ref = str(call.params.get("service", ""))
+        cluster = _cluster_name(call.params)
+        if ref.startswith("arn:") and ref.count("/") >= 2:
+            cluster = ref.split("/")[-2]
+        svc = self.sim.find_service(call.region, cluster, ref)
+        if svc is None:
+            return json_error("ServiceNotFoundException", "Service not found.")
+        return svc
+
+    def list_service_deployments(self, call: Call, forward: Forward) -> Reply | None:
+        found = self._service_or_error(call)
+        if isinstance(found, Reply):
+            return found
+        svc = found
+        statuses = set(call.params.get("status") or [])
+        created = call.params.get("createdAt") or {}
+        before, after = created.get("before"), created.get("after")
+        briefs = []
+        for r in svc.records:
+            created_at = self._ts(r.created_at) or 0.0
+            if statuses and r.status not in statuses:
+                continue
+            if before is not None and created_at > float(before):
+                continue
+            if after is not None and created_at < float(after):
+                continue
+            brief: dict[str, Any] = {
+                "serviceDeploymentArn": r.arn,
+                "serviceArn": svc.arn,
+                "clusterArn": svc.cluster_arn,
+                "createdAt": created_at,
+                "startedAt": created_at,
+                "targetServiceRevisionArn": r.target_revision_arn,
+                "status": r.status,
+            }
+            if r.finished_at is not None:
+                brief["finishedAt"] = self._ts(r.finished_at)
+            if r.status_reason:
+                brief["statusReason"] = r.status_reason
+            briefs.append(brief)
+        start = int(call.params.get("nextToken") or 0)
+        size = int(call.params.get("maxResults") or 20)
+        out: dict[str, Any] = {"serviceDeployments": briefs[start : start + size]}
+        if start + size < len(briefs):
+            out["nextToken"] = str(start + size)
+        return json_reply(out)
+
+    def describe_service_deployments(self, call: Call, forward: Forward) -> Reply | None:
+        wanted = [str(a) for a in call.params.get("serviceDeploymentArns") or []]
+        found: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for arn in wanted:
+            hit = None
+            for svc in self.sim.services.values():
+                for r in svc.records:
+                    if r.arn == arn:
+                        hit = (svc, r)
+            if hit is None:
+                failures.append({"arn": arn, "reason": "MISSING"})
+            else:
+                found.append(self._service_deployment(*hit))
+        return json_reply({"serviceDeployments": found, "failures": failures})
+
+    def _revision(self, svc: Service, revision_arn: str, deployment_id: str) -> dict[str, Any]:
+        dep = self.sim.deployment(svc, deployment_id)
+        tasks = [t for t in svc.tasks if t.deployment_id == deployment_id]
+        return {
+            "arn": revision_arn,
+            "requestedTaskCount": 0
+            if dep is None
+            else (svc.desired_count if dep is svc.primary else sum(1 for t in tasks if t.live)),
+            "runningTaskCount": sum(1 for t in tasks if t.live and t.last_status == "RUNNING"),
+            "pendingTaskCount": sum(
+                1 for t in tasks if t.live and t.last_status in ("PROVISIONING", "PENDING")
+            ),
+        }
+
+    def _service_deployment(self, svc: Service, r: ServiceDeploymentRecord) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "serviceDeploymentArn": r.arn,
+            "serviceArn": svc.arn,
+            "clusterArn": svc.cluster_arn,
+            "createdAt": self._ts(r.created_at),
+            "startedAt": self._ts(r.created_at),
+            "updatedAt": self._ts(r.updated_at),
+            "sourceServiceRevisions": [
+                self._revision(svc, arn, dep_id) for arn, dep_id in r.source_revisions
+            ],
+            "targetServiceRevision": self._revision(svc, r.target_revision_arn, r.deployment_id),
+            "status": r.status,
+            "deploymentConfiguration": r.config.to_api(),
+            "deploymentCircuitBreaker": {
+                "status": r.circuit_breaker_status,
+                "failureCount": r.failure_count,
+                "threshold": r.threshold,
+            },
+            "alarms": {"status": "DISABLED"},
+        }
+        if r.status_reason:
+            out["statusReason"] = r.status_reason
+        if r.finished_at is not None:
+            out["finishedAt"] = self._ts(r.finished_at)
+        if r.stopped_at is not None:
+            out["stoppedAt"] = self._ts(r.stopped_at)
+        if r.rollback_started_at is not None:
+            out["rollback"] = {
+                "reason": r.status_reason or "",
+                "startedAt": self._ts(r.rollback_started_at),
+                "serviceRevisionArn": r.rollback_revision_arn,
+            }
+        return out
+
+    # -- container instances --------------------------------------------------------
+
+    def describe_container_instances(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        for ci in data.get("containerInstances") or []:
+            running, pending, cpu, mem, ports = self.sim.instance_usage(
+                str(ci.get("containerInstanceArn"))
+            )
+            ci["runningTasksCount"] = running
+            ci["pendingTasksCount"] = pending
+            remaining = []
+            for res in ci.get("registeredResources") or []:
+                res = dict(res)
+                if res.get("name") == "CPU":
+                    res["integerValue"] = int(res.get("integerValue", 0)) - cpu
+                elif res.get("name") == "MEMORY":
+                    res["integerValue"] = int(res.get("integerValue", 0)) - mem
+                elif res.get("name") == "PORTS":
+                    held = set(res.get("stringSetValue") or []) | {str(p) for p in ports}
+                    res["stringSetValue"] = sorted(held, key=int)
+                remaining.append(res)
+            ci["remainingResources"] = remaining
+        return json_reply(data)
+
+    # -- ELBv2 -----------------------------------------------------------------------
+
+    def describe_target_health(self, call: Call) -> Reply | None:
+        tg_arn = str(call.params.get("TargetGroupArn", ""))
+        if not self.sim.manages_target_group(tg_arn):
+            return None
+        targets = self.sim.targets_of(tg_arn)
+        wanted: list[tuple[str, int | None]] = []
+        n = 1
+        while f"Targets.member.{n}.Id" in call.params:
+            port = call.params.get(f"Targets.member.{n}.Port")
+            wanted.append((str(call.params[f"Targets.member.{n}.Id"]), int(port) if port else None))
+            n += 1
+        rows: list[str] = []
+        if wanted:
+            for target_id, port in wanted:
+                hits = [
+                    t
+                    for t in targets
+                    if t.target_id == target_id and (port is None or t.port == port)
+                ]
+                if hits:
+                    rows += [self._target_xml(t) for t in hits]
+                else:
+                    rows.append(self._unused_xml(target_id, port))
+        else:
+            rows = [self._target_xml(t) for t in targets]
+        body = (
+            f'<DescribeTargetHealthResponse xmlns="{ELBV2_NS}">'
+            "<DescribeTargetHealthResult><TargetHealthDescriptions>"
+            + "".join(rows)
+            + "</TargetHealthDescriptions></DescribeTargetHealthResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</DescribeTargetHealthResponse>"
+        )
+        return Reply(200, (("Content-Type", "text/xml"),), body.encode())
+
+    @staticmethod
+    def _target_xml(t: Target) -> str:
+        health = f"<State>{t.state}</State>"
+        if t.reason:
+            health += f"<Reason>{escape(t.reason)}</Reason>"
+        if t.description:
+            health += f"<Description>{escape(t.description)}</Description>"
+        port = str(t.port) if t.settings.port == "traffic-port" else t.settings.port
+        return (
+            "<member>"
+            f"<Target><Id>{escape(t.target_id)}</Id><Port>{t.port}</Port>"
+            f"<AvailabilityZone>{escape(t.availability_zone)}</AvailabilityZone></Target>"
+            f"<HealthCheckPort>{escape(port)}</HealthCheckPort>"
+            f"<TargetHealth>{health}</TargetHealth>"
+            "</member>"
+        )
+
+    @staticmethod
+    def _unused_xml(target_id: str, port: int | None) -> str:
+        port_xml = f"<Port>{port}</Port>" if port is not None else ""
+        return (
+            "<member>"
+            f"<Target><Id>{escape(target_id)}</Id>{port_xml}</Target>"
+            "<TargetHealth><State>unused</State><Reason>Target.NotRegistered</Reason>"
+            "<Description>Target is not registered to the target group</Description>"
+            "</TargetHealth></member>"
+        )

@@ -1,0 +1,108 @@
+"""Reading (and, where ECS would, writing) moto's in-process backends.
+
+The simulation runs in the same process as moto's server, so it reads what it
+needs (task definitions, container instances, target-group health settings)
+straight from moto's models instead of calling its API over HTTP. This is the
+only module that knows moto's internal attribute names, which is why moto is
+pinned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ecsdeploy.sandbox.model import HealthSettings, TaskSpec, task_spec_from_definition
+
+
+@dataclass(frozen=True)
+class ContainerInstanceInfo:
+    arn: str
+    instance_id: str
+    ec2_instance_id: str
+    availability_zone: str
+    cpu: int
+    memory: int
+
+
+def _resource(resources: list[dict[str, Any]], name: str, default: int) -> int:
+    for r in resources:
+        if r.get("name") == name:
+            return int(r.get("integerValue") or default)
+    return default
+
+
+class MotoBackends:
+    """Typed access to the parts of moto's ECS, EC2 and ELBv2 models the engine uses."""
+
+    def _ecs(self, account: str, region: str) -> Any:
+        from moto.backends import get_backend
+
+        return get_backend("ecs")[account][region]
+
+    def _elbv2(self, account: str, region: str) -> Any:
+        from moto.backends import get_backend
+
+        return get_backend("elbv2")[account][region]
+
+    def task_spec(self, account: str, region: str, reference: str) -> TaskSpec:
+        td = self._ecs(account, region).describe_task_definition(reference)
+        definition = {
+            "networkMode": td.network_mode,
+            "cpu": td.cpu,
+            "memory": td.memory,
+            "containerDefinitions": list(td.container_definitions),
+        }
+        return task_spec_from_definition(td.arn, td.family, definition)
+
+    def container_instances(
+        self, account: str, region: str, cluster_name: str
+    ) -> list[ContainerInstanceInfo]:
+        found: list[ContainerInstanceInfo] = []
+        by_cluster = self._ecs(account, region).container_instances.get(cluster_name, {})
+        for ci in list(by_cluster.values()):
+            if ci.status != "ACTIVE":
+                continue
+            found.append(
+                ContainerInstanceInfo(
+                    arn=ci.container_instance_arn,
+                    instance_id=ci.container_instance_arn.split("/")[-1],
+                    ec2_instance_id=ci.ec2_instance_id,
+                    availability_zone=str(
+                        ci.attributes.get("ecs.availability-zone") or f"{region}a"
+                    ),
+                    cpu=_resource(ci.registered_resources, "CPU", 4096),
+                    memory=_resource(ci.registered_resources, "MEMORY", 7482),
+                )
+            )
+        return sorted(found, key=lambda c: c.arn)
+
+    def health_settings(self, account: str, region: str, target_group_arn: str) -> HealthSettings:
+        tg = self._elbv2(account, region).target_groups.get(target_group_arn)
+        if tg is None:
+            return HealthSettings()
+        return HealthSettings(
+            interval=float(tg.health_check_interval_seconds or 30),
+            healthy_threshold=int(tg.healthy_threshold_count or 5),
+            unhealthy_threshold=int(tg.unhealthy_threshold_count or 2),
+            deregistration_delay=float(
+                tg.attributes.get("deregistration_delay.timeout_seconds", 300)
+            ),
+            port=str(tg.health_check_port or "traffic-port"),
+        )
+
+    def target_group_exists(self, account: str, region: str, target_group_arn: str) -> bool:
+        return target_group_arn in self._elbv2(account, region).target_groups
+
+    def set_service_task_definition(
+        self, account: str, region: str, cluster_name: str, service_name: str, arn: str
+    ) -> None:
+        # moto keeps UpdateService's raw string ("web:3"); ECS keeps the full ARN.
+        service = self._ecs(account, region).services.get(f"{cluster_name}:{service_name}")
+        if service is not None:
+            service.task_definition = arn
+
+    def reset(self) -> None:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()

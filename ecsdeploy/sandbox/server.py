@@ -1,0 +1,468 @@
+"""The sandbox server: moto's WSGI app wrapped with the simulation, fault injection,
+call counting and the `/_sandbox/*` control endpoints; `Sandbox` starts and stops it.
+
+Every request passes through `SandboxApp`: it is identified (`ecs:DescribeServices`),
+counted, possibly answered with an injected fault, then either answered or
+augmented by the simulation (`api.Api`) or passed to moto unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import random
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ecsdeploy.sandbox.api import Api, Call, Reply, json_reply
+from ecsdeploy.sandbox.backends import MotoBackends
+from ecsdeploy.sandbox.clock import SimClock
+from ecsdeploy.sandbox.simulation import Simulation
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+CONTROL_PREFIX = "/_sandbox"
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Which requests get an injected error: shares of the eligible ones, seeded."""
+
+    throttle: float = 0.0  # share answered HTTP 400 ThrottlingException
+    error: float = 0.0  # share answered HTTP 500
+    seed: int = 0
+    operations: tuple[str, ...] = ()  # "ecs:DescribeServices" or "ecs:*"; empty: all
+    limit: int | None = None  # at most this many faults, then none
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["operations"] = list(self.operations)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultConfig:
+        limit = data.get("limit")
+        return cls(
+            throttle=float(data.get("throttle") or 0.0),
+            error=float(data.get("error") or 0.0),
+            seed=int(data.get("seed") or 0),
+            operations=tuple(str(o) for o in data.get("operations") or ()),
+            limit=None if limit is None else int(limit),
+        )
+
+    def applies_to(self, key: str) -> bool:
+        if not self.operations:
+            return True
+        service = key.split(":")[0]
+        return key in self.operations or f"{service}:*" in self.operations
+
+
+class Faults:
+    """Decides, request by request, whether to inject a fault (repeatable by seed)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.config = FaultConfig()
+        self._rng = random.Random(0)  # noqa: S311 (repeatable test faults, not secrets)
+        self.injected = 0
+
+    def configure(self, config: FaultConfig) -> None:
+        with self._lock:
+            self.config = config
+            self._rng = random.Random(config.seed)  # noqa: S311
+            self.injected = 0
+
+    def decide(self, key: str) -> str | None:
+        with self._lock:
+            c = self.config
+            if (c.throttle <= 0 and c.error <= 0) or not c.applies_to(key):
+                return None
+            if c.limit is not None and self.injected >= c.limit:
+                return None
+            draw = self._rng.random()
+            kind = (
+                "throttle"
+                if draw < c.throttle
+                else "error"
+                if draw < c.throttle + c.error
+                else None
+            )
+            if kind:
+                self.injected += 1
+            return kind
+
+
+@dataclass
+class CallCounter:
+    """Requests received, by `service:Operation`; faults and retries count too."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, key: str) -> None:
+        with self.lock:
+            self.counts[key] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return dict(sorted(self.counts.items()))
+
+    def reset(self) -> dict[str, int]:
+        with self.lock:
+            before = dict(sorted(self.counts.items()))
+            self.counts.clear()
+            return before
+
+
+def identify(environ: dict[str, Any], body: bytes) -> Call:
+    """Which AWS service and operation a request is, from its signature and body."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    m = _CREDENTIAL.search(auth)
+    region, signing = (m.group(1), m.group(2)) if m else (DEFAULT_REGION, "")
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    params: dict[str, Any] = {}
+    operation = ""
+    if target:
+        operation = target.split(".")[-1]
+        try:
+            loaded = json.loads(body or b"{}")
+            params = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            params = {}
+    else:
+        form = body.decode("utf-8", "replace") if body else ""
+        ctype = str(environ.get("CONTENT_TYPE", ""))
+        pairs = parse_qsl(str(environ.get("QUERY_STRING", "")))
+        if ctype.startswith("application/x-www-form-urlencoded"):
+            pairs += parse_qsl(form)
+        params = dict(pairs)
+        operation = str(params.get("Action", ""))
+    service = signing or "unknown"
+    if signing == "elasticloadbalancing":
+        service = "elbv2" if params.get("Version") == "2015-12-01" else "elb"
+    if not operation:
+        operation = f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('PATH_INFO', '/')}"
+    return Call(service, operation, region, DEFAULT_ACCOUNT, body, params, bool(target))
+
+
+def fault_reply(kind: str, call: Call) -> Reply:
+    """An injected error in the wire format of the call's protocol."""
+    request_id = str(uuid.uuid4())
+    if kind == "throttle":
+        status, code, message = 400, "ThrottlingException", "Rate exceeded"
+    else:
+        status, code, message = 500, "InternalFailure", "We encountered an internal error."
+    if call.json_protocol:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers = (
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", request_id),
+        )
+        return Reply(status, headers, body)
+    query_code = "Throttling" if kind == "throttle" else "InternalFailure"
+    if call.service == "ec2":
+        query_code = "RequestLimitExceeded" if kind == "throttle" else "InternalError"
+        xml = (
+            f"<Response><Errors><Error><Code>{query_code}</Code><Message>{message}</Message>"
+            f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+    else:
+        xml = (
+            f"<ErrorResponse><Error><Type>{'Sender' if status == 400 else 'Receiver'}</Type>"
+            f"<Code>{query_code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    return Reply(status, (("Content-Type", "text/xml"),), xml.encode())
+
+
+class SandboxApp:
+    """WSGI middleware in front of moto's `DomainDispatcherApplication`."""
+
+    def __init__(self, moto_app: WsgiApp, sandbox: Sandbox) -> None:
+        self.moto_app = moto_app
+        self.sandbox = sandbox
+        self.api = Api(sandbox.simulation)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", "/"))
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            return self._send(self._control(environ, path), start_response)
+        body = self._read_body(environ)
+        if path.startswith("/moto-api"):
+            reply = self._forward(environ, body)
+            if path.rstrip("/") == "/moto-api/reset":
+                self.sandbox.simulation.reset()
+            return self._send(reply, start_response)
+        call = identify(environ, body)
+        key = f"{call.service}:{call.operation}"
+        self.sandbox.counter.add(key)
+        kind = self.sandbox.faults.decide(key)
+        if kind is not None:
+            return self._send(fault_reply(kind, call), start_response)
+
+        def forward(replacement: bytes | None) -> Reply:
+            return self._forward(environ, body if replacement is None else replacement)
+
+        handled = self.api.handle(call, forward)
+        return self._send(forward(None) if handled is None else handled, start_response)
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        stream = environ.get("wsgi.input")
+        body: bytes = stream.read(length) if stream is not None and length > 0 else b""
+        return body
+
+    def _forward(self, environ: dict[str, Any], body: bytes) -> Reply:
+        env = dict(environ)
+        env["wsgi.input"] = io.BytesIO(body)
+        env["CONTENT_LENGTH"] = str(len(body))
+        captured: dict[str, Any] = {}
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = headers
+            return lambda data: None
+
+        result = self.moto_app(env, start_response)
+        try:
+            data = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        headers = tuple(
+            (k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"
+        )
+        return Reply(int(captured.get("status", 500)), headers, data)
+
+    @staticmethod
+    def _send(reply: Reply, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        headers = [(k, v) for k, v in reply.headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(reply.body))))
+        start_response(f"{reply.status} {_STATUS_TEXT.get(reply.status, 'Status')}", headers)
+        return [reply.body]
+
+    # -- control endpoints --------------------------------------------------------
+
+    def _control(self, environ: dict[str, Any], path: str) -> Reply:
+        method = str(environ.get("REQUEST_METHOD", "GET"))
+        raw = self._read_body(environ)
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return json_reply({"error": "body must be JSON"}, 400)
+        if not isinstance(data, dict):
+            return json_reply({"error": "body must be a JSON object"}, 400)
+        sb = self.sandbox
+        name = path[len(CONTROL_PREFIX) :].strip("/")
+        try:
+            if name == "" and method == "GET":
+                return json_reply(sb.status())
+            if name == "calls":
+                if method == "GET":
+                    return json_reply({"calls": sb.calls()})
+                return json_reply({"calls": sb.reset_calls()})
+            if name == "faults":
+                if method != "GET":
+                    sb.set_faults(FaultConfig.from_json(data))
+                return json_reply(sb.faults.config.to_json())
+            if name == "reset" and method == "POST":
+                sb.reset()
+                return json_reply(sb.status())
+            if name == "clock":
+                if method != "GET":
+                    if "speed" in data:
+                        sb.speed = float(data["speed"])
+                    if "advance" in data:
+                        sb.advance(float(data["advance"]))
+                return json_reply(sb.clock_status())
+            if name == "settle" and method == "POST":
+                settled = sb.settle(float(data.get("max_seconds", 3600)))
+                return json_reply({"settled": settled, **sb.clock_status()})
+        except (TypeError, ValueError) as exc:
+            return json_reply({"error": str(exc)}, 400)
+        return json_reply({"error": f"no such control endpoint: {method} {path}"}, 404)
+
+
+class Sandbox:
+    """A local ECS: moto's server on 127.0.0.1 plus the deployment simulation.
+
+    `Sandbox(port=0, speed=60)` picks a free port; use it as a context manager
+    or call `start()`/`stop()`. The control methods mirror the HTTP endpoints.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        speed: float = 60.0,
+        host: str = "127.0.0.1",
+        seed: int | None = None,
+    ) -> None:
+        self.host = host
+        self._requested_port = port
+        self._initial_speed = speed
+        self.clock = SimClock(speed)
+        self.backends = MotoBackends()
+        self.simulation = Simulation(self.clock, self.backends, seed=seed)
+        self.faults = Faults()
+        self.counter = CallCounter()
+        self._server: Any = None
+        self._port: int | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        for name in ("werkzeug", "moto", "flask"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        sandbox = self
+
+        class _Server(ThreadedMotoServer):
+            def _server_entry(self) -> None:
+                app = SandboxApp(DomainDispatcherApplication(create_backend_app), sandbox)
+                self._server = make_server(
+                    self._ip_address,
+                    self._port,
+                    app,
+                    True,
+                    request_handler=MotoRequestHandler,
+                )
+                self._server_ready_event.set()
+                self._server.serve_forever()
+
+        server = _Server(ip_address=self.host, port=self._requested_port, verbose=False)
+        server.start()
+        self._server = server
+        self._port = int(server.get_host_and_port()[1])
+        self.simulation.start()
+        threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.simulation.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the sandbox is not started")
+        return self._port
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # -- control -------------------------------------------------------------------
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        with self.simulation.lock:
+            self.simulation.sync()
+            self.clock.set_speed(value)
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward at once (works with the clock paused, speed 0)."""
+        self.simulation.advance(seconds)
+
+    def settle(self, max_seconds: float = 3600.0) -> bool:
+        """Advance simulated time until every deployment is done; False if one never is."""
+        return self.simulation.settle(max_seconds)
+
+    def calls(self) -> dict[str, int]:
+        return self.counter.snapshot()
+
+    def reset_calls(self) -> dict[str, int]:
+        return self.counter.reset()
+
+    def set_faults(self, config: FaultConfig | None = None, **kwargs: Any) -> None:
+        if config is None:
+            config = FaultConfig(**kwargs)
+        self.faults.configure(config)
+
+    def clear_faults(self) -> None:
+        self.faults.configure(FaultConfig())
+
+    def reset(self) -> None:
+        """Forget everything: moto's resources, the simulation, counts, faults, speed."""
+        with self.simulation.lock:
+            self.backends.reset()
+            self.simulation.reset()
+            self.clock.set_speed(self._initial_speed)
+        self.counter.reset()
+        self.clear_faults()
+
+    def clock_status(self) -> dict[str, Any]:
+        now = self.clock.now()
+        return {"now": now, "timestamp": self.clock.timestamp(now), "speed": self.clock.speed}
+
+    def status(self) -> dict[str, Any]:
+        with self.simulation.synced() as sim:
+            services = len(sim.services)
+            tasks = sum(1 for t in sim.tasks.values() if t.in_use)
+        return {
+            "endpoint_url": self.endpoint_url,
+            "services": services,
+            "tasks": tasks,
+            **self.clock_status(),
+        }
+
+
+def _warm_up() -> None:
+    # moto loads each backend on first use (about a second for ECS); doing it
+    # here keeps the first real call fast without slowing start().
+    try:
+        from moto.backends import get_backend
+
+        for name in ("ecs", "ec2", "elbv2", "ecr"):
+            get_backend(name)
+    except Exception:  # noqa: S110 (warming is an optimisation only)
+        pass
