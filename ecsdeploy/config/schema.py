@@ -75,24 +75,31 @@ def _problem(error: Any, positions: Positions, root: dict[str, Any]) -> Problem:
     if validator == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
         return Problem(f"{instance!r} is not one of: {options}", positions.locate(path))
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
     if validator == "const":
         expected = error.validator_value
-        return Problem(f"must be {expected!r}, not {instance!r}", positions.locate(path))
+        return Problem(
+            f"must be {_yaml(expected)}, not {_yaml(instance)}", positions.locate(path), described
+        )
     if validator == "propertyNames" or "propertyNames" in error.schema_path:
         bad = instance
         return Problem(
             f"invalid name {bad!r}",
             positions.locate((*path, bad) if isinstance(bad, str) else path, key=True),
-            "names start with a letter or digit and hold letters, digits, `_` and `-`",
+            described or "names start with a letter or digit and hold letters, digits, `_`, `-`",
         )
     if validator == "dependentRequired":
         return Problem(error.message.replace("'", "`"), positions.locate(path))
     if validator == "not":
-        return Problem(
-            "these keys cannot be used together: " + error.message.split(" should not")[0],
-            positions.locate(path),
-            error.schema.get("description") if isinstance(error.schema, dict) else None,
-        )
+        rule = error.validator_value if isinstance(error.validator_value, dict) else {}
+        keys = rule.get("required") or []
+        if len(keys) == 1:
+            text = f"`{keys[0]}` is not allowed here"
+        elif keys:
+            text = "these keys cannot be used together: " + ", ".join(f"`{k}`" for k in keys)
+        else:
+            text = "this combination is not allowed"
+        return Problem(text, positions.locate(path), rule.get("description") or described)
     if _is_duration_schema(error.schema, root) or (
         validator in ("oneOf", "anyOf", "pattern", "type")
         and any(_is_duration_schema(s, root) for s in [error.schema, *error.schema_path])
@@ -115,12 +122,17 @@ def _problem(error: Any, positions: Positions, root: dict[str, Any]) -> Problem:
     return Problem(error.message, positions.locate(path))
 
 
+def _yaml(value: Any) -> str:
+    """A value as deploy.yaml spells it (`true`, not `True`)."""
+    return json.dumps(value)
+
+
 def validate_against_schema(data: dict[str, Any], positions: Positions) -> list[Problem]:
     """Every schema violation, as problems sorted by their place in the file."""
     from jsonschema import Draft202012Validator
 
     root = load_schema()
-    validator = Draft202012Validator(root)
+    validator = Draft202012Validator(root, format_checker=Draft202012Validator.FORMAT_CHECKER)
     problems = [_problem(e, positions, root) for e in validator.iter_errors(data)]
     problems.sort(key=lambda p: (p.location.line or 0, p.location.column or 0, p.message))
     unique: list[Problem] = []

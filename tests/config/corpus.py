@@ -150,7 +150,12 @@ CASES: list[Case] = [
     ),
     Case(
         "schema-promote-and-local",
-        ("deploy.yaml:5:8", "images.web", "together"),
+        (
+            "deploy.yaml:5:8",
+            "images.web",
+            "cannot be used together: `promote`, `local`",
+            "give one, or neither",
+        ),
         yaml=_with(BASE, "promote: latest}", "promote: latest, local: 'web:1'}"),
     ),
     Case(
@@ -182,6 +187,29 @@ CASES: list[Case] = [
         "schema-missing-task-definition",
         ("deploy.yaml:9:3", "missing required key `task_definition`"),
         yaml=BASE.replace("    task_definition: web.json.j2\n", ""),
+    ),
+    Case(
+        "schema-ecr-with-auth",
+        ("deploy.yaml:3:", "`auth` is not allowed here", "GetAuthorizationToken"),
+        yaml=_with(
+            BASE, "amazonaws.com}", "amazonaws.com, auth: {username_env: U, password_env: P}}"
+        ),
+    ),
+    Case(
+        "schema-bad-regex",
+        ("services.web.load_balancer.checks.http.body", "regex"),
+        yaml=BASE
+        + "    load_balancer:\n      target_group: tg\n      container: web\n      port: 8080\n"
+        "      checks: {http: {url: 'http://127.0.0.1/', body: '(unclosed'}}\n",
+    ),
+    Case(
+        "schema-reserved-agent-setting",
+        ("deploy.yaml:7:", "invalid name 'ECS_CLUSTER'"),
+        yaml=_with(
+            BASE,
+            "main: {name: shop}",
+            "main: {name: shop, ecs_config: {settings: {ECS_CLUSTER: x}}}",
+        ),
     ),
     # --- credentials --------------------------------------------------------------------
     Case(

@@ -1,0 +1,108 @@
+"""Image stores: where a tag's digest is looked up and where a promote re-tags in place.
+
+ECR through its API (BatchGetImage/PutImage keep the manifest bytes, so the digest
+is kept); any other v2 registry through RegistryClient; local images through the
+Docker engine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ecsdeploy.config.model import Registry
+from ecsdeploy.errors import OperationError
+
+from .aws import AwsClients, call, error_code
+from .credentials import resolve
+from .registry import MANIFEST_TYPES, Manifest, RegistryClient
+
+_ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+
+
+class ImageStore(Protocol):
+    def digest(self, repository: str, tag: str) -> str | None: ...
+
+    def retag(self, repository: str, source_tag: str, tag: str) -> str: ...
+
+
+class EcrStore:
+    def __init__(self, clients: AwsClients, registry: Registry) -> None:
+        self._clients = clients
+        found = _ECR_HOST.match(registry.url)
+        # Non-standard hosts (a sandbox, a pull-through alias) use the caller's own registry.
+        self._registry_id = found.group(1) if found else None
+
+    def _kwargs(self, repository: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"repositoryName": repository}
+        if self._registry_id:
+            kwargs["registryId"] = self._registry_id
+        return kwargs
+
+    def _image(self, repository: str, tag: str) -> dict[str, Any] | None:
+        ecr = self._clients.client("ecr")
+        try:
+            resp = call(
+                f"ecr:BatchGetImage {repository}:{tag}",
+                ecr.batch_get_image,
+                imageIds=[{"imageTag": tag}],
+                acceptedMediaTypes=list(MANIFEST_TYPES),
+                **self._kwargs(repository),
+            )
+        except OperationError as exc:
+            if error_code(exc) == "RepositoryNotFoundException":
+                raise OperationError(
+                    f"ECR repository {repository} does not exist",
+                    hint="create it (aws ecr create-repository) or fix `repository:`",
+                ) from None
+            raise
+        images = resp.get("images") or []
+        return images[0] if images else None
+
+    def digest(self, repository: str, tag: str) -> str | None:
+        image = self._image(repository, tag)
+        if image is None:
+            return None
+        return str(image["imageId"]["imageDigest"])
+
+    def retag(self, repository: str, source_tag: str, tag: str) -> str:
+        image = self._image(repository, source_tag)
+        if image is None:
+            raise OperationError(f"{repository}:{source_tag} does not exist in ECR")
+        kwargs: dict[str, Any] = {
+            "imageManifest": image["imageManifest"],
+            "imageTag": tag,
+            **self._kwargs(repository),
+        }
+        if image.get("imageManifestMediaType"):
+            kwargs["imageManifestMediaType"] = image["imageManifestMediaType"]
+        try:
+            call(
+                f"ecr:PutImage {repository}:{tag}", self._clients.client("ecr").put_image, **kwargs
+            )
+        except OperationError as exc:
+            # The same manifest under the same tag: a re-run after an interruption.
+            if error_code(exc) != "ImageAlreadyExistsException":
+                raise
+        return str(image["imageId"]["imageDigest"])
+
+
+class V2Store:
+    def __init__(self, client: RegistryClient) -> None:
+        self._client = client
+
+    def digest(self, repository: str, tag: str) -> str | None:
+        return self._client.digest(repository, tag)
+
+    def retag(self, repository: str, source_tag: str, tag: str) -> str:
+        manifest: Manifest = self._client.get_manifest(repository, source_tag)
+        return self._client.put_manifest(repository, tag, manifest)
+
+
+def store_for(registry: Registry, clients: AwsClients, env: Mapping[str, str]) -> ImageStore:
+    if registry.type == "ecr":
+        return EcrStore(clients, registry)
+    return V2Store(
+        RegistryClient(registry.url, insecure=registry.insecure, credentials=resolve(registry, env))
+    )

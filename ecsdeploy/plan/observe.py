@@ -1,0 +1,194 @@
+"""Observing the live state a plan is computed against: services, task definitions, images.
+
+Read-only and concurrent: DescribeServices in batches of 10 per cluster, each
+task definition described once, families and images looked up in parallel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ecsdeploy.adapters.ecs import DESCRIBE_BATCH, EcsAdapter
+from ecsdeploy.adapters.images import ImageStore
+from ecsdeploy.config.model import Config
+from ecsdeploy.errors import EcsDeployError, OperationError
+from ecsdeploy.render import ImageRef, RenderedService
+
+T = TypeVar("T")
+WORKERS = 16
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    key: str
+    cluster: str
+    name: str
+    service: Mapping[str, Any] | None  # DescribeServices' entry; None when it does not exist
+
+    @property
+    def exists(self) -> bool:
+        return self.service is not None
+
+    @property
+    def arn(self) -> str | None:
+        return None if self.service is None else self.service.get("serviceArn")
+
+    @property
+    def task_definition_arn(self) -> str | None:
+        return None if self.service is None else self.service.get("taskDefinition")
+
+    @property
+    def primary_deployment(self) -> Mapping[str, Any] | None:
+        if self.service is None:
+            return None
+        for deployment in self.service.get("deployments") or []:
+            if deployment.get("status") == "PRIMARY":
+                found: Mapping[str, Any] = deployment
+                return found
+        return None
+
+
+@dataclass(frozen=True)
+class ImageState:
+    key: str
+    target_digest: str | None  # the revision tag in the registry, if it exists
+    source_digest: str | None  # what promote/local would tag, if it exists
+
+
+@dataclass(frozen=True)
+class LiveState:
+    services: dict[str, ServiceState]
+    task_definitions: dict[str, dict[str, Any]]  # by ARN, describe shape
+    families: dict[str, tuple[str, ...]]  # ACTIVE revisions, newest first
+    images: dict[str, ImageState]
+    # Task definition ARN -> ARNs of the services (any, in the config's clusters) using it.
+    users: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
+    items = list(items)
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def _batches(names: list[str]) -> list[list[str]]:
+    return [names[i : i + DESCRIBE_BATCH] for i in range(0, len(names), DESCRIBE_BATCH)]
+
+
+class LocalImages:
+    """What the planner needs from the local Docker engine (for `local:` images)."""
+
+    def digest_in(self, local: str, repository_uri: str) -> str | None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def observe(
+    config: Config,
+    rendered: Mapping[str, RenderedService],
+    images: Mapping[str, ImageRef],
+    ecs: EcsAdapter,
+    stores: Mapping[str, ImageStore],
+    local: LocalImages | None = None,
+) -> LiveState:
+    """Read everything the planner compares against; raises OperationError on AWS errors."""
+    services = {key: config.services[key] for key in rendered}
+    cluster_names = sorted({config.clusters[s.cluster].name for s in services.values()})
+    existing = ecs.existing_clusters(cluster_names)
+    missing = [c for c in cluster_names if c not in existing]
+    if missing:
+        raise OperationError(
+            f"cluster {', '.join(missing)} does not exist",
+            hint="ecsdeploy deploys services into existing clusters; create the cluster first, "
+            "or check `clusters:` and --region",
+        )
+
+    # Every service in those clusters, so no revision in use anywhere is deregistered.
+    listed = dict(zip(cluster_names, _parallel(ecs.list_service_arns, cluster_names), strict=True))
+    jobs = [
+        (cluster, batch)
+        for cluster in cluster_names
+        for batch in _batches(sorted({arn.rsplit("/", 1)[-1] for arn in listed[cluster]}))
+    ]
+    described: dict[tuple[str, str], dict[str, Any]] = {}
+    for cluster, found in zip(
+        (c for c, _ in jobs),
+        _parallel(lambda job: ecs.describe_services_batch(*job), jobs),
+        strict=True,
+    ):
+        for svc in found:
+            described[(cluster, svc["serviceName"])] = svc
+
+    users: dict[str, set[str]] = {}
+    for svc in described.values():
+        arns = {svc.get("taskDefinition")} | {
+            d.get("taskDefinition") for d in svc.get("deployments") or []
+        }
+        for arn in arns:
+            if arn:
+                users.setdefault(arn, set()).add(svc["serviceArn"])
+
+    states = {
+        key: ServiceState(
+            key=key,
+            cluster=config.clusters[s.cluster].name,
+            name=s.name,
+            service=described.get((config.clusters[s.cluster].name, s.name)),
+        )
+        for key, s in services.items()
+    }
+
+    families = sorted({r.family for r in rendered.values()})
+    revisions = dict(zip(families, _parallel(ecs.active_revisions, families), strict=True))
+
+    wanted: set[str] = set()
+    for key, state in states.items():
+        if state.task_definition_arn:
+            wanted.add(state.task_definition_arn)
+        latest = revisions.get(rendered[key].family) or []
+        if latest:
+            wanted.add(latest[0])
+    described_tds = dict(
+        zip(sorted(wanted), _parallel(ecs.describe_task_definition, sorted(wanted)), strict=True)
+    )
+
+    used_images = sorted({k for r in rendered.values() for k in r.images})
+    image_states = dict(
+        zip(
+            used_images,
+            _parallel(lambda k: _image_state(images[k], stores, local), used_images),
+            strict=True,
+        )
+    )
+    return LiveState(
+        services=states,
+        task_definitions=described_tds,
+        families={f: tuple(a) for f, a in revisions.items()},
+        images=image_states,
+        users={arn: frozenset(s) for arn, s in users.items()},
+    )
+
+
+def _image_state(
+    ref: ImageRef, stores: Mapping[str, ImageStore], local: LocalImages | None
+) -> ImageState:
+    store = stores[ref.registry_key]
+    try:
+        target = store.digest(ref.repository, ref.tag)
+        if ref.promote is not None:
+            source = target if ref.promote == ref.tag else store.digest(ref.repository, ref.promote)
+        elif ref.local is not None:
+            if local is None:
+                raise OperationError("local images need the Docker engine")
+            source = local.digest_in(ref.local, f"{ref.registry}/{ref.repository}")
+        else:
+            source = target
+    except EcsDeployError as exc:
+        raise OperationError(
+            f"image `{ref.key}` ({ref.uri}): {exc.message}", hint=exc.hint
+        ) from None
+    return ImageState(key=ref.key, target_digest=target, source_digest=source)
