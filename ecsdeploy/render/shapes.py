@@ -32,6 +32,7 @@ REGISTER_FIELDS: frozenset[str] = frozenset(
         "ephemeralStorage",
         "runtimePlatform",
         "enableFaultInjection",
+        "trustedExecutionConfiguration",
     }
 )
 

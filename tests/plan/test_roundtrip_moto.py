@@ -1,0 +1,78 @@
+"""Register each real task definition in moto, describe it back: the diff must be empty.
+
+moto writes back some of what ECS does (container cpu 0, essential true, empty
+lists, networkMode bridge, compatibilities, revision, status, tags beside the task
+definition); the normaliser must see through all of it. In-process `mock_aws` is
+enough here: no deployment is simulated, only register and describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from ecsdeploy.plan.diff import diff_task_definitions
+from ecsdeploy.render.shapes import to_register_input, unknown_fields
+
+from .realdata import load, real_taskdef_params
+
+moto = pytest.importorskip("moto")
+
+# Files whose containers have no image (one is filled in by a CI render step upstream).
+PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/busybox:1.36"
+
+
+@pytest.fixture(scope="module")
+def ecs() -> Iterator[Any]:
+    # One mocked account for the module: starting moto per test costs most of the time.
+    with moto.mock_aws():
+        yield boto3.client("ecs", region_name="eu-west-1")
+
+
+def registrable(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document as RegisterTaskDefinition (and moto) will take it."""
+    td = to_register_input(doc)
+    for key in unknown_fields(td):
+        # 08's "Tags" (capital T): botocore refuses unknown parameters.
+        del td[key]
+    task_memory = td.get("memory")
+    for c in td["containerDefinitions"]:
+        if not c.get("image"):
+            c["image"] = PLACEHOLDER_IMAGE
+        if "memory" not in c and not task_memory and "EC2" in td.get("requiresCompatibilities", []):
+            # moto refuses memoryReservation alone on EC2, which ECS accepts (22).
+            c["memory"] = c.get("memoryReservation", 512)
+    return td
+
+
+@pytest.mark.parametrize("path", real_taskdef_params())
+def test_registered_then_described_diffs_empty(ecs: Any, path: Path) -> None:
+    td = registrable(load(path))
+    registered = ecs.register_task_definition(**td)["taskDefinition"]
+    described = ecs.describe_task_definition(
+        taskDefinition=registered["taskDefinitionArn"], include=["TAGS"]
+    )
+    assert described["taskDefinition"]["status"] == "ACTIVE"
+
+    diff = diff_task_definitions(described, td)
+
+    assert not diff.changed, diff.text
+    # And the other way round: the live revision as the desired state.
+    assert not diff_task_definitions(td, described).changed
+
+
+@pytest.mark.parametrize("path", real_taskdef_params())
+def test_a_changed_image_survives_the_round_trip_as_one_change(ecs: Any, path: Path) -> None:
+    td = registrable(load(path))
+    arn = ecs.register_task_definition(**td)["taskDefinition"]["taskDefinitionArn"]
+    described = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+    name = td["containerDefinitions"][0]["name"]
+    td["containerDefinitions"][0]["image"] = "registry.example.com/shop/web:3f2c1ab"
+
+    diff = diff_task_definitions(described, td)
+
+    assert [c.path for c in diff.changes] == [f"containerDefinitions[{name}].image"]
