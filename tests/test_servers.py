@@ -74,18 +74,21 @@ def test_build_scratch_image_copies_the_file(
     docker_engine: DockerEngine, build_image: ImageBuilder
 ) -> None:
     content = f"hello {secrets.token_hex(4)}\n".encode()
-    image_id = build_image("ecsd-smoke/hello:one", "ecsd-smoke/hello:two", content=content)
+    repository = _repo()
+    tags = {f"{repository}:one", f"{repository}:two"}
+    image_id = build_image(*sorted(tags), content=content)
 
     image = docker_engine.client.images.get(image_id)
     assert image.id == image_id
     assert image_id.startswith("sha256:")
-    assert {"ecsd-smoke/hello:one", "ecsd-smoke/hello:two"} <= set(image.tags)
+    assert tags <= set(image.tags)
     assert _files_in_image(docker_engine, image_id).get("hello.txt") == content
 
 
 @pytest.mark.docker
 def test_each_build_is_a_different_image(build_image: ImageBuilder) -> None:
-    assert build_image("ecsd-smoke/unique:a") != build_image("ecsd-smoke/unique:b")
+    repository = _repo()
+    assert build_image(f"{repository}:a") != build_image(f"{repository}:b")
 
 
 @pytest.mark.registry
