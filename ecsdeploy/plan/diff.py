@@ -348,7 +348,10 @@ def _update_text(label: str, before: Any, after: Any) -> str:
 def _one_line(value: Any) -> str:
     if value == SENSITIVE:
         return SENSITIVE
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    # default=str: boto3 hands back datetimes, which JSON cannot spell.
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "), default=str
+    )
 
 
 def _line(symbol: str, depth: int, text: str) -> str:

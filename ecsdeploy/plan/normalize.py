@@ -341,7 +341,7 @@ def _sort_token(value: Any) -> tuple[int, Any]:
 
 
 def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _prune_dict(obj: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -367,3 +368,15 @@ def test_as_dict_is_the_json_plan_form() -> None:
             }
         ],
     }
+
+
+def test_boto3_describe_output_with_datetimes_diffs_empty() -> None:
+    described = describe_response(BASE)
+    described["taskDefinition"]["registeredAt"] = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+    described["ResponseMetadata"] = {"HTTPStatusCode": 200}
+    assert not diff_task_definitions(described, BASE).changed
+    after = copy.deepcopy(BASE)
+    after["x-unknown"] = datetime(2026, 11, 28, tzinfo=UTC)
+    assert diff_task_definitions(described, after).text == (
+        '+ x-unknown: "2026-11-28 00:00:00+00:00"\n'
+    )
