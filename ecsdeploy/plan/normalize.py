@@ -49,8 +49,9 @@ _CONTAINER_FALSE_FLAGS = (
     "pseudoTerminal",
 )
 
-# Fields whose empty string old console/CLI exports write for "unset"; ECS and
-# Docker treat "" there as not given (no role, the image's user, and so on).
+# Old console/CLI exports write "" for an unset task or container field, and ECS
+# and Docker treat it as not given (no role, the image's user, ...). Names are the
+# exception: an empty name is an error the diff should keep showing.
 _NAME_FIELDS = frozenset({"name", "family"})
 
 
