@@ -1,0 +1,145 @@
+"""Rolling updates: minimum healthy and maximum percent, as ECS rounds them."""
+
+from __future__ import annotations
+
+from tests.fixtures.sandbox import SandboxHandle
+from tests.sandbox.helpers import Stack, step_until
+
+
+def _observe(stack: Stack, name: str, seen: list[tuple[int, int, int]]) -> None:
+    live = stack.tasks(name)
+    states = stack.target_states()
+    svc = stack.service(name)
+    seen.append(
+        (len(live), states.count("healthy"), svc["runningCount"] + svc["pendingCount"])
+    )
+
+
+def test_50_100_never_below_two_healthy_nor_above_four(paused: SandboxHandle, stack: Stack) -> None:
+    stack.add_target_group()
+    v1 = stack.task_definition()
+    stack.create_service("shop-web", v1, desired=4, minimum=50, maximum=100)
+    paused.control.settle()
+    assert stack.target_states() == ["healthy"] * 4
+
+    v2 = stack.task_definition(image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    seen: list[tuple[int, int, int]] = []
+    deployments_seen: set[int] = set()
+
+    def each() -> None:
+        _observe(stack, "shop-web", seen)
+        deployments_seen.add(len(stack.service("shop-web")["deployments"]))
+
+    step_until(paused, lambda: stack.steady("shop-web"), step=2, each=each)
+
+    assert max(live for live, _, _ in seen) == 4
+    assert max(counted for _, _, counted in seen) <= 4
+    assert min(healthy for _, healthy, _ in seen) == 2  # ceil(4 * 50%) and not one less
+    assert 2 in deployments_seen
+    final = stack.service("shop-web")
+    assert final["taskDefinition"] == v2
+    assert {t["taskDefinitionArn"] for t in stack.tasks("shop-web")} == {v2}
+    assert final["runningCount"] == 4
+
+
+def test_100_200_starts_new_tasks_before_stopping_old(paused: SandboxHandle, stack: Stack) -> None:
+    stack.add_target_group()
+    v1 = stack.task_definition()
+    stack.create_service("shop-web", v1, desired=2, minimum=100, maximum=200)
+    paused.control.settle()
+    v2 = stack.task_definition(image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+
+    paused.control.advance(1)
+    live = stack.tasks("shop-web")
+    assert sorted(t["taskDefinitionArn"] for t in live) == sorted([v1, v1, v2, v2])
+    assert stack.tasks("shop-web", desired="STOPPED") == []
+    old_before_new_healthy: list[int] = []
+
+    def each() -> None:
+        healthy = stack.target_states().count("healthy")
+        assert healthy >= 2
+        stopped = stack.tasks("shop-web", desired="STOPPED")
+        if stopped:
+            old_before_new_healthy.append(healthy)
+
+    step_until(paused, lambda: stack.steady("shop-web"), step=2, each=each)
+    # Old tasks were stopped only once new ones were healthy (2 old + new healthy ones).
+    assert old_before_new_healthy and min(old_before_new_healthy) >= 2
+    assert all(t["taskDefinitionArn"] == v2 for t in stack.tasks("shop-web"))
+
+
+def test_100_100_never_progresses_and_says_why(paused: SandboxHandle, stack: Stack) -> None:
+    v1 = stack.task_definition()
+    stack.create_service("shop-web", v1, desired=2, minimum=100, maximum=100, load_balancer=False)
+    paused.control.settle()
+    v2 = stack.task_definition(image="shop/web:2")
+    primary_id = stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)[
+        "service"
+    ]["deployments"][0]["id"]
+
+    paused.control.advance(1800)
+    svc = stack.service("shop-web")
+    assert [(d["status"], d["rolloutState"], d["runningCount"]) for d in svc["deployments"]] == [
+        ("PRIMARY", "IN_PROGRESS", 0),
+        ("ACTIVE", "COMPLETED", 2),
+    ]
+    expected = (
+        f"(service shop-web) (deployment {primary_id}) cannot replace any task: "
+        "minimumHealthyPercent 100 and maximumPercent 100 allow neither starting a task above "
+        "the desired count nor stopping one below it."
+    )
+    assert svc["events"][0]["message"] == expected
+    assert paused.control.settle(max_seconds=600) is False
+
+
+def test_static_host_port_without_idle_instance_is_stuck(paused: SandboxHandle, stack: Stack) -> None:
+    stack.add_instances(2)
+    stack.add_target_group(target_type="instance", port=80)
+    v1 = stack.task_definition(network_mode="bridge", host_port=80, port=80)
+    stack.create_service(
+        "shop-web", v1, desired=2, minimum=100, maximum=200, launch_type="EC2", port=80
+    )
+    assert paused.control.settle()
+    used = sorted(t["containerInstanceArn"] for t in stack.tasks("shop-web"))
+    assert used == sorted(stack.instances)  # one task per instance: the port allows no more
+
+    v2 = stack.task_definition(network_mode="bridge", host_port=80, port=80, image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    paused.control.advance(900)
+
+    svc = stack.service("shop-web")
+    assert [d["runningCount"] for d in svc["deployments"]] == [0, 2]
+    placement = [m for m in stack.messages("shop-web") if "unable to place a task" in m]
+    assert len(placement) == 1
+    instance_ids = {arn.split("/")[-1] for arn in stack.instances}
+    closest = placement[0].split("(container-instance ")[1].split(")")[0]
+    assert closest in instance_ids
+    assert placement[0].startswith(
+        "(service shop-web) was unable to place a task because no container instance met all "
+        "of its requirements. The closest matching (container-instance "
+    )
+    assert "is already using a port required by your task." in placement[0]
+
+
+def test_static_host_port_with_idle_instance_progresses(paused: SandboxHandle, stack: Stack) -> None:
+    stack.add_instances(3)
+    stack.add_target_group(target_type="instance", port=80)
+    v1 = stack.task_definition(network_mode="bridge", host_port=80, port=80)
+    stack.create_service(
+        "shop-web", v1, desired=2, minimum=100, maximum=200, launch_type="EC2", port=80
+    )
+    assert paused.control.settle()
+    v2 = stack.task_definition(network_mode="bridge", host_port=80, port=80, image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+
+    waited = step_until(paused, lambda: stack.steady("shop-web"), step=5)
+    assert 0 < waited < 900
+    tasks = stack.tasks("shop-web")
+    assert [t["taskDefinitionArn"] for t in tasks] == [v2, v2]
+    assert len({t["containerInstanceArn"] for t in tasks}) == 2
+    for t in tasks:
+        assert t["containers"][0]["networkBindings"][0]["hostPort"] == 80
+    # The second new task waited for an old one to free port 80: one placement event.
+    assert any("already using a port" in m for m in stack.messages("shop-web"))
