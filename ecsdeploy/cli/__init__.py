@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -21,6 +22,7 @@ from ecsdeploy.errors import EcsDeployError, ExitStatus
 COMMANDS: dict[str, str] = {
     "validate": "validate",
     "render": "render",
+    "plan": "plan",
     "schema": "schema",
     "sandbox": "sandbox",
 }
@@ -28,6 +30,7 @@ COMMANDS: dict[str, str] = {
 SHORT_HELP: dict[str, str] = {
     "validate": "Check deploy.yaml and render every template (no AWS call).",
     "render": "Print the rendered task definitions as JSON (no AWS call).",
+    "plan": "Show what apply would change, against the live state (read-only).",
     "schema": "Print the JSON Schema of deploy.yaml.",
     "sandbox": "Run the local ECS emulator in the foreground.",
 }
@@ -50,7 +53,14 @@ class GlobalOptions:
 
 
 class LazyGroup(click.Group):
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+    def main(  # always exits, whatever standalone_mode says
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
         # Every entry (console script, `python -m`, click's test runner) gets the
         # same exit codes; click's own would use 2 for a usage error.
         _run(list(args) if args is not None else None)

@@ -7,11 +7,13 @@ import json
 import click
 
 from ecsdeploy.cli.common import load
+from ecsdeploy.cli.options import shared_options
 from ecsdeploy.render import Renderer
 
 
 @click.command("render")
 @click.argument("services", nargs=-1, metavar="[SERVICE]...")
+@shared_options
 @click.pass_context
 def command(ctx: click.Context, services: tuple[str, ...]) -> None:
     """Print the rendered task definitions as JSON, keyed by service (no AWS call)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ecsdeploy.cli.common import load
+from ecsdeploy.cli.options import shared_options
 from ecsdeploy.config import environment_names, load_document
 from ecsdeploy.render import Renderer
 
@@ -16,6 +17,7 @@ def _plural(n: int, word: str) -> str:
 
 
 @click.command("validate")
+@shared_options
 @click.pass_context
 def command(ctx: click.Context) -> None:
     """Check deploy.yaml and render every template (no AWS call).

@@ -1,0 +1,50 @@
+"""The local Docker engine (docker SDK): images to tag and push for `local:` images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecsdeploy.errors import OperationError
+
+
+class DockerEngine:
+    """Talks to the engine named by DOCKER_HOST (or the default socket), lazily."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import docker
+                import docker.errors
+
+                self._client = docker.from_env()
+                self._client.ping()
+            except Exception as exc:
+                raise OperationError(
+                    f"cannot reach the Docker engine: {exc}",
+                    hint="`local:` images need a running engine; check DOCKER_HOST",
+                ) from None
+        return self._client
+
+    def digest_in(self, local: str, repository_uri: str) -> str | None:
+        """The registry digest `local` has in `repository_uri` if it was pushed there.
+
+        None when the image is not in the engine at all; `local:<image id>` when it
+        is, but was never pushed to that repository (so it must be).
+        """
+        import docker.errors
+
+        try:
+            image = self.client.images.get(local)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise OperationError(f"Docker engine: {exc}") from None
+        for repo_digest in image.attrs.get("RepoDigests") or []:
+            repo, _, digest = repo_digest.partition("@")
+            if repo == repository_uri:
+                return str(digest)
+        return f"local:{image.id}"

@@ -1,0 +1,79 @@
+"""`ecsdeploy plan`: what apply would do, against the live state; read-only."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from ecsdeploy.cli.context import make_context, use_color
+from ecsdeploy.cli.options import shared_options
+from ecsdeploy.errors import ExitStatus
+
+
+def write_plan_file(path: Path, data: dict[str, object]) -> None:
+    """Write the plan readable by its owner only (it holds the rendered task definitions)."""
+    from ecsdeploy.secrets import redact
+
+    text = redact(json.dumps(data, indent=2)) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to an existing file
+
+
+@click.command("plan")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan for `apply FILE`.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output for people, machines, or a pull-request comment.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
+)
+@click.option(
+    "--service", "services", multiple=True, metavar="S", help="Only this service (repeat)."
+)
+@shared_options
+@click.pass_context
+def command(
+    ctx: click.Context,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    services: tuple[str, ...],
+) -> int:
+    """Compare deploy.yaml with the live state and print the steps apply would take."""
+    from ecsdeploy.cli import GlobalOptions
+    from ecsdeploy.plan.build import build_plan
+    from ecsdeploy.plan.serialize import to_dict
+    from ecsdeploy.views import plan as view
+
+    opts = ctx.find_root().obj
+    assert isinstance(opts, GlobalOptions)
+    context = make_context(ctx, services)
+    plan = build_plan(context)
+    if fmt == "json":
+        click.echo(view.as_json(plan))
+    elif fmt == "markdown":
+        click.echo(view.markdown(plan))
+    else:
+        click.echo(view.text(plan, color=use_color(opts.no_color)), nl=False)
+    if out is not None:
+        write_plan_file(out, to_dict(plan, with_task_definitions=True))
+        if fmt == "text":
+            click.echo(f"\nSaved the plan to {out}; apply it with: ecsdeploy apply {out}")
+    if detailed_exitcode and plan.changed:
+        return int(ExitStatus.CHANGES)
+    return int(ExitStatus.OK)

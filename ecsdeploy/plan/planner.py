@@ -1,0 +1,290 @@
+"""The planner: desired state (config, renders) against live state -> a Plan. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from ecsdeploy import __version__, ecs_rules
+from ecsdeploy.adapters.ecs import short_arn
+from ecsdeploy.config.model import Config, Service
+from ecsdeploy.errors import OperationError
+from ecsdeploy.render import ImageRef, RenderedService
+
+from .diff import Mask, diff_task_definitions, mask_environment
+from .model import (
+    Change,
+    DeregisterStep,
+    Fingerprint,
+    ImageStep,
+    Plan,
+    RegisterStep,
+    ServicePlan,
+    ServiceStep,
+    Step,
+    WaitStep,
+    Warning,
+)
+from .normalize import normalize_task_definition
+from .observe import LiveState, ServiceState
+
+NEW_REVISION = "(new)"
+
+
+def desired_service_settings(service: Service, task_definition: str) -> dict[str, object]:
+    """The service fields deploy.yaml owns, as `ecs:DescribeServices` names them."""
+    dep = service.deployment
+    settings: dict[str, object] = {
+        "taskDefinition": task_definition,
+        "desiredCount": service.desired_count,
+        "deploymentConfiguration.minimumHealthyPercent": dep.minimum_healthy_percent,
+        "deploymentConfiguration.maximumPercent": dep.maximum_percent,
+        "deploymentConfiguration.deploymentCircuitBreaker.enable": dep.circuit_breaker.enable,
+        "deploymentConfiguration.deploymentCircuitBreaker.rollback": dep.circuit_breaker.rollback,
+    }
+    if service.health_check_grace_period is not None:
+        settings["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
+    return settings
+
+
+def _live_settings(state: ServiceState) -> dict[str, object]:
+    svc = state.service or {}
+    dep = svc.get("deploymentConfiguration") or {}
+    breaker = dep.get("deploymentCircuitBreaker") or {}
+    return {
+        "taskDefinition": svc.get("taskDefinition"),
+        "desiredCount": svc.get("desiredCount"),
+        "deploymentConfiguration.minimumHealthyPercent": dep.get("minimumHealthyPercent"),
+        "deploymentConfiguration.maximumPercent": dep.get("maximumPercent"),
+        "deploymentConfiguration.deploymentCircuitBreaker.enable": breaker.get("enable", False),
+        "deploymentConfiguration.deploymentCircuitBreaker.rollback": breaker.get("rollback", False),
+        "healthCheckGracePeriodSeconds": svc.get("healthCheckGracePeriodSeconds"),
+    }
+
+
+def zero_downtime_warnings(service: Service) -> list[Warning]:
+    """SPEC section 6's checks that need no AWS call (verify adds the ones that do)."""
+    found: list[Warning] = []
+    severity = "warning" if service.zero_downtime else "note"
+    dep = service.deployment
+    desired = service.desired_count
+    if service.load_balancer is None:
+        found.append(
+            Warning(
+                service.key,
+                "the service has no load balancer: clients reach tasks directly while they "
+                "are replaced",
+                "add `load_balancer:`, or set `zero_downtime: false` for a worker",
+                severity,
+            )
+        )
+    if desired > 0 and ecs_rules.min_healthy_tasks(desired, dep.minimum_healthy_percent) == 0:
+        found.append(
+            Warning(
+                service.key,
+                f"with desired_count {desired} and minimum_healthy_percent "
+                f"{dep.minimum_healthy_percent}, ECS may stop every task before new ones are "
+                "healthy",
+                f"set minimum_healthy_percent to at least {-(-100 // desired)}",
+                severity,
+            )
+        )
+    if not ecs_rules.can_progress(desired, dep.minimum_healthy_percent, dep.maximum_percent):
+        found.append(
+            Warning(
+                service.key,
+                f"minimum_healthy_percent {dep.minimum_healthy_percent} and maximum_percent "
+                f"{dep.maximum_percent} leave ECS no room to replace a task: the deployment "
+                "never progresses",
+                "set minimum_healthy_percent below 100 or maximum_percent above 100",
+                "warning",
+            )
+        )
+    return found
+
+
+def _checks(service: Service) -> tuple[str, ...]:
+    checks = ["deployment COMPLETED on the new revision", "running tasks == desired count"]
+    lb = service.load_balancer
+    if lb is not None and lb.checks.targets_healthy:
+        checks.append(f"targets healthy in {lb.target_group}, old targets drained")
+    if lb is not None and lb.checks.http is not None:
+        http = lb.checks.http
+        checks.append(f"GET {http.url} -> {http.expect_status}")
+    return tuple(checks)
+
+
+def _image_steps(
+    rendered: RenderedService,
+    images: Mapping[str, ImageRef],
+    live: LiveState,
+    planned: set[str],
+    errors: list[str],
+) -> list[Step]:
+    steps: list[Step] = []
+    for key in rendered.images:
+        ref = images[key]
+        state = live.images[key]
+        if ref.uri in planned:
+            continue
+        if ref.promote is None and ref.local is None:
+            if state.target_digest is None:
+                errors.append(
+                    f"image `{key}`: {ref.uri} is not in the registry, and deploy.yaml gives "
+                    "neither `promote` nor `local` to make it"
+                )
+            continue
+        if state.source_digest is None:
+            errors.append(f"image `{key}`: the source {ref.source} does not exist")
+            continue
+        if state.target_digest == state.source_digest:
+            continue  # already tagged with this revision, same content
+        planned.add(ref.uri)
+        steps.append(
+            ImageStep(
+                image=key,
+                method="promote" if ref.promote is not None else "push",
+                source=ref.source or "",
+                target=ref.uri,
+                source_digest=state.source_digest,
+            )
+        )
+    return steps
+
+
+def _deregister(
+    service: Service,
+    state: ServiceState,
+    revisions: tuple[str, ...],
+    registering: bool,
+    target_arn: str | None,
+    users: Mapping[str, frozenset[str]],
+) -> DeregisterStep | None:
+    # The new revision counts toward keep_revisions (SPEC): keep N-1 old ones then.
+    keep = service.keep_revisions - (1 if registering else 0)
+    candidates = [a for a in revisions[keep:] if a != target_arn]
+    own = {state.arn} if state.arn else set()
+    moving_away = target_arn is not None or registering
+    stale = []
+    for arn in candidates:
+        using = users.get(arn, frozenset())
+        others = using - own if (moving_away and arn == state.task_definition_arn) else using
+        if not others:
+            stale.append(arn)
+    return DeregisterStep(arns=tuple(stale)) if stale else None
+
+
+def plan_service(
+    config: Config,
+    rendered: RenderedService,
+    images: Mapping[str, ImageRef],
+    live: LiveState,
+    planned_images: set[str],
+    errors: list[str],
+    mask: Mask,
+) -> ServicePlan:
+    service = config.services[rendered.key]
+    state = live.services[rendered.key]
+    revisions = live.families.get(rendered.family, ())
+    current_arn = state.task_definition_arn
+    current_td = live.task_definitions.get(current_arn) if current_arn else None
+    latest_arn = revisions[0] if revisions else None
+    latest_td = live.task_definitions.get(latest_arn) if latest_arn else None
+    desired_td = rendered.task_definition
+
+    steps: list[Step] = list(_image_steps(rendered, images, live, planned_images, errors))
+
+    # Against what the service runs now; a service yet to be created against the family.
+    base_td = current_td if current_td is not None else latest_td
+    diff = diff_task_definitions(base_td, desired_td, mask=mask)
+    target_arn: str | None = current_arn
+    registering = False
+    if base_td is None or diff.changed:
+        desired_norm = normalize_task_definition(desired_td)
+        if latest_td is not None and normalize_task_definition(latest_td) == desired_norm:
+            target_arn = latest_arn  # registered by an earlier, interrupted apply
+            steps.append(RegisterStep(family=rendered.family, diff=diff, reuse_arn=latest_arn))
+        else:
+            target_arn = None
+            registering = True
+            steps.append(RegisterStep(family=rendered.family, diff=diff))
+
+    shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
+    desired = desired_service_settings(service, shown_target)
+    if not state.exists:
+        changes = tuple(Change(k, None, _show(k, v)) for k, v in desired.items())
+        steps.append(ServiceStep(changes=changes, create=True))
+    else:
+        live_settings = _live_settings(state)
+        changes = tuple(
+            Change(k, _show(k, live_settings.get(k)), _show(k, v))
+            for k, v in desired.items()
+            if live_settings.get(k) != v
+        )
+        if changes:
+            steps.append(ServiceStep(changes=changes))
+    if any(isinstance(s, ServiceStep) for s in steps):
+        steps.append(WaitStep(timeout=service.deployment.timeout, checks=_checks(service)))
+    dereg = _deregister(service, state, revisions, registering, target_arn, live.users)
+    if dereg is not None:
+        steps.append(dereg)
+
+    primary = state.primary_deployment
+    return ServicePlan(
+        key=service.key,
+        name=service.name,
+        cluster=state.cluster,
+        family=rendered.family,
+        current_task_definition=current_arn,
+        task_definition=desired_td,
+        steps=tuple(steps),
+        fingerprint=Fingerprint(
+            task_definition=current_arn,
+            deployment=None if primary is None else primary.get("id"),
+            exists=state.exists,
+        ),
+        warnings=tuple(zero_downtime_warnings(service)),
+    )
+
+
+def _show(field: str, value: object) -> object:
+    if field == "taskDefinition" and isinstance(value, str) and value.startswith("arn:"):
+        return short_arn(value)
+    return value
+
+
+def make_plan(
+    config: Config,
+    rendered: Mapping[str, RenderedService],
+    images: Mapping[str, ImageRef],
+    live: LiveState,
+    *,
+    revision: str | None,
+    region: str | None,
+    mask: Mask | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """Compute the plan; an image that cannot be made is an error here, not in apply."""
+    planned_images: set[str] = set()
+    errors: list[str] = []
+    services = tuple(
+        plan_service(
+            config, rendered[key], images, live, planned_images, errors, mask or mask_environment()
+        )
+        for key in config.service_order()
+        if key in rendered
+    )
+    if errors:
+        raise OperationError(
+            "the plan cannot be made:\n  " + "\n  ".join(errors),
+            hint="push or tag the missing images, or fix `images:` in deploy.yaml",
+        )
+    return Plan(
+        services=services,
+        revision=revision,
+        environment=config.environment,
+        config_path=str(config.path),
+        region=region,
+        created_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        tool_version=__version__,
+    )

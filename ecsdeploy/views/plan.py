@@ -1,0 +1,136 @@
+"""The plan for people: coloured text like terraform's, and Markdown for pull requests."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ecsdeploy.adapters.ecs import short_arn
+from ecsdeploy.config.durations import format_duration
+from ecsdeploy.plan.model import (
+    Action,
+    DeregisterStep,
+    ImageStep,
+    Plan,
+    RegisterStep,
+    ServicePlan,
+    ServiceStep,
+    Step,
+    WaitStep,
+)
+from ecsdeploy.plan.serialize import to_dict
+from ecsdeploy.secrets import redact
+
+_COLORS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.DELETE: "red",
+    Action.READ: "cyan",
+}
+
+
+def _value(v: object) -> str:
+    return json.dumps(v) if not isinstance(v, str) else v
+
+
+def _step_lines(step: Step) -> list[tuple[str, str]]:
+    """(symbol, text) lines of one step; continuation lines have symbol ' '."""
+    sym = step.action.value
+    if isinstance(step, ImageStep):
+        how = "re-tag in the registry" if step.method == "promote" else "push from the local engine"
+        return [(sym, f"image {step.image}: {step.source} -> {step.target} ({how})")]
+    if isinstance(step, RegisterStep):
+        if step.reuse_arn:
+            head = (
+                sym,
+                f"task definition {short_arn(step.reuse_arn)} (already registered, reused)",
+            )
+        elif step.diff.created:
+            head = (sym, f"register task definition {step.family} (first revision)")
+        else:
+            head = (sym, f"register task definition {step.family}")
+        lines = [head]
+        for raw in step.diff.text.splitlines():
+            # The diff's lines are "<symbol or space> <indented text>".
+            lines.append((raw[:1] if raw[:1] in "+-~" else " ", "    " + raw[2:]))
+        return lines
+    if isinstance(step, ServiceStep):
+        lines = [(sym, "create service" if step.create else "update service")]
+        for c in step.changes:
+            if step.create:
+                lines.append((" ", f"    {c.field}: {_value(c.after)}"))
+            else:
+                lines.append((" ", f"    {c.field}: {_value(c.before)} -> {_value(c.after)}"))
+        return lines
+    if isinstance(step, WaitStep):
+        return [(sym, f"wait up to {format_duration(step.timeout)} for: " + "; ".join(step.checks))]
+    if isinstance(step, DeregisterStep):
+        return [(sym, "deregister " + ", ".join(short_arn(a) for a in step.arns))]
+    return []
+
+
+def _header(plan: Plan) -> str:
+    parts = [f"revision {plan.revision[:12]}" if plan.revision else "no revision"]
+    if plan.environment:
+        parts.append(f"environment {plan.environment}")
+    if plan.region:
+        parts.append(f"region {plan.region}")
+    return "ecsdeploy plan: " + ", ".join(parts)
+
+
+def _service_title(sp: ServicePlan) -> str:
+    return f"service {sp.key} ({sp.name} in cluster {sp.cluster})"
+
+
+def text(plan: Plan, *, color: bool) -> str:
+    def paint(s: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(s, fg=fg, bold=bold) if color else s
+
+    out = [_header(plan), ""]
+    for sp in plan.services:
+        if not sp.changed:
+            out.append(f"  {_service_title(sp)}: no changes")
+        else:
+            out.append(paint(f"~ {_service_title(sp)}", "yellow", bold=True))
+            for step in sp.steps:
+                for symbol, line in _step_lines(step):
+                    action = {a.value: a for a in Action}.get(symbol)
+                    fg = _COLORS.get(action) if action is not None else None
+                    out.append(paint(f"  {symbol} {line}", fg) if fg else f"  {symbol} {line}")
+        for w in sp.warnings:
+            label = "warning" if w.severity == "warning" else "note"
+            out.append(
+                paint(f"  ! {label}: {w.message}", "magenta" if label == "warning" else None)
+            )
+            if w.fix:
+                out.append(f"      fix: {w.fix}")
+        out.append("")
+    out.append(paint(plan.summary(), bold=True))
+    return redact("\n".join(out) + "\n")
+
+
+def markdown(plan: Plan) -> str:
+    changed = [sp for sp in plan.services if sp.changed]
+    out = [f"### {_header(plan)}", "", f"**{plan.summary()}**", ""]
+    out += ["| service | cluster | steps | warnings |", "|---|---|---|---|"]
+    for sp in plan.services:
+        steps = ", ".join(f"`{s.action.value}` {s.kind.value}" for s in sp.steps) or "no changes"
+        out.append(f"| `{sp.key}` | `{sp.cluster}` | {steps} | {len(sp.warnings) or ''} |")
+    out.append("")
+    for sp in changed + [sp for sp in plan.services if not sp.changed and sp.warnings]:
+        out += [f"<details><summary>{_service_title(sp)}</summary>", "", "```diff"]
+        for step in sp.steps:
+            for symbol, line in _step_lines(step):
+                # diff highlighting needs the symbol in column 0; `~` reads as a change.
+                mark = {"+": "+", "-": "-", "~": "!", "?": "#"}.get(symbol, " ")
+                out.append(f"{mark} {line}")
+        out += ["```", ""]
+        for w in sp.warnings:
+            out.append(f"- **{w.severity}:** {w.message}" + (f" — fix: {w.fix}" if w.fix else ""))
+        out += ["", "</details>", ""]
+    return redact("\n".join(out))
+
+
+def as_json(plan: Plan) -> str:
+    return redact(json.dumps(to_dict(plan), indent=2, sort_keys=False))

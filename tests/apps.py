@@ -1,0 +1,71 @@
+"""Test applications: a sample copied into a temporary folder and seeded into the sandbox."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from ecsdeploy.cli import cli
+from ecsdeploy.config import load_config
+from ecsdeploy.render import Renderer
+
+ROOT = Path(__file__).resolve().parents[1]
+REV_A = "aaaaaaa0000000000000000000000000000000a1"
+REV_B = "bbbbbbb0000000000000000000000000000000b2"
+
+
+@dataclass
+class App:
+    dir: Path
+    endpoint_url: str
+
+    @property
+    def deploy_yaml(self) -> Path:
+        return self.dir / "deploy.yaml"
+
+    def run(self, *args: str, revision: str = REV_B, env: dict[str, str] | None = None) -> Result:
+        argv = ["-f", str(self.deploy_yaml), "--revision", revision, *args]
+        return CliRunner().invoke(cli, argv, env=env, catch_exceptions=False)
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.dir / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, 1))
+
+
+def copy_sample(sample: str, dest: Path) -> Path:
+    target = dest / sample
+    shutil.copytree(ROOT / "samples" / sample, target)
+    return target
+
+
+def seed_app(handle: Any, folder: Path, revision: str = REV_A, instances: int | None = None) -> App:
+    """Seed the sandbox with the app as deployed at `revision` (services steady on it)."""
+    from ecsdeploy.sandbox.seed import seed
+
+    config = load_config(folder / "deploy.yaml")
+    rendered = Renderer(config, revision=revision, region=handle.region).render_all()
+    seed(
+        config,
+        {k: r.task_definition for k, r in rendered.items()},
+        endpoint_url=handle.endpoint_url,
+        region=handle.region,
+        instances=instances,
+    )
+    # As a first apply would have left it: each promoted image tagged with the revision.
+    ecr = handle.client("ecr")
+    for ref in Renderer(config, revision=revision).images().values():
+        if ref.promote is None or config.registries[ref.registry_key].type != "ecr":
+            continue
+        image = ecr.batch_get_image(
+            repositoryName=ref.repository, imageIds=[{"imageTag": ref.promote}]
+        )["images"][0]
+        ecr.put_image(
+            repositoryName=ref.repository, imageManifest=image["imageManifest"], imageTag=ref.tag
+        )
+    return App(folder, handle.endpoint_url)
