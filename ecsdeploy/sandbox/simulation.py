@@ -219,6 +219,8 @@ class Simulation:
                 self.tasks.pop(task.arn, None)
         self.services[svc.key] = svc
         self._new_deployment(svc, spec)
+        # The scheduler acts at once (not at the next tick), so timings start now.
+        self._step()
         return svc
 
     def update_service(
@@ -256,11 +258,13 @@ class Simulation:
             self._new_deployment(svc, spec)
         svc.primary.desired_count = svc.desired_count
         svc.primary.updated_at = self.now
+        self._step()
 
     def delete_service(self, svc: Service) -> None:
         self.sync()
         svc.deleted = True
         svc.desired_count = 0
+        self._step()
 
     def stop_task(self, task: Task, reason: str | None) -> None:
         self.sync()
@@ -689,15 +693,15 @@ class Simulation:
     def _check_circuit_breaker(self, svc: Service) -> None:
         primary = svc.primary
         cfg = svc.config
-        if primary.rollout_state != "IN_PROGRESS" or not cfg.circuit_breaker_enable:
-            record = self._record(svc, primary.id)
-            if record is not None:
-                record.failure_count = primary.failed_tasks
-            return
-        threshold = ecs_rules.circuit_breaker_threshold(svc.desired_count)
-        record = self._record(svc, primary.id)
+        # A rollback deployment has no record of its own: it is the failed one's rollback.
+        own = self._record(svc, primary.id)
+        record = own if own is not None and own.deployment_id == primary.id else None
         if record is not None:
             record.failure_count = primary.failed_tasks
+        if primary.rollout_state != "IN_PROGRESS" or not cfg.circuit_breaker_enable:
+            return
+        threshold = ecs_rules.circuit_breaker_threshold(svc.desired_count)
+        if record is not None:
             record.threshold = threshold
         if primary.failed_tasks < threshold:
             return
@@ -706,25 +710,24 @@ class Simulation:
         primary.updated_at = self.now
         svc.pending.setdefault("failed", []).append(primary.id)
         target = svc.last_completed
-        rollback = (
-            cfg.circuit_breaker_rollback and primary.rollback_of is None and target is not None
-        )
-        if record is not None and primary.rollback_of is None:
+        rollback = cfg.circuit_breaker_rollback and primary.rollback_of is None and target is not None
+        if record is not None:
             record.circuit_breaker_status = "TRIGGERED"
             record.status_reason = messages.CIRCUIT_BREAKER_REASON
             record.updated_at = self.now
-            if not rollback:
+            if rollback:
+                record.status = "ROLLBACK_IN_PROGRESS"
+                record.rollback_started_at = self.now
+            else:
                 record.status = "STOPPED"
                 record.stopped_at = record.finished_at = self.now
-        elif record is not None:
-            record.status = "ROLLBACK_FAILED"
-            record.finished_at = record.updated_at = self.now
+        elif own is not None:
+            own.status = "ROLLBACK_FAILED"
+            own.finished_at = own.updated_at = self.now
         if rollback and target is not None:
             svc.pending.setdefault("rollback", []).append(target.id)
             dep = self._new_deployment(svc, target.spec, rollback_of=primary.id)
             if record is not None:
-                record.status = "ROLLBACK_IN_PROGRESS"
-                record.rollback_started_at = self.now
                 record.rollback_revision_arn = self._revision_arn(svc, target.id)
                 record.rollback_deployment_id = dep.id
 
