@@ -78,6 +78,14 @@ class _ImagesContext(Mapping[str, ImageRef]):
         return len(self._refs)
 
 
+def _display(path: Path) -> str:
+    """A path relative to the working folder when it is inside it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def default_region(config: Config, override: str | None = None) -> str | None:
     """--region, then deploy.yaml, then the AWS environment (no boto3 import)."""
     return (
@@ -178,7 +186,7 @@ class Renderer:
         images = _ImagesContext(self.images())
         base = self.config.base_dir
         name = service.task_definition.relative_to(base).as_posix()
-        display = os.path.relpath(service.task_definition)
+        display = _display(service.task_definition)
         text = render_file(self._env, name, display, self._context(service, images))
         doc = parse_rendered(text, display, template_kind(service.task_definition))
         if not isinstance(doc, dict):
