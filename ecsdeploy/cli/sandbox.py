@@ -83,6 +83,8 @@ def command(
 ) -> None:
     """Run the local ECS emulator (moto plus rolling deployments) in the foreground."""
     try:
+        import moto.moto_server.threaded_moto_server  # noqa: F401 (the extra's presence)
+
         from ecsdeploy.sandbox.server import Sandbox
     except ImportError as exc:
         raise OperationError(

@@ -132,8 +132,17 @@ class Api:
 
     # -- services ----------------------------------------------------------------
 
+    @staticmethod
+    def _fill_network(call: Call) -> bytes | None:
+        """ECS defaults awsvpc security groups; moto fails with a 500 without them."""
+        vpc = (call.params.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        if isinstance(vpc, dict) and "securityGroups" not in vpc:
+            vpc["securityGroups"] = []
+            return json.dumps(call.params).encode()
+        return None
+
     def create_service(self, call: Call, forward: Forward) -> Reply | None:
-        reply = forward(None)
+        reply = forward(self._fill_network(call))
         if reply.status != 200:
             return reply
         data = reply.json()
@@ -162,7 +171,7 @@ class Api:
         return json_reply(data)
 
     def update_service(self, call: Call, forward: Forward) -> Reply | None:
-        reply = forward(None)
+        reply = forward(self._fill_network(call))
         if reply.status != 200:
             return reply
         data = reply.json()

@@ -710,7 +710,9 @@ class Simulation:
         primary.updated_at = self.now
         svc.pending.setdefault("failed", []).append(primary.id)
         target = svc.last_completed
-        rollback = cfg.circuit_breaker_rollback and primary.rollback_of is None and target is not None
+        rollback = (
+            cfg.circuit_breaker_rollback and primary.rollback_of is None and target is not None
+        )
         if record is not None:
             record.circuit_breaker_status = "TRIGGERED"
             record.status_reason = messages.CIRCUIT_BREAKER_REASON

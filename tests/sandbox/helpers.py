@@ -141,7 +141,11 @@ class Stack:
         }
         if load_balancer and self.target_group_arn:
             params["loadBalancers"] = [
-                {"targetGroupArn": self.target_group_arn, "containerName": "web", "containerPort": port}
+                {
+                    "targetGroupArn": self.target_group_arn,
+                    "containerName": "web",
+                    "containerPort": port,
+                }
             ]
         if grace is not None:
             params["healthCheckGracePeriodSeconds"] = grace

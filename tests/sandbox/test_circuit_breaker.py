@@ -31,14 +31,19 @@ def test_crashing_release_is_rolled_back(paused: SandboxHandle, stack: Stack) ->
     assert rollback["id"] not in (good, bad)
     assert (rollback["rolloutState"], rollback["taskDefinition"]) == ("COMPLETED", v1)
     messages = stack.messages("shop-web")
-    assert f"(service shop-web) (deployment {bad}) deployment failed: tasks failed to start." in messages
+    assert (
+        f"(service shop-web) (deployment {bad}) deployment failed: tasks failed to start."
+        in messages
+    )
     assert f"(service shop-web) rolling back to deployment {good}." in messages
     assert messages[0] == "(service shop-web) has reached a steady state."
-    assert messages.index(f"(service shop-web) rolling back to deployment {good}.") > messages.index(
-        f"(service shop-web) (deployment {rollback['id']}) deployment completed."
-    )
+    assert messages.index(
+        f"(service shop-web) rolling back to deployment {good}."
+    ) > messages.index(f"(service shop-web) (deployment {rollback['id']}) deployment completed.")
 
-    crashed = [t for t in stack.tasks("shop-web", desired="STOPPED") if t["taskDefinitionArn"] == v2]
+    crashed = [
+        t for t in stack.tasks("shop-web", desired="STOPPED") if t["taskDefinitionArn"] == v2
+    ]
     # Tasks start (and crash) two at a time, so the breaker trips at 4, past the
     # threshold for 2 tasks: max(ceil(2 * 0.5), 3) = 3.
     assert len(crashed) == 4
@@ -61,7 +66,9 @@ def test_crashing_release_is_rolled_back(paused: SandboxHandle, stack: Stack) ->
         "failureCount": 4,
         "threshold": 3,
     }
-    assert described["rollback"]["reason"] == "ECS deployment circuit breaker: tasks failed to start."
+    assert (
+        described["rollback"]["reason"] == "ECS deployment circuit breaker: tasks failed to start."
+    )
     assert described["rollback"]["serviceRevisionArn"].endswith(good.split("/")[-1])
 
 
@@ -100,5 +107,9 @@ def test_unhealthy_release_trips_the_breaker_too(paused: SandboxHandle, stack: S
     stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
     assert paused.control.settle()
     assert stack.service("shop-web")["taskDefinition"] == v1
-    reasons = {t["stoppedReason"] for t in stack.tasks("shop-web", desired="STOPPED") if t["taskDefinitionArn"] == v2}
+    reasons = {
+        t["stoppedReason"]
+        for t in stack.tasks("shop-web", desired="STOPPED")
+        if t["taskDefinitionArn"] == v2
+    }
     assert reasons == {f"Task failed ELB health checks in (target-group {stack.target_group_arn})"}

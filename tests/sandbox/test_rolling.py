@@ -10,9 +10,7 @@ def _observe(stack: Stack, name: str, seen: list[tuple[int, int, int]]) -> None:
     live = stack.tasks(name)
     states = stack.target_states()
     svc = stack.service(name)
-    seen.append(
-        (len(live), states.count("healthy"), svc["runningCount"] + svc["pendingCount"])
-    )
+    seen.append((len(live), states.count("healthy"), svc["runningCount"] + svc["pendingCount"]))
 
 
 def test_50_100_never_below_two_healthy_nor_above_four(paused: SandboxHandle, stack: Stack) -> None:
@@ -94,7 +92,9 @@ def test_100_100_never_progresses_and_says_why(paused: SandboxHandle, stack: Sta
     assert paused.control.settle(max_seconds=600) is False
 
 
-def test_static_host_port_without_idle_instance_is_stuck(paused: SandboxHandle, stack: Stack) -> None:
+def test_static_host_port_without_idle_instance_is_stuck(
+    paused: SandboxHandle, stack: Stack
+) -> None:
     stack.add_instances(2)
     stack.add_target_group(target_type="instance", port=80)
     v1 = stack.task_definition(network_mode="bridge", host_port=80, port=80)
@@ -125,7 +125,9 @@ def test_static_host_port_without_idle_instance_is_stuck(paused: SandboxHandle, 
     assert "is already using a port required by your task." in placement[0]
 
 
-def test_static_host_port_with_idle_instance_progresses(paused: SandboxHandle, stack: Stack) -> None:
+def test_static_host_port_with_idle_instance_progresses(
+    paused: SandboxHandle, stack: Stack
+) -> None:
     stack.add_instances(3)
     stack.add_target_group(target_type="instance", port=80)
     v1 = stack.task_definition(network_mode="bridge", host_port=80, port=80)

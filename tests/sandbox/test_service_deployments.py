@@ -34,7 +34,10 @@ def test_service_deployments_list_and_describe(paused: SandboxHandle, stack: Sta
     paused.control.settle()
     arns = [d["serviceDeploymentArn"] for d in listed]
     described = stack.ecs.describe_service_deployments(
-        serviceDeploymentArns=[*arns, "arn:aws:ecs:us-east-1:123456789012:service-deployment/shop/shop-web/1"]
+        serviceDeploymentArns=[
+            *arns,
+            "arn:aws:ecs:us-east-1:123456789012:service-deployment/shop/shop-web/1",
+        ]
     )
     newest = described["serviceDeployments"][0]
     assert newest["status"] == "SUCCESSFUL"

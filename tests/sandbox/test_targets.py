@@ -86,7 +86,10 @@ def test_unhealthy_target_drains_and_goes(paused: SandboxHandle, stack: Stack) -
         f"(service shop-web) (task {first['taskArn'].split('/')[-1]}) (port 8080) is unhealthy in "
         f"(target-group {stack.target_group_arn}) due to (reason Health checks failed)."
     )
-    assert f"(service shop-web) deregistered 1 targets in (target-group {stack.target_group_arn})" in messages
+    assert (
+        f"(service shop-web) deregistered 1 targets in (target-group {stack.target_group_arn})"
+        in messages
+    )
 
 
 def test_target_filter_reports_unregistered_targets(paused: SandboxHandle, stack: Stack) -> None:

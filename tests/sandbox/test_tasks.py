@@ -26,7 +26,9 @@ def test_list_tasks_honours_service_started_by_and_desired_status(
     assert sorted(ecs.list_tasks(cluster="shop")["taskArns"]) == sorted(web_arns + worker_arns)
 
     deployment = stack.service("shop-web")["deployments"][0]["id"]
-    assert sorted(ecs.list_tasks(cluster="shop", startedBy=deployment)["taskArns"]) == sorted(web_arns)
+    assert sorted(ecs.list_tasks(cluster="shop", startedBy=deployment)["taskArns"]) == sorted(
+        web_arns
+    )
     assert ecs.list_tasks(cluster="shop", desiredStatus="STOPPED")["taskArns"] == []
 
     ecs.update_service(cluster="shop", service="shop-web", desiredCount=1)
@@ -46,9 +48,7 @@ def test_describe_tasks_follows_a_task_from_provisioning_to_stopped(
     paused: SandboxHandle, stack: Stack
 ) -> None:
     stack.add_instances(1)
-    td = stack.task_definition(
-        network_mode="bridge", port=80, env={"SANDBOX_START_SECONDS": "30"}
-    )
+    td = stack.task_definition(network_mode="bridge", port=80, env={"SANDBOX_START_SECONDS": "30"})
     service = stack.create_service(
         "shop-web", td, desired=1, launch_type="EC2", load_balancer=False
     )
@@ -93,9 +93,9 @@ def test_container_instances_report_what_tasks_use(paused: SandboxHandle, stack:
     td = stack.task_definition(network_mode="bridge", host_port=80, port=80, memory=1000)
     stack.create_service("shop-web", td, desired=1, launch_type="EC2", load_balancer=False)
     paused.control.settle()
-    [ci] = stack.ecs.describe_container_instances(cluster="shop", containerInstances=stack.instances)[
-        "containerInstances"
-    ]
+    [ci] = stack.ecs.describe_container_instances(
+        cluster="shop", containerInstances=stack.instances
+    )["containerInstances"]
     assert ci["runningTasksCount"] == 1
     remaining = {r["name"]: r for r in ci["remainingResources"]}
     assert remaining["MEMORY"]["integerValue"] == 7482 - 1000
