@@ -73,7 +73,7 @@ def test_crashing_release_is_rolled_back(paused: SandboxHandle, stack: Stack) ->
 
 
 def test_without_rollback_the_deployment_stays_failed(paused: SandboxHandle, stack: Stack) -> None:
-    v1, v2, good, bad = _release(stack, rollback=False)
+    _, v2, good, bad = _release(stack, rollback=False)
     paused.control.advance(600)
 
     svc = stack.service("shop-web")

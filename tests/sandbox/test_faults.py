@@ -99,5 +99,5 @@ def test_control_over_http(sandbox: SandboxHandle) -> None:
 
 
 def test_control_client_refuses_other_hosts() -> None:
-    with pytest.raises(ValueError, match="127.0.0.1"):
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1"):
         SandboxClient("http://example.com:4566")
