@@ -11,6 +11,7 @@ from ecsdeploy.adapters.credentials import check_variables
 from ecsdeploy.adapters.ecs import EcsAdapter
 from ecsdeploy.adapters.images import ImageStore, store_for
 from ecsdeploy.config.model import Config
+from ecsdeploy.errors import EcsDeployError
 from ecsdeploy.render import ImageRef, RenderedService, Renderer
 
 from .model import Plan
@@ -79,10 +80,9 @@ def observe_live(ctx: Context) -> LiveState:
 
 def build_plan(ctx: Context, live: LiveState | None = None) -> Plan:
     live = live if live is not None else observe_live(ctx)
-    revision = None
     try:
-        revision = ctx.renderer.git_info().sha
-    except Exception:  # a config that never uses git has no revision to record
+        revision: str | None = ctx.renderer.git.revision()
+    except EcsDeployError:  # a config that never uses git has no revision to record
         revision = None
     return make_plan(
         ctx.config,

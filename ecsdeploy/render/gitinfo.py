@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ecsdeploy.errors import EcsDeployError, ExitStatus
 
@@ -37,8 +38,7 @@ def from_revision(revision: str) -> GitInfo:
     return GitInfo(sha=revision, short_sha=short)
 
 
-def discover(start: Path) -> GitInfo:
-    """Read the repository holding `start`; GitUnavailable says why it cannot."""
+def _open_repo(start: Path) -> Any:
     try:
         import git
     except ImportError as exc:  # GitPython raises ImportError when the git binary is missing
@@ -47,45 +47,74 @@ def discover(start: Path) -> GitInfo:
             hint="install git, or pass --revision SHA (or set ECSDEPLOY_REVISION)",
         ) from None
     try:
-        repo = git.Repo(start, search_parent_directories=True)
+        return git.Repo(start, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise GitUnavailable(
             f"no Git repository at {start} or above it",
             hint="templates use `git.*`: run inside the repository, or pass --revision SHA "
             "(or set ECSDEPLOY_REVISION) in CI checkouts without .git",
         ) from None
-    try:
-        with repo:
-            sha = repo.head.commit.hexsha
-            short = repo.git.rev_parse("--short=7", "HEAD")
-            try:
-                branch: str | None = repo.active_branch.name
-            except TypeError:  # detached HEAD, as CI checkouts often are
-                branch = None
-            tags = repo.git.tag("--points-at", "HEAD").split()
-            dirty = repo.is_dirty(untracked_files=False)
-    except ValueError:
-        raise GitUnavailable(
-            f"the Git repository at {repo.working_dir} has no commits yet",
-            hint="commit first, or pass --revision SHA",
-        ) from None
-    return GitInfo(
-        sha=sha, short_sha=short, branch=branch, tag=tags[0] if tags else None, dirty=dirty
-    )
 
 
 class GitSource:
-    """Finds the revision once, on first use."""
+    """The checkout's Git facts, each read on first use (a tag or dirty check costs a
+    `git` process; most templates only need the revision)."""
 
     def __init__(self, start: Path, revision: str | None = None) -> None:
         self._start = start
-        self._revision = revision
-        self._info: GitInfo | None = None
+        self._fixed = from_revision(revision) if revision else None
+        self._repo: Any = None
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, name: str) -> Any:
+        if self._fixed is not None:
+            return getattr(self._fixed, name)
+        if name not in self._cache:
+            if self._repo is None:
+                self._repo = _open_repo(self._start)
+            repo = self._repo
+            try:
+                if name == "sha":
+                    value: Any = repo.head.commit.hexsha
+                elif name == "short_sha":
+                    # Unique in this repository, 7 characters at least, like `git log`.
+                    value = repo.git.rev_parse("--short=7", self._get("sha"))
+                elif name == "branch":
+                    try:
+                        value = repo.active_branch.name
+                    except TypeError:  # detached HEAD, as CI checkouts often are
+                        value = None
+                elif name == "tag":
+                    tags = repo.git.tag("--points-at", "HEAD").split()
+                    value = tags[0] if tags else None
+                else:
+                    value = repo.is_dirty(untracked_files=False)
+            except ValueError:
+                raise GitUnavailable(
+                    f"the Git repository at {repo.working_dir} has no commits yet",
+                    hint="commit first, or pass --revision SHA",
+                ) from None
+            except Exception as exc:  # git's own failure (a broken repository, a lock)
+                raise GitUnavailable(
+                    f"git failed in {repo.working_dir}: {str(exc).strip().splitlines()[-1]}",
+                    hint="check the repository, or pass --revision SHA",
+                ) from None
+            self._cache[name] = value
+        return self._cache[name]
 
     def info(self) -> GitInfo:
-        if self._info is None:
-            self._info = from_revision(self._revision) if self._revision else discover(self._start)
-        return self._info
+        return GitInfo(
+            sha=self._get("sha"),
+            short_sha=self._get("short_sha"),
+            branch=self._get("branch"),
+            tag=self._get("tag"),
+            dirty=self._get("dirty"),
+        )
+
+    def revision(self) -> str:
+        """The full revision alone (what a plan records), without the slower facts."""
+        value: str = self._get("sha")
+        return value
 
 
 class LazyGit:
@@ -96,20 +125,24 @@ class LazyGit:
 
     @property
     def sha(self) -> str:
-        return self._source.info().sha
+        value: str = self._source._get("sha")
+        return value
 
     @property
     def short_sha(self) -> str:
-        return self._source.info().short_sha
+        value: str = self._source._get("short_sha")
+        return value
 
     @property
     def branch(self) -> str | None:
-        return self._source.info().branch
+        value: str | None = self._source._get("branch")
+        return value
 
     @property
     def tag(self) -> str | None:
-        return self._source.info().tag
+        value: str | None = self._source._get("tag")
+        return value
 
     @property
     def dirty(self) -> bool:
-        return self._source.info().dirty
+        return bool(self._source._get("dirty"))
