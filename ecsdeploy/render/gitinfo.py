@@ -89,6 +89,8 @@ class GitSource:
                     value = tags[0] if tags else None
                 else:
                     value = repo.is_dirty(untracked_files=False)
+            except GitUnavailable:
+                raise
             except ValueError:
                 raise GitUnavailable(
                     f"the Git repository at {repo.working_dir} has no commits yet",
