@@ -6,7 +6,8 @@ sandbox at `endpoint_url`: a VPC with two subnets and a security group, each
 cluster with its container instances (real moto EC2 instances registered to
 ECS), an ALB with a listener per target group, the target groups named in
 `load_balancer.target_group`, the ECR repositories with an image tagged
-`latest` (and the `promote` tag), and every service on a first revision of
+`latest` (and the `promote` tag), the log groups and IAM roles the task
+definitions name, and every service on a first revision of
 its task definition, steady (its deployment COMPLETED). Seed a fresh sandbox:
 running it twice creates a second VPC and fails on existing services.
 """
@@ -30,6 +31,18 @@ HEALTHY_THRESHOLD = 2
 UNHEALTHY_THRESHOLD = 2
 DEREGISTRATION_DELAY = 30
 DEFAULT_REGION = "us-east-1"
+TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -248,6 +261,25 @@ def seed(
         for tag in dict.fromkeys(t for t in ("latest", image.promote) if t):
             with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
                 ecr.put_image(repositoryName=image.repository, imageManifest=manifest, imageTag=tag)
+
+    # Log groups and roles the task definitions name (verify checks they exist).
+    logs, iam = client("logs"), client("iam")
+    log_groups: set[str] = set()
+    roles: set[str] = set()
+    for taskdef in taskdefs.values():
+        for key in ("executionRoleArn", "taskRoleArn"):
+            if taskdef.get(key):
+                roles.add(str(taskdef[key]).split("/")[-1])
+        for container in taskdef.get("containerDefinitions") or []:
+            options = (container.get("logConfiguration") or {}).get("options") or {}
+            if options.get("awslogs-group"):
+                log_groups.add(str(options["awslogs-group"]))
+    for group in sorted(log_groups):
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+    for role in sorted(roles):
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_POLICY)
 
     # Task definitions and services, dependencies first.
     task_definitions: dict[str, str] = {}
