@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "render": "render",
     "plan": "plan",
+    "verify": "verify",
     "schema": "schema",
     "sandbox": "sandbox",
 }
@@ -31,6 +32,7 @@ SHORT_HELP: dict[str, str] = {
     "validate": "Check deploy.yaml and render every template (no AWS call).",
     "render": "Print the rendered task definitions as JSON (no AWS call).",
     "plan": "Show what apply would change, against the live state (read-only).",
+    "verify": "Check zero-downtime and consistency requirements (read-only).",
     "schema": "Print the JSON Schema of deploy.yaml.",
     "sandbox": "Run the local ECS emulator in the foreground.",
 }
