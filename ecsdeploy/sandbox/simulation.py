@@ -461,6 +461,8 @@ class Simulation:
             if any(c.has_health_check for c in task.spec.containers):
                 task.health_status = "HEALTHY"
             self._register_targets(svc, task)
+            if not task.targets:
+                self._healthy_task(svc, task)
         elif task.last_status == "STOPPING":
             task.last_status = "STOPPED"
             task.container_status = "STOPPED"
@@ -509,14 +511,8 @@ class Simulation:
             target.next_at = None
             if target.will_be_healthy:
                 target.state, target.reason, target.description = "healthy", None, None
-                dep = self.deployment(svc, task.deployment_id)
-                if (
-                    dep is not None
-                    and svc.config.reset_on_healthy_task
-                    and self._healthy(task)
-                    and dep.rollout_state == "IN_PROGRESS"
-                ):
-                    dep.failed_tasks = 0
+                if self._healthy(task):
+                    self._healthy_task(svc, task)
             else:
                 target.state = "unhealthy"
                 target.reason = "Target.FailedHealthChecks"
@@ -535,6 +531,16 @@ class Simulation:
                 svc.pending.setdefault("stopped", []).append(task.id)
         else:
             target.next_at = None
+
+    def _healthy_task(self, svc: Service, task: Task) -> None:
+        # resetOnHealthyTask (ECS's default): a healthy task resets the failure count.
+        dep = self.deployment(svc, task.deployment_id)
+        if (
+            dep is not None
+            and svc.config.reset_on_healthy_task
+            and dep.rollout_state == "IN_PROGRESS"
+        ):
+            dep.failed_tasks = 0
 
     def _drain(self, task: Task, target: Target) -> None:
         if target.state == "draining" or target.gone:
