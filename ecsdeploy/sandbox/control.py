@@ -59,6 +59,11 @@ class SandboxClient:
         result: dict[str, Any] = self._request("GET", "")
         return result
 
+    def state(self) -> dict[str, Any]:
+        """Services, deployments and live tasks of the simulation (for debugging)."""
+        result: dict[str, Any] = self._request("GET", "state")
+        return result
+
     def ping(self) -> bool:
         try:
             self.status()

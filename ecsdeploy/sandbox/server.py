@@ -21,11 +21,14 @@ from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
 
 from ecsdeploy.sandbox.api import Api, Call, Reply, json_reply
 from ecsdeploy.sandbox.backends import MotoBackends
 from ecsdeploy.sandbox.clock import SimClock
 from ecsdeploy.sandbox.simulation import Simulation
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -158,6 +161,23 @@ def identify(environ: dict[str, Any], body: bytes) -> Call:
     return Call(service, operation, region, DEFAULT_ACCOUNT, body, params, bool(target))
 
 
+def internal_error(call: Call, message: str) -> Reply:
+    """A 500 that says what broke, instead of werkzeug's HTML page."""
+    code = "InternalFailure"
+    if call.json_protocol:
+        return Reply(
+            500,
+            (("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)),
+            json.dumps({"__type": code, "message": message}).encode(),
+        )
+    xml = (
+        f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code>"
+        f"<Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return Reply(500, (("Content-Type", "text/xml"),), xml.encode())
+
+
 def fault_reply(kind: str, call: Call) -> Reply:
     """An injected error in the wire format of the call's protocol."""
     request_id = str(uuid.uuid4())
@@ -219,7 +239,11 @@ class SandboxApp:
         def forward(replacement: bytes | None) -> Reply:
             return self._forward(environ, body if replacement is None else replacement)
 
-        handled = self.api.handle(call, forward)
+        try:
+            handled = self.api.handle(call, forward)
+        except Exception as exc:
+            log.exception("sandbox: %s failed", key)
+            handled = internal_error(call, f"sandbox: {key} failed: {type(exc).__name__}: {exc}")
         return self._send(forward(None) if handled is None else handled, start_response)
 
     @staticmethod
@@ -298,6 +322,8 @@ class SandboxApp:
                     if "advance" in data:
                         sb.advance(float(data["advance"]))
                 return json_reply(sb.clock_status())
+            if name == "state" and method == "GET":
+                return json_reply(sb.state())
             if name == "settle" and method == "POST":
                 settled = sb.settle(float(data.get("max_seconds", 3600)))
                 return json_reply({"settled": settled, **sb.clock_status()})
@@ -443,6 +469,43 @@ class Sandbox:
     def clock_status(self) -> dict[str, Any]:
         now = self.clock.now()
         return {"now": now, "timestamp": self.clock.timestamp(now), "speed": self.clock.speed}
+
+    def state(self) -> dict[str, Any]:
+        """The simulation at a glance (for debugging: `curl .../_sandbox/state`)."""
+        with self.simulation.synced() as sim:
+            services = []
+            for svc in sim.services.values():
+                services.append(
+                    {
+                        "region": svc.region,
+                        "cluster": svc.cluster_name,
+                        "service": svc.name,
+                        "desired": svc.desired_count,
+                        "steady": svc.steady,
+                        "deployments": [
+                            {
+                                "id": d.id,
+                                "status": d.status,
+                                "rolloutState": d.rollout_state,
+                                "taskDefinition": d.spec.arn,
+                                "failedTasks": d.failed_tasks,
+                            }
+                            for d in svc.deployments
+                        ],
+                        "tasks": [
+                            {
+                                "id": t.id,
+                                "deployment": t.deployment_id,
+                                "lastStatus": t.last_status,
+                                "desiredStatus": t.desired_status,
+                                "targets": [x.state for x in t.targets],
+                            }
+                            for t in svc.tasks
+                            if t.in_use
+                        ],
+                    }
+                )
+            return {"now": sim.now, "services": services}
 
     def status(self) -> dict[str, Any]:
         with self.simulation.synced() as sim:

@@ -10,6 +10,7 @@ it reads, so every answer is a consistent snapshot.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import uuid
@@ -34,6 +35,8 @@ from ecsdeploy.sandbox.model import (
     TaskSpec,
 )
 from ecsdeploy.sandbox.placement import InstanceView, dynamic_port, place
+
+log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.02  # real seconds between background steps
 MAX_EVENTS = 100
@@ -81,8 +84,14 @@ class Simulation:
 
     def _loop(self) -> None:
         while not self._stop.wait(TICK_SECONDS):
-            with self.lock:
-                self.sync()
+            try:
+                with self.lock:
+                    self.sync()
+            except Exception:
+                # Keep the clock ticking: the same error reaches the API caller
+                # (as a 500 naming it) on the next request, where it can be seen.
+                log.exception("sandbox simulation step failed")
+                self._stop.wait(1.0)
 
     @contextmanager
     def synced(self) -> Iterator[Simulation]:

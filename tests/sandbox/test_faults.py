@@ -93,6 +93,7 @@ def test_control_over_http(sandbox: SandboxHandle) -> None:
     assert client.settle() is True
 
     ecs.create_cluster(clusterName="gone")
+    assert client.state()["services"] == []
     client.reset()
     assert ecs.list_clusters()["clusterArns"] == []
     assert client.speed == sandbox.control.speed > 0  # reset restores the starting speed

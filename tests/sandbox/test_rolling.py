@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ecsdeploy.sandbox.control import SandboxClient
 from tests.fixtures.sandbox import SandboxHandle
 from tests.sandbox.helpers import Stack, step_until
 
@@ -72,6 +73,7 @@ def test_100_100_never_progresses_and_says_why(paused: SandboxHandle, stack: Sta
     v1 = stack.task_definition()
     stack.create_service("shop-web", v1, desired=2, minimum=100, maximum=100, load_balancer=False)
     paused.control.settle()
+    old_id = stack.service("shop-web")["deployments"][0]["id"]
     v2 = stack.task_definition(image="shop/web:2")
     primary_id = stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)[
         "service"
@@ -90,6 +92,9 @@ def test_100_100_never_progresses_and_says_why(paused: SandboxHandle, stack: Sta
     )
     assert svc["events"][0]["message"] == expected
     assert paused.control.settle(max_seconds=600) is False
+    [state] = SandboxClient(paused.endpoint_url).state()["services"]
+    assert [d["rolloutState"] for d in state["deployments"]] == ["IN_PROGRESS", "COMPLETED"]
+    assert [t["deployment"] for t in state["tasks"]] == [old_id, old_id]
 
 
 def test_static_host_port_without_idle_instance_is_stuck(
