@@ -128,7 +128,7 @@ class Api:
     def _ts(self, sim_seconds: float | None) -> float | None:
         if sim_seconds is None:
             return None
-        return round(self.sim.clock.timestamp(sim_seconds), 3)
+        return round(self.sim.wall(sim_seconds), 3)
 
     # -- services ----------------------------------------------------------------
 

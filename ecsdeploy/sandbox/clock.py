@@ -1,8 +1,8 @@
 """Simulated time: a clock that runs `speed` simulated seconds per real second.
 
-Everything the sandbox reports (task start times, event dates, health-check
-intervals) is measured on this clock, so a rollout that takes minutes on ECS
-takes seconds here, and tests can pause it and step it by hand.
+Every duration the sandbox simulates (task start-up, health-check intervals,
+deregistration delays) is measured on this clock, so a rollout that takes
+minutes on ECS takes seconds here, and tests can pause it and step it by hand.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import time
 
 
 class SimClock:
-    """Simulated seconds since the sandbox started; timestamps are epoch-based."""
+    """Simulated seconds since the sandbox started (the simulation maps them to wall time)."""
 
-    def __init__(self, speed: float = 60.0, *, epoch: float | None = None) -> None:
+    def __init__(self, speed: float = 60.0) -> None:
         if speed < 0:
             raise ValueError("speed must be >= 0")
         self._lock = threading.Lock()
         self._speed = float(speed)
         self._real0 = time.monotonic()
         self._sim0 = 0.0
-        self.epoch = time.time() if epoch is None else epoch
 
     @property
     def speed(self) -> float:
@@ -46,7 +45,3 @@ class SimClock:
             raise ValueError("the clock never goes back")
         with self._lock:
             self._sim0 += seconds
-
-    def timestamp(self, sim_seconds: float) -> float:
-        """Epoch seconds for a moment on the simulated clock, as the APIs report it."""
-        return self.epoch + sim_seconds

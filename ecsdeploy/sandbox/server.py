@@ -467,8 +467,9 @@ class Sandbox:
         self.clear_faults()
 
     def clock_status(self) -> dict[str, Any]:
-        now = self.clock.now()
-        return {"now": now, "timestamp": self.clock.timestamp(now), "speed": self.clock.speed}
+        with self.simulation.synced() as sim:
+            now = sim.now
+            return {"now": now, "timestamp": sim.wall(now), "speed": self.clock.speed}
 
     def state(self) -> dict[str, Any]:
         """The simulation at a glance (for debugging: `curl .../_sandbox/state`)."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +68,8 @@ class Simulation:
         self._ip_counter = 0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        # (simulated seconds, wall-clock epoch) pairs: see `wall`.
+        self._anchors: list[tuple[float, float]] = [(self.now, time.time())]
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -138,6 +142,52 @@ class Simulation:
                 return False
         return True
 
+    # -- wall-clock timestamps ------------------------------------------------------
+    #
+    # The APIs report wall-clock times, never in the future, so clients can compare
+    # them with their own clock ("events since I started"): each simulated instant
+    # the engine reaches is pinned to the wall time it was reached at, and the
+    # moments in between are spread evenly. At a steady speed the pins line up and
+    # are merged; a fast-forward (`advance`) squeezes its moments into an instant.
+
+    def _pin(self, t: float) -> None:
+        last_sim, last_wall = self._anchors[-1]
+        if t <= last_sim:
+            return
+        wall = max(time.time(), last_wall)
+        if len(self._anchors) >= 2:
+            s0, w0 = self._anchors[-2]
+            before = (last_wall - w0) / (last_sim - s0)
+            after = (wall - w0) / (t - s0)
+            if abs(after - before) <= 0.01 * before + 1e-9:
+                self._anchors[-1] = (t, wall)
+                return
+        self._anchors.append((t, wall))
+
+    def wall(self, sim_seconds: float) -> float:
+        """The wall-clock epoch time reported for a simulated instant."""
+        anchors = self._anchors
+        i = bisect_right(anchors, (sim_seconds, float("inf")))
+        if i == 0:
+            return anchors[0][1]
+        s0, w0 = anchors[i - 1]
+        if i == len(anchors):
+            speed = self.clock.speed
+            return w0 + ((sim_seconds - s0) / speed if speed > 0 else 0.0)
+        s1, w1 = anchors[i]
+        return w0 + (w1 - w0) * (sim_seconds - s0) / (s1 - s0)
+
+    def _fresh_instant(self) -> None:
+        """Before a change made by an API call: a simulated instant of its own.
+
+        With the clock paused, changes made at different wall times would share
+        one simulated instant (and so one timestamp); a millisecond keeps them apart.
+        """
+        self.sync()
+        if self.now <= self._anchors[-1][0] and time.time() > self._anchors[-1][1] + 0.001:
+            self.clock.advance(0.001)
+            self.sync()
+
     # -- ids -------------------------------------------------------------------
 
     def new_deployment_id(self) -> str:
@@ -205,7 +255,7 @@ class Simulation:
         network_configuration: dict[str, Any] | None,
         platform_version: str | None,
     ) -> Service:
-        self.sync()
+        self._fresh_instant()
         spec = self.backends.task_spec(account, region, task_definition)
         svc = Service(
             region=region,
@@ -245,7 +295,7 @@ class Simulation:
         network_configuration: dict[str, Any] | None,
         health_check_grace_period: float | None,
     ) -> None:
-        self.sync()
+        self._fresh_instant()
         if desired_count is not None:
             svc.desired_count = desired_count
             svc.steady = False
@@ -270,13 +320,13 @@ class Simulation:
         self._step()
 
     def delete_service(self, svc: Service) -> None:
-        self.sync()
+        self._fresh_instant()
         svc.deleted = True
         svc.desired_count = 0
         self._step()
 
     def stop_task(self, task: Task, reason: str | None) -> None:
-        self.sync()
+        self._fresh_instant()
         svc = self.services.get((self._region_of(task), *self._cluster_service(task)))
         if task.live and svc is not None:
             self._stop_task(svc, task, reason or messages.USER_STOPPED, "UserInitiated")
@@ -375,6 +425,7 @@ class Simulation:
     # -- the engine ----------------------------------------------------------------
 
     def run_until(self, t: float) -> None:
+        self._pin(t)
         for _ in range(100_000):
             due = self._next_due()
             if due is None or due > t:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime
 
 from tests.fixtures.sandbox import SandboxHandle
-from tests.sandbox.helpers import Stack, step_until
+from tests.sandbox.helpers import Stack, build_stack, step_until
 
 TASK = r"\(task [0-9a-f]{32}\)"
 
@@ -55,3 +57,24 @@ def test_started_events_name_the_tasks_that_run(paused: SandboxHandle, stack: St
     ids = sorted(t["taskArn"].split("/")[-1] for t in stack.tasks("shop-web"))
     [started] = [m for m in stack.messages("shop-web") if "has started" in m]
     assert sorted(re.findall(r"\(task ([0-9a-f]{32})\)", started)) == ids
+
+
+def test_timestamps_follow_the_wall_clock(sandbox: SandboxHandle) -> None:
+    """Clients compare dates with their own clock: never in the future, never before the call."""
+    stack = build_stack(sandbox)
+    stack.create_service("shop-web", stack.task_definition(), desired=1, load_balancer=False)
+    sandbox.control.settle()  # a fast-forward: simulated minutes in a wall-clock instant
+    time.sleep(0.05)
+    before = datetime.now(UTC)
+    v2 = stack.task_definition(image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    step_until(sandbox, lambda: stack.steady("shop-web"))
+    after = datetime.now(UTC)
+    svc = stack.service("shop-web")
+    newest = svc["deployments"][0]
+    assert before <= newest["createdAt"] <= after
+    assert all(e["createdAt"] <= after for e in svc["events"])
+    listed = stack.ecs.list_service_deployments(
+        cluster="shop", service="shop-web", createdAt={"after": before}
+    )["serviceDeployments"]
+    assert [d["status"] for d in listed] == ["SUCCESSFUL"]  # only the one made since
