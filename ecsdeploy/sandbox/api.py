@@ -110,6 +110,7 @@ class Api:
             "ListServiceDeployments": self.list_service_deployments,
             "DescribeServiceDeployments": self.describe_service_deployments,
             "DescribeContainerInstances": self.describe_container_instances,
+            "DescribeClusters": self.describe_clusters,
         }
 
     def handle(self, call: Call, forward: Forward) -> Reply | None:
@@ -556,7 +557,26 @@ class Api:
             }
         return out
 
-    # -- container instances --------------------------------------------------------
+    # -- clusters and container instances ----------------------------------------------
+
+    def describe_clusters(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        for cluster in data.get("clusters") or []:
+            arn = str(cluster.get("clusterArn"))
+            live = [t for t in self.sim.tasks.values() if t.cluster_arn == arn and t.live]
+            cluster["runningTasksCount"] = sum(1 for t in live if t.last_status == "RUNNING")
+            cluster["pendingTasksCount"] = sum(
+                1 for t in live if t.last_status in ("PROVISIONING", "PENDING")
+            )
+            cluster["activeServicesCount"] = sum(
+                1
+                for svc in self.sim.services.values()
+                if svc.cluster_arn == arn and not svc.deleted
+            )
+        return json_reply(data)
 
     def describe_container_instances(self, call: Call, forward: Forward) -> Reply | None:
         reply = forward(None)

@@ -100,3 +100,6 @@ def test_container_instances_report_what_tasks_use(paused: SandboxHandle, stack:
     remaining = {r["name"]: r for r in ci["remainingResources"]}
     assert remaining["MEMORY"]["integerValue"] == 7482 - 1000
     assert "80" in remaining["PORTS"]["stringSetValue"]
+    [cluster] = stack.ecs.describe_clusters(clusters=["shop"])["clusters"]
+    assert (cluster["runningTasksCount"], cluster["pendingTasksCount"]) == (1, 0)
+    assert cluster["activeServicesCount"] == 1
