@@ -679,7 +679,9 @@ class Simulation:
         # Tasks that are not healthy may always go; healthy ones only down to the minimum.
         old = [] if frozen else [t for t in live if t.deployment_id != primary.id]
         primary_live = [t for t in live if t.deployment_id == primary.id]
-        surplus = primary_live[desired:] if len(primary_live) > desired else []
+        # Scaling in stops tasks that are not healthy yet first, then the newest.
+        by_preference = sorted(primary_live, key=lambda t: (self._healthy(t), -t.created_at))
+        surplus = by_preference[: max(0, len(primary_live) - desired)]
         budget = len(healthy) - minimum
         for task in sorted(old + surplus, key=lambda t: (self._healthy(t), t.created_at)):
             if self._healthy(task):

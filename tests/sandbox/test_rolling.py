@@ -152,3 +152,23 @@ def test_static_host_port_with_idle_instance_progresses(
         assert t["containers"][0]["networkBindings"][0]["hostPort"] == 80
     # The second new task waited for an old one to free port 80: one placement event.
     assert any("already using a port" in m for m in stack.messages("shop-web"))
+
+
+def test_scaling_changes_no_deployment_and_stops_pending_tasks_first(
+    paused: SandboxHandle, stack: Stack
+) -> None:
+    stack.create_service("shop-web", stack.task_definition(), desired=2, load_balancer=False)
+    paused.control.settle()
+    running = {t["taskArn"] for t in stack.tasks("shop-web")}
+    deployment = stack.service("shop-web")["deployments"][0]["id"]
+
+    stack.ecs.update_service(cluster="shop", service="shop-web", desiredCount=4)
+    svc = stack.service("shop-web")
+    assert [d["id"] for d in svc["deployments"]] == [deployment]
+    assert (svc["runningCount"], svc["pendingCount"], svc["desiredCount"]) == (2, 2, 4)
+
+    stack.ecs.update_service(cluster="shop", service="shop-web", desiredCount=2)
+    assert {t["taskArn"] for t in stack.tasks("shop-web")} == running
+    paused.control.settle()
+    assert stack.messages("shop-web")[0] == "(service shop-web) has reached a steady state."
+    assert stack.service("shop-web")["deployments"][0]["rolloutState"] == "COMPLETED"
