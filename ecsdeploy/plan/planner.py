@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from ecsdeploy import __version__, ecs_rules
+from ecsdeploy import __version__
 from ecsdeploy.adapters.ecs import short_arn
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.errors import OperationError
@@ -63,44 +63,23 @@ def _live_settings(state: ServiceState) -> dict[str, object]:
 
 
 def zero_downtime_warnings(service: Service) -> list[Warning]:
-    """SPEC section 6's checks that need no AWS call (verify adds the ones that do)."""
-    found: list[Warning] = []
-    severity = "warning" if service.zero_downtime else "note"
-    dep = service.deployment
-    desired = service.desired_count
-    if service.load_balancer is None:
-        found.append(
-            Warning(
-                service.key,
-                "the service has no load balancer: clients reach tasks directly while they "
-                "are replaced",
-                "add `load_balancer:`, or set `zero_downtime: false` for a worker",
-                severity,
-            )
+    """SPEC section 6's checks that need no AWS call (verify adds the ones that do).
+
+    The rules are verify's (`ecsdeploy.verify.rules.rolling_findings`); a plan
+    only warns, so its errors show as warnings and its notes stay notes.
+    """
+    # Imported here: ecsdeploy.verify imports the plan package, which imports this module.
+    from ecsdeploy.verify.rules import rolling_findings
+
+    return [
+        Warning(
+            service.key,
+            f.message,
+            f.fix,
+            "note" if f.severity == "note" else "warning",
         )
-    if desired > 0 and ecs_rules.min_healthy_tasks(desired, dep.minimum_healthy_percent) == 0:
-        found.append(
-            Warning(
-                service.key,
-                f"with desired_count {desired} and minimum_healthy_percent "
-                f"{dep.minimum_healthy_percent}, ECS may stop every task before new ones are "
-                "healthy",
-                f"set minimum_healthy_percent to at least {-(-100 // desired)}",
-                severity,
-            )
-        )
-    if not ecs_rules.can_progress(desired, dep.minimum_healthy_percent, dep.maximum_percent):
-        found.append(
-            Warning(
-                service.key,
-                f"minimum_healthy_percent {dep.minimum_healthy_percent} and maximum_percent "
-                f"{dep.maximum_percent} leave ECS no room to replace a task: the deployment "
-                "never progresses",
-                "set minimum_healthy_percent below 100 or maximum_percent above 100",
-                "warning",
-            )
-        )
-    return found
+        for f in rolling_findings(service)
+    ]
 
 
 def _checks(service: Service) -> tuple[str, ...]:

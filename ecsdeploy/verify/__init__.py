@@ -1,0 +1,112 @@
+"""The zero-downtime pre-flight (SPEC section 6): `run` the checks, `enforce` them before apply.
+
+`verify` prints what `run` finds; `apply` calls `run` then `enforce` before its
+first write, so a deploy that would drop traffic or fail half-way is refused
+(exit 4) before anything changes. Read-only: every AWS call is a describe/get/list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ecsdeploy.errors import InputError, RefusedError
+from ecsdeploy.plan.build import Context
+from ecsdeploy.plan.observe import LiveState
+from ecsdeploy.plan.observe import observe as observe_live
+
+from .observe import ImageErrors, RecordingLocal, RecordingStore
+from .observe import observe as observe_facts
+from .rules import Finding, ServiceFacts, check_service, counts, summary
+
+__all__ = [
+    "Finding",
+    "PreflightRefused",
+    "ServiceFacts",
+    "counts",
+    "enforce",
+    "run",
+    "summary",
+]
+
+
+def _keys(ctx: Context, services: list[str] | None) -> list[str]:
+    order = [k for k in ctx.config.service_order() if k in ctx.rendered]
+    if services is None:
+        return order
+    unknown = [s for s in services if s not in ctx.rendered]
+    if unknown:
+        raise InputError(
+            f"unknown service {', '.join(unknown)}",
+            hint=f"services: {', '.join(order)}",
+        )
+    return [k for k in order if k in services]
+
+
+def run(
+    ctx: Context, live: LiveState | None = None, services: list[str] | None = None
+) -> list[Finding]:
+    """Every finding for the context's services (or `services`), in deploy order.
+
+    With `live` (the plan's observation, as apply has it) nothing is observed
+    twice; without it services and images are observed here, an image lookup
+    that fails becoming a finding rather than an error.
+    """
+    keys = _keys(ctx, services)
+    rendered = {k: ctx.rendered[k] for k in keys}
+    errors: ImageErrors | None = None
+    if live is None:
+        errors = ImageErrors()
+        stores = {key: RecordingStore(store, errors) for key, store in ctx.stores.items()}
+        local = RecordingLocal(ctx.local, errors) if ctx.local is not None else None
+        live = observe_live(ctx.config, rendered, ctx.images, ctx.ecs, stores, local)
+    facts = observe_facts(ctx.config, rendered, ctx.images, live, ctx.clients, keys, errors)
+    found: list[Finding] = []
+    for key in keys:
+        found += check_service(
+            ctx.config.services[key], ctx.rendered[key].task_definition, facts[key]
+        )
+    return found
+
+
+class PreflightRefused(RefusedError):
+    """The pre-flight found blocking findings; lists each with its fix (exit 4)."""
+
+    def __init__(self, blocking: list[Finding], *, allow_downtime: bool) -> None:
+        n = len(blocking)
+        super().__init__(
+            f"zero-downtime pre-flight failed: {n} blocking finding{'' if n == 1 else 's'}",
+            hint=None
+            if allow_downtime or not any(f.downtime for f in blocking)
+            else "fix them, or accept downtime with --allow-downtime "
+            "(or `zero_downtime: false` on the service)",
+        )
+        self.findings = blocking
+
+    def lines(self) -> list[str]:
+        # One entry: the CLI prints it as one error, the findings indented below it.
+        text = self.message
+        for f in self.findings:
+            text += f"\n  {f.service}: {f.message}"
+            if f.fix:
+                text += f"\n    fix: {f.fix}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return [text]
+
+
+def blocking(findings: Iterable[Finding], *, allow_downtime: bool = False) -> list[Finding]:
+    """Errors that stop apply: all of them, or with allow_downtime the non-downtime ones."""
+    return [f for f in findings if f.blocking and not (allow_downtime and f.downtime)]
+
+
+def enforce(findings: Iterable[Finding], *, allow_downtime: bool) -> None:
+    """Raise RefusedError (exit 4) listing every blocking finding; return when there is none.
+
+    `--allow-downtime` lets downtime errors through (no load balancer, every task
+    may stop, no health check); failure errors (missing image, role, log group,
+    secret, target group; no room to place or replace a task) always block,
+    since the deployment would fail half-way whatever downtime is accepted.
+    """
+    stop = blocking(findings, allow_downtime=allow_downtime)
+    if stop:
+        raise PreflightRefused(stop, allow_downtime=allow_downtime)

@@ -1,0 +1,265 @@
+"""Observing the facts the verify rules judge: target groups, instances, roles, log groups, secrets.
+
+Read-only and concurrent (a thread pool, as `plan/observe.py`): each target
+group, cluster, role, log group and secret is looked up once however many
+services name it. What the plan already observed (services, images) comes from
+its `LiveState`; image lookups that failed outright (a repository that does not
+exist) are recorded here so verify can report them as findings.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ecsdeploy.adapters.aws import AwsClients
+from ecsdeploy.adapters.elb import ElbAdapter
+from ecsdeploy.adapters.images import ImageStore
+from ecsdeploy.adapters.instances import InstancesAdapter
+from ecsdeploy.adapters.resources import ResourcesAdapter
+from ecsdeploy.config.model import Config
+from ecsdeploy.errors import EcsDeployError
+from ecsdeploy.plan.observe import LiveState, LocalImages
+from ecsdeploy.render import ImageRef, RenderedService
+
+from . import rules
+from .rules import (
+    ImageFacts,
+    InstanceFacts,
+    LogGroupRef,
+    SecretRef,
+    ServiceFacts,
+    TargetGroupFacts,
+)
+
+WORKERS = 16
+
+
+class ImageErrors:
+    """Image lookups that failed (not "no such tag": an error), by repository:tag or local name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: dict[str, str] = {}
+
+    def add(self, key: str, message: str) -> None:
+        with self._lock:
+            self._errors.setdefault(key, message)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._errors.get(key)
+
+
+class RecordingStore:
+    """An ImageStore that answers "not there" for a failed lookup and records why.
+
+    So one missing repository is one finding, not the end of the whole check.
+    """
+
+    def __init__(self, store: ImageStore, errors: ImageErrors) -> None:
+        self._store = store
+        self._errors = errors
+
+    def digest(self, repository: str, tag: str) -> str | None:
+        try:
+            return self._store.digest(repository, tag)
+        except EcsDeployError as exc:
+            self._errors.add(f"{repository}:{tag}", exc.message)
+            return None
+
+    def retag(self, repository: str, source_tag: str, tag: str) -> str:
+        return self._store.retag(repository, source_tag, tag)
+
+
+class RecordingLocal:
+    """The local Docker engine, with failures recorded the same way."""
+
+    def __init__(self, local: LocalImages, errors: ImageErrors) -> None:
+        self._local = local
+        self._errors = errors
+
+    def digest_in(self, local: str, repository_uri: str) -> str | None:
+        try:
+            return self._local.digest_in(local, repository_uri)
+        except EcsDeployError as exc:
+            self._errors.add(local, exc.message)
+            return None
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: str
+    key: Any
+
+
+def _parallel(fn: Callable[[_Job], Any], jobs: list[_Job]) -> list[Any]:
+    if len(jobs) <= 1:
+        return [fn(j) for j in jobs]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(jobs))) as pool:
+        return list(pool.map(fn, jobs))
+
+
+def _resource(resources: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next((r for r in resources if r.get("name") == name), {})
+
+
+def instance_facts(ci: Mapping[str, Any]) -> InstanceFacts:
+    """One DescribeContainerInstances entry as the rules see it."""
+    registered = list(ci.get("registeredResources") or [])
+    remaining = list(ci.get("remainingResources") or registered)
+
+    def ports(resources: list[dict[str, Any]], name: str) -> frozenset[int]:
+        return frozenset(
+            int(p)
+            for p in _resource(resources, name).get("stringSetValue") or []
+            if str(p).isdigit()
+        )
+
+    return InstanceFacts(
+        arn=str(ci.get("containerInstanceArn")),
+        status=str(ci.get("status") or "ACTIVE"),
+        registered_cpu=int(_resource(registered, "CPU").get("integerValue") or 0),
+        registered_memory=int(_resource(registered, "MEMORY").get("integerValue") or 0),
+        remaining_cpu=int(_resource(remaining, "CPU").get("integerValue") or 0),
+        remaining_memory=int(_resource(remaining, "MEMORY").get("integerValue") or 0),
+        ports_tcp=ports(remaining, "PORTS"),
+        ports_udp=ports(remaining, "PORTS_UDP"),
+        ec2_instance_id=ci.get("ec2InstanceId"),
+        agent_connected=bool(ci.get("agentConnected", True)),
+    )
+
+
+def target_group_facts(
+    group: Mapping[str, Any], attributes: Mapping[str, str], listeners: tuple[str, ...]
+) -> TargetGroupFacts:
+    """A DescribeTargetGroups entry, its attributes and forwarding listeners, for the rules."""
+    return TargetGroupFacts(
+        arn=str(group["TargetGroupArn"]),
+        name=str(group.get("TargetGroupName")),
+        protocol=group.get("Protocol"),
+        port=group.get("Port"),
+        target_type=str(group.get("TargetType") or "instance"),
+        health_check_enabled=bool(group.get("HealthCheckEnabled", True)),
+        health_check_path=group.get("HealthCheckPath"),
+        interval=int(group.get("HealthCheckIntervalSeconds") or 30),
+        timeout=int(group.get("HealthCheckTimeoutSeconds") or 5),
+        healthy_threshold=int(group.get("HealthyThresholdCount") or 5),
+        unhealthy_threshold=int(group.get("UnhealthyThresholdCount") or 2),
+        deregistration_delay=int(attributes.get("deregistration_delay.timeout_seconds") or 300),
+        load_balancers=tuple(group.get("LoadBalancerArns") or ()),
+        listeners=listeners,
+    )
+
+
+def _image_facts(ref: ImageRef, live: LiveState, errors: ImageErrors | None) -> ImageFacts:
+    state = live.images.get(ref.key)
+    makes = ref.promote is not None or ref.local is not None
+    if state is None:
+        return ImageFacts(ref.key, ref.uri, False, "it was not looked up")
+    if state.target_digest is not None or (makes and state.source_digest is not None):
+        return ImageFacts(ref.key, ref.uri, True)
+    recorded = None
+    if errors is not None:
+        recorded = errors.get(f"{ref.repository}:{ref.tag}")
+        if ref.promote is not None:
+            recorded = recorded or errors.get(f"{ref.repository}:{ref.promote}")
+        if ref.local is not None:
+            recorded = recorded or errors.get(ref.local)
+    if recorded:
+        detail = recorded
+    elif makes:
+        detail = f"its source {ref.source} does not exist"
+    else:
+        detail = "the tag is not there and deploy.yaml gives neither `promote` nor `local`"
+    return ImageFacts(ref.key, ref.uri, False, detail)
+
+
+def observe(
+    config: Config,
+    rendered: Mapping[str, RenderedService],
+    images: Mapping[str, ImageRef],
+    live: LiveState,
+    clients: AwsClients,
+    keys: list[str],
+    image_errors: ImageErrors | None = None,
+) -> dict[str, ServiceFacts]:
+    """The facts for each service of `keys`; raises OperationError on an AWS error."""
+    elb = ElbAdapter(clients)
+    instances = InstancesAdapter(clients)
+    resources = ResourcesAdapter(clients)
+
+    launch: dict[str, str] = {}
+    for key in keys:
+        state = live.services.get(key)
+        launch[key] = rules.resolve_launch_type(
+            config.services[key],
+            rendered[key].task_definition,
+            state.service if state is not None else None,
+        )
+
+    jobs: dict[_Job, None] = {}
+    for key in keys:
+        service = config.services[key]
+        td = rendered[key].task_definition
+        if service.load_balancer is not None:
+            jobs[_Job("target_group", service.load_balancer.target_group)] = None
+        if launch[key] == "EC2" and service.desired_count > 0:
+            jobs[_Job("cluster", config.clusters[service.cluster].name)] = None
+        for name in rules.roles(td):
+            jobs[_Job("role", name)] = None
+        for group in rules.log_groups(td):
+            jobs[_Job("log_group", group)] = None
+        for secret in rules.secrets(td):
+            jobs[_Job("secret", (secret.kind, secret.id, secret.region))] = None
+
+    def run(job: _Job) -> Any:
+        if job.kind == "target_group":
+            group = elb.target_group(job.key)
+            if group is None:
+                return None
+            return target_group_facts(
+                group, elb.attributes(group["TargetGroupArn"]), elb.forwarding_listeners(group)
+            )
+        if job.kind == "cluster":
+            return tuple(instance_facts(ci) for ci in instances.container_instances(job.key))
+        if job.kind == "role":
+            return resources.role_exists(job.key)
+        if job.kind == "log_group":
+            ref: LogGroupRef = job.key
+            return resources.log_group_exists(ref.name, ref.region)
+        kind, secret_id, region = job.key
+        if kind == "secretsmanager":
+            return resources.secret_exists(secret_id, region)
+        return resources.parameter_exists(secret_id, region)
+
+    ordered = list(jobs)
+    results = dict(zip(ordered, _parallel(run, ordered), strict=True))
+
+    facts: dict[str, ServiceFacts] = {}
+    for key in keys:
+        service = config.services[key]
+        td = rendered[key].task_definition
+        state = live.services.get(key)
+        live_service = state.service if state is not None else None
+        cluster_job = _Job("cluster", config.clusters[service.cluster].name)
+        secret_refs: list[SecretRef] = rules.secrets(td)
+        facts[key] = ServiceFacts(
+            launch_type=launch[key],
+            exists=state is not None and state.exists,
+            target_group=results.get(_Job("target_group", service.load_balancer.target_group))
+            if service.load_balancer is not None
+            else None,
+            instances=results.get(cluster_job) if cluster_job in results else None,
+            grace_period=(live_service or {}).get("healthCheckGracePeriodSeconds"),
+            images=tuple(_image_facts(images[k], live, image_errors) for k in rendered[key].images),
+            roles={name: bool(results[_Job("role", name)]) for name in rules.roles(td)},
+            log_groups={g: bool(results[_Job("log_group", g)]) for g in rules.log_groups(td)},
+            secrets={
+                s: bool(results[_Job("secret", (s.kind, s.id, s.region))]) for s in secret_refs
+            },
+        )
+    return facts
