@@ -48,3 +48,32 @@ class DockerEngine:
             if repo == repository_uri:
                 return str(digest)
         return f"local:{image.id}"
+
+    def push(self, local: str, repository_uri: str, tag: str, auth: dict[str, str] | None) -> str:
+        """Tag `local` as `repository_uri:tag` and push it; returns the registry's digest."""
+        import docker.errors
+
+        try:
+            image = self.client.images.get(local)
+        except docker.errors.ImageNotFound:
+            raise OperationError(
+                f"local image {local} is not in the Docker engine",
+                hint="build it first (docker build -t ...)",
+            ) from None
+        image.tag(repository_uri, tag)
+        digest = None
+        try:
+            for line in self.client.images.push(
+                repository_uri, tag=tag, auth_config=auth, stream=True, decode=True
+            ):
+                if "error" in line:
+                    detail = line.get("errorDetail", {}).get("message") or line["error"]
+                    raise OperationError(f"pushing {repository_uri}:{tag}: {detail}")
+                aux = line.get("aux") or {}
+                if aux.get("Digest"):
+                    digest = aux["Digest"]
+        except docker.errors.APIError as exc:
+            raise OperationError(f"pushing {repository_uri}:{tag}: {exc}") from None
+        if digest is None:
+            raise OperationError(f"pushing {repository_uri}:{tag}: the engine reported no digest")
+        return str(digest)

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from ecsdeploy.errors import OperationError
+
 from .aws import AwsClients, call
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
@@ -125,3 +127,159 @@ class EcsAdapter:
             kwargs["nextToken"] = token
         arns.sort(key=lambda a: family_and_revision(a)[1], reverse=True)
         return arns
+
+
+class EcsWriter:
+    """The ECS calls that change something; kept apart so reading code cannot write."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    @property
+    def _ecs(self) -> Any:
+        return self._clients.client("ecs")
+
+    def register_task_definition(self, td: dict[str, Any]) -> str:
+        resp = call(
+            f"ecs:RegisterTaskDefinition {td.get('family')}",
+            self._ecs.register_task_definition,
+            **td,
+        )
+        arn: str = resp["taskDefinition"]["taskDefinitionArn"]
+        return arn
+
+    def update_service(self, cluster: str, service: str, **fields: Any) -> dict[str, Any]:
+        resp = call(
+            f"ecs:UpdateService {service}",
+            self._ecs.update_service,
+            cluster=cluster,
+            service=service,
+            **fields,
+        )
+        updated: dict[str, Any] = resp["service"]
+        return updated
+
+    def create_service(self, cluster: str, service: str, **fields: Any) -> dict[str, Any]:
+        resp = call(
+            f"ecs:CreateService {service}",
+            self._ecs.create_service,
+            cluster=cluster,
+            serviceName=service,
+            **fields,
+        )
+        created: dict[str, Any] = resp["service"]
+        return created
+
+    def deregister_task_definition(self, arn: str) -> None:
+        call(
+            f"ecs:DeregisterTaskDefinition {short_arn(arn)}",
+            self._ecs.deregister_task_definition,
+            taskDefinition=arn,
+        )
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        call(
+            "ecs:TagResource",
+            self._ecs.tag_resource,
+            resourceArn=arn,
+            tags=[{"key": k, "value": v} for k, v in tags.items()],
+        )
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        call("ecs:UntagResource", self._ecs.untag_resource, resourceArn=arn, tagKeys=keys)
+
+
+class EcsReader(EcsAdapter):
+    """The reads a deployment needs while it runs: one service, its tasks and deployments."""
+
+    def describe_service(self, cluster: str, name: str) -> dict[str, Any] | None:
+        found = self.describe_services_batch(cluster, [name])
+        return found[0] if found else None
+
+    def tags(self, arn: str) -> dict[str, str]:
+        resp = call("ecs:ListTagsForResource", self._ecs.list_tags_for_resource, resourceArn=arn)
+        return {t["key"]: t["value"] for t in resp.get("tags", [])}
+
+    def list_tasks(
+        self,
+        cluster: str,
+        service: str,
+        *,
+        desired_status: str = "RUNNING",
+        started_by: str | None = None,
+    ) -> list[str]:
+        kwargs: dict[str, Any] = {"cluster": cluster, "desiredStatus": desired_status}
+        # ListTasks takes serviceName or startedBy, not both.
+        if started_by:
+            kwargs["startedBy"] = started_by
+        else:
+            kwargs["serviceName"] = service
+        arns: list[str] = []
+        while True:
+            resp = call("ecs:ListTasks", self._ecs.list_tasks, **kwargs)
+            arns += resp.get("taskArns", [])
+            token = resp.get("nextToken")
+            if not token:
+                return arns
+            kwargs["nextToken"] = token
+
+    def describe_tasks(self, cluster: str, arns: list[str]) -> list[dict[str, Any]]:
+        tasks: list[dict[str, Any]] = []
+        for start in range(0, len(arns), 100):
+            resp = call(
+                "ecs:DescribeTasks",
+                self._ecs.describe_tasks,
+                cluster=cluster,
+                tasks=arns[start : start + 100],
+            )
+            tasks += resp.get("tasks", [])
+        return tasks
+
+    def instance_ids(self, cluster: str, container_instances: list[str]) -> dict[str, str]:
+        """Container instance ARN -> EC2 instance id."""
+        if not container_instances:
+            return {}
+        resp = call(
+            "ecs:DescribeContainerInstances",
+            self._ecs.describe_container_instances,
+            cluster=cluster,
+            containerInstances=container_instances,
+        )
+        return {
+            ci["containerInstanceArn"]: ci.get("ec2InstanceId", "")
+            for ci in resp.get("containerInstances", [])
+        }
+
+    def service_deployments(
+        self, cluster: str, service: str, since: Any
+    ) -> list[dict[str, Any]] | None:
+        """The service's deployments since `since` (ListServiceDeployments), or None where
+        the API is missing (an older endpoint): callers fall back to DescribeServices."""
+        from .aws import error_code
+
+        try:
+            listed = call(
+                "ecs:ListServiceDeployments",
+                self._ecs.list_service_deployments,
+                cluster=cluster,
+                service=service,
+                createdAt={"after": since},
+            )
+            arns = [d["serviceDeploymentArn"] for d in listed.get("serviceDeployments", [])]
+            if not arns:
+                return []
+            described = call(
+                "ecs:DescribeServiceDeployments",
+                self._ecs.describe_service_deployments,
+                serviceDeploymentArns=arns[:20],
+            )
+        except OperationError as exc:
+            if error_code(exc) in _MISSING_API or error_code(exc) is None:
+                return None
+            raise
+        deployments: list[dict[str, Any]] = described.get("serviceDeployments", [])
+        return deployments
+
+
+# What an endpoint without the service-deployment API answers (older regions, emulators).
+_MISSING_API = {"UnknownOperationException", "InvalidAction", "NotImplemented", "404"}

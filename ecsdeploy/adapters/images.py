@@ -106,3 +106,23 @@ def store_for(registry: Registry, clients: AwsClients, env: Mapping[str, str]) -
     return V2Store(
         RegistryClient(registry.url, insecure=registry.insecure, credentials=resolve(registry, env))
     )
+
+
+def push_auth(
+    registry: Registry, clients: AwsClients, env: Mapping[str, str]
+) -> dict[str, str] | None:
+    """The docker SDK's auth_config for pushing to `registry` (None: the engine's own)."""
+    if registry.type == "ecr":
+        import base64
+
+        resp = call("ecr:GetAuthorizationToken", clients.client("ecr").get_authorization_token)
+        data = resp["authorizationData"][0]
+        username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        from ecsdeploy.secrets import redact
+
+        redact.add(password, username=username)
+        return {"username": username, "password": password}
+    creds = resolve(registry, env)
+    if creds is None:
+        return None
+    return {"username": creds.username, "password": creds.password}

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "render": "render",
     "plan": "plan",
     "verify": "verify",
+    "apply": "apply",
+    "rollback": "rollback",
     "schema": "schema",
     "sandbox": "sandbox",
 }
@@ -33,6 +35,8 @@ SHORT_HELP: dict[str, str] = {
     "render": "Print the rendered task definitions as JSON (no AWS call).",
     "plan": "Show what apply would change, against the live state (read-only).",
     "verify": "Check zero-downtime and consistency requirements (read-only).",
+    "apply": "Perform the plan: push, register, update, wait, check, roll back on failure.",
+    "rollback": "Put a service back on its previous (or a given) revision and wait.",
     "schema": "Print the JSON Schema of deploy.yaml.",
     "sandbox": "Run the local ECS emulator in the foreground.",
 }

@@ -1,0 +1,1 @@
+"""Execution: performing a plan's steps, waiting for rollouts, checking, rolling back."""

@@ -1,0 +1,350 @@
+"""The executor: a plan's steps, in order per service, services in parallel where
+`depends_on` allows; images first, so a failed push changes nothing in ECS.
+
+Per service: register (or reuse) -> create/update -> wait and check -> deregister
+old revisions. A failed wait puts the service back on the revision it ran before,
+waits for that, and deregisters nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, short_arn
+from ecsdeploy.adapters.images import push_auth
+from ecsdeploy.adapters.targets import Targets
+from ecsdeploy.config.model import Service
+from ecsdeploy.errors import EcsDeployError, OperationError
+from ecsdeploy.plan.build import Context
+from ecsdeploy.plan.model import (
+    DeregisterStep,
+    ImageStep,
+    Plan,
+    RegisterStep,
+    ServicePlan,
+    ServiceStep,
+    WaitStep,
+)
+
+from .report import Reporter
+from .wait import Cancelled, WaitOutcome, Watch
+
+DEFAULT_PARALLEL = 8
+
+
+@dataclass
+class ServiceResult:
+    key: str
+    status: str  # unchanged, deployed, updated (no wait), rolled_back, failed, skipped, interrupted
+    message: str = ""
+    arn: str | None = None
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("unchanged", "deployed", "updated")
+
+
+class Executor:
+    def __init__(
+        self,
+        ctx: Context,
+        plan: Plan,
+        reporter: Reporter,
+        *,
+        wait: bool = True,
+        parallel: int = DEFAULT_PARALLEL,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.plan = plan
+        self.reporter = reporter
+        self.wait_enabled = wait
+        self.parallel = max(1, parallel)
+        self.cancel = cancel or threading.Event()
+        self.reader = EcsReader(ctx.clients)
+        self.writer = EcsWriter(ctx.clients)
+        self.targets = Targets(ctx.clients)
+        self.state: dict[str, str] = {}  # what each service has reached, for an interruption
+
+    # -- images -------------------------------------------------------------------------
+
+    def push_images(self) -> None:
+        """Every image step of the plan, in parallel; raises on the first failure."""
+        steps = [s for sp in self.plan.services for s in sp.steps if isinstance(s, ImageStep)]
+        owners = {
+            s.target: sp.key
+            for sp in self.plan.services
+            for s in sp.steps
+            if isinstance(s, ImageStep)
+        }
+        if not steps:
+            return
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(steps))) as pool:
+            futures = {pool.submit(self._image, s, owners[s.target]): s for s in steps}
+            for future in futures:
+                future.result()
+
+    def _image(self, step: ImageStep, owner: str) -> None:
+        # Tags come from the step itself: a saved plan is applied exactly as planned.
+        ref = self.ctx.images[step.image]
+        tag = step.target.rsplit(":", 1)[1]
+        how = "re-tag" if step.method == "promote" else "push"
+        self.reporter.step(owner, f"{how} {step.source} -> {step.target}")
+        if step.method == "promote":
+            source_tag = step.source.rsplit(":", 1)[1]
+            digest = self.ctx.stores[ref.registry_key].retag(ref.repository, source_tag, tag)
+        else:
+            from ecsdeploy.adapters.docker_engine import DockerEngine
+
+            engine = self.ctx.local if isinstance(self.ctx.local, DockerEngine) else DockerEngine()
+            registry = self.ctx.config.registries[ref.registry_key]
+            auth = push_auth(registry, self.ctx.clients, os.environ)
+            digest = engine.push(step.source, f"{ref.registry}/{ref.repository}", tag, auth)
+        if step.method == "promote" and step.source_digest and digest != step.source_digest:
+            raise OperationError(
+                f"{step.target} has digest {digest}, expected {step.source_digest} of {step.source}"
+            )
+        self.reporter.done(owner, f"{step.target} ({digest[:19]})")
+
+    # -- services -----------------------------------------------------------------------
+
+    def run(self) -> list[ServiceResult]:
+        results: dict[str, ServiceResult] = {}
+        plans = {sp.key: sp for sp in self.plan.services}
+        try:
+            self.push_images()
+        except (Cancelled, KeyboardInterrupt):
+            self.cancel.set()
+            return [ServiceResult(k, "interrupted", "before any change to ECS") for k in plans]
+        except EcsDeployError as exc:
+            self.reporter.error(None, exc.message)
+            return [
+                ServiceResult(k, "failed" if sp.changed else "unchanged", f"images: {exc.message}")
+                for k, sp in plans.items()
+            ]
+        pending = dict(plans)
+        running: dict[Future[ServiceResult], str] = {}
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
+            while pending or running:
+                for key, sp in list(pending.items()):
+                    deps = [d for d in self.ctx.config.services[key].depends_on if d in plans]
+                    if any(d in results and not results[d].ok for d in deps):
+                        results[key] = ServiceResult(
+                            key, "skipped", "a service it depends on failed"
+                        )
+                        self.reporter.warning(key, "skipped: a service it depends on failed")
+                        del pending[key]
+                    elif all(d in results for d in deps) and not self.cancel.is_set():
+                        running[pool.submit(self._service, sp)] = key
+                        del pending[key]
+                if self.cancel.is_set() and not running:
+                    for key in pending:
+                        results[key] = ServiceResult(key, "interrupted", "not started")
+                    break
+                if not running:
+                    break
+                try:
+                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    # Stop waiting; each service stops at its next look and says where it is.
+                    self.cancel.set()
+                    self.reporter.warning(None, "interrupted: stopping (ECS goes on by itself)")
+                    continue
+                for future in done:
+                    key = running.pop(future)
+                    results[key] = future.result()
+        return [results[k] for k in plans if k in results]
+
+    def _service(self, sp: ServicePlan) -> ServiceResult:
+        try:
+            return self._apply(sp)
+        except Cancelled:
+            return ServiceResult(sp.key, "interrupted", self.state.get(sp.key, "not started"))
+        except EcsDeployError as exc:
+            self.reporter.error(sp.key, exc.message)
+            return ServiceResult(sp.key, "failed", exc.message)
+
+    def _apply(self, sp: ServicePlan) -> ServiceResult:
+        service = self.ctx.config.services[sp.key]
+        if not sp.changed:
+            return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
+        watch = Watch(
+            self.reader, self.targets, self.reporter, sp.cluster, sp.name, sp.key, self.cancel
+        )
+        target = sp.current_task_definition
+        for step in sp.steps:
+            if isinstance(step, RegisterStep):
+                if step.reuse_arn:
+                    target = step.reuse_arn
+                    self.reporter.done(sp.key, f"reusing {short_arn(target)}, already registered")
+                else:
+                    self.reporter.step(sp.key, f"registering {step.family}")
+                    target = self.writer.register_task_definition(dict(sp.task_definition))
+                    self.reporter.done(sp.key, f"registered {short_arn(target)}")
+                self.state[sp.key] = f"{short_arn(target)} registered; the service was not changed"
+        assert target is not None
+        service_step = next((s for s in sp.steps if isinstance(s, ServiceStep)), None)
+        if service_step is not None:
+            before = (
+                self.reader.describe_service(sp.cluster, sp.name)
+                if not service_step.create
+                else None
+            )
+            watch.remember_events(before)
+            if service_step.create:
+                self.reporter.step(sp.key, f"creating service {sp.name} on {short_arn(target)}")
+                self.writer.create_service(
+                    sp.cluster, sp.name, **self._create_fields(service, target)
+                )
+            else:
+                self.reporter.step(sp.key, f"updating service {sp.name} to {short_arn(target)}")
+                self.writer.update_service(
+                    sp.cluster, sp.name, **self._update_fields(service, target)
+                )
+            self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
+        wait_step = next((s for s in sp.steps if isinstance(s, WaitStep)), None)
+        if wait_step is None or not self.wait_enabled:
+            status = "updated" if service_step is not None else "deployed"
+            note = " (not waited for: --no-wait; old revisions kept)" if service_step else ""
+            self.reporter.done(sp.key, f"{short_arn(target)}{note}")
+            return ServiceResult(sp.key, status, f"on {short_arn(target)}{note}", target)
+
+        self.reporter.step(sp.key, f"waiting for the rollout of {short_arn(target)}")
+        lb = service.load_balancer
+        outcome = watch.wait(
+            target,
+            timeout=wait_step.timeout,
+            poll=service.deployment.poll_interval,
+            lb=lb,
+            check_targets=lb is not None and lb.checks.targets_healthy,
+            http=lb.checks.http if lb is not None else None,
+            breaker=service.deployment.circuit_breaker.enable,
+        )
+        if not outcome.ok:
+            return self._roll_back(sp, service, watch, target, outcome)
+        self.reporter.done(
+            sp.key, f"deployed {short_arn(target)}: rollout completed, checks passed"
+        )
+        self.state[sp.key] = f"deployed {short_arn(target)}"
+        dereg = next((s for s in sp.steps if isinstance(s, DeregisterStep)), None)
+        if dereg is not None:
+            self._deregister(sp, dereg.arns)
+        return ServiceResult(sp.key, "deployed", f"on {short_arn(target)}", target)
+
+    def _roll_back(
+        self, sp: ServicePlan, service: Service, watch: Watch, failed: str, outcome: WaitOutcome
+    ) -> ServiceResult:
+        self.reporter.error(sp.key, f"release {short_arn(failed)} failed: {outcome.reason}")
+        for line in outcome.details:
+            self.reporter.error(sp.key, f"  {line}")
+        previous = sp.current_task_definition
+        if previous is None:
+            message = (
+                f"{outcome.reason}; the service was new, so there is no revision to go back to"
+            )
+            return ServiceResult(sp.key, "failed", message, failed, list(outcome.details))
+        if outcome.ecs_rolled_back:
+            self.reporter.step(
+                sp.key, f"ECS is rolling back to {short_arn(previous)}; waiting for it"
+            )
+        else:
+            self.reporter.step(sp.key, f"rolling back to {short_arn(previous)}")
+            self.writer.update_service(
+                sp.cluster, sp.name, taskDefinition=previous, forceNewDeployment=True
+            )
+        self.state[sp.key] = f"rolling back to {short_arn(previous)}"
+        lb = service.load_balancer
+        back = watch.wait(
+            previous,
+            timeout=service.deployment.timeout,
+            poll=service.deployment.poll_interval,
+            lb=lb,
+            check_targets=lb is not None and lb.checks.targets_healthy,
+        )
+        if back.ok:
+            self.reporter.warning(
+                sp.key, f"rolled back: the service runs {short_arn(previous)} again"
+            )
+            message = f"{outcome.reason}; rolled back to {short_arn(previous)}"
+            return ServiceResult(sp.key, "rolled_back", message, previous, list(outcome.details))
+        message = (
+            f"{outcome.reason}; the rollback to {short_arn(previous)} did not finish: {back.reason}"
+        )
+        self.reporter.error(sp.key, message)
+        return ServiceResult(sp.key, "failed", message, previous, list(outcome.details))
+
+    def _deregister(self, sp: ServicePlan, arns: Iterable[str]) -> None:
+        users = self._in_use()
+        for arn in arns:
+            if users.get(arn):
+                self.reporter.warning(sp.key, f"keeping {short_arn(arn)}: a service uses it")
+                continue
+            self.writer.deregister_task_definition(arn)
+            self.reporter.done(sp.key, f"deregistered {short_arn(arn)}")
+
+    def _in_use(self) -> dict[str, set[str]]:
+        """Task definitions in use now by any service of the config's clusters."""
+        users: dict[str, set[str]] = {}
+        for cluster in sorted({c.name for c in self.ctx.config.clusters.values()}):
+            names = sorted({a.rsplit("/", 1)[-1] for a in self.reader.list_service_arns(cluster)})
+            for start in range(0, len(names), 10):
+                for svc in self.reader.describe_services_batch(cluster, names[start : start + 10]):
+                    for arn in {svc.get("taskDefinition")} | {
+                        d.get("taskDefinition") for d in svc.get("deployments") or []
+                    }:
+                        if arn:
+                            users.setdefault(arn, set()).add(svc["serviceArn"])
+        return users
+
+    # -- request bodies -----------------------------------------------------------------
+
+    @staticmethod
+    def _deployment_configuration(service: Service) -> dict[str, Any]:
+        dep = service.deployment
+        return {
+            "minimumHealthyPercent": dep.minimum_healthy_percent,
+            "maximumPercent": dep.maximum_percent,
+            "deploymentCircuitBreaker": {
+                "enable": dep.circuit_breaker.enable,
+                "rollback": dep.circuit_breaker.rollback,
+            },
+        }
+
+    def _update_fields(self, service: Service, target: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "taskDefinition": target,
+            "desiredCount": service.desired_count,
+            "deploymentConfiguration": self._deployment_configuration(service),
+        }
+        if service.health_check_grace_period is not None:
+            fields["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
+        return fields
+
+    def _create_fields(self, service: Service, target: str) -> dict[str, Any]:
+        fields = self._update_fields(service, target)
+        if service.launch_type:
+            fields["launchType"] = service.launch_type
+        lb = service.load_balancer
+        if lb is not None:
+            fields["loadBalancers"] = [
+                {
+                    "targetGroupArn": self.targets.arn(lb.target_group),
+                    "containerName": lb.container,
+                    "containerPort": lb.port,
+                }
+            ]
+        if service.network is not None:
+            fields["networkConfiguration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": list(service.network.subnets),
+                    "securityGroups": list(service.network.security_groups),
+                    "assignPublicIp": "ENABLED" if service.network.assign_public_ip else "DISABLED",
+                }
+            }
+        return fields

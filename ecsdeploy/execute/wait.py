@@ -1,0 +1,321 @@
+"""Waiting for a rolling deployment, and judging it: success needs all of
+- the deployment of the new revision COMPLETED, and PRIMARY, and alone;
+- running tasks == desired;
+- the load balancer's checks passing (targets healthy, old ones drained; an HTTP GET).
+Anything else within the timeout is a failure with its reason: ECS's rollout FAILED,
+ECS's circuit breaker rolling back (a failure, never a success), tasks that keep
+failing, unhealthy targets, the HTTP check, or the clock.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ecsdeploy import ecs_rules
+from ecsdeploy.adapters.ecs import EcsReader, short_arn
+from ecsdeploy.adapters.http import get as http_get
+from ecsdeploy.adapters.targets import Targets, TargetState
+from ecsdeploy.config.durations import format_duration
+from ecsdeploy.config.model import HttpCheck, LoadBalancer
+
+from .report import Reporter
+
+MAX_EXPLANATIONS = 8
+
+
+class Cancelled(Exception):
+    """The user interrupted the wait (Ctrl-C)."""
+
+
+@dataclass(frozen=True)
+class WaitOutcome:
+    ok: bool
+    reason: str = ""
+    ecs_rolled_back: bool = False
+    details: tuple[str, ...] = ()  # events and stopped-task reasons that explain a failure
+
+
+@dataclass
+class Watch:
+    """Watches one service; events already seen before the change are not repeated."""
+
+    reader: EcsReader
+    targets: Targets
+    reporter: Reporter
+    cluster: str
+    service: str  # the ECS service name
+    key: str  # deploy.yaml's key, for the reporter
+    cancel: threading.Event
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self._seen: set[str] = set()
+        self._notable: list[str] = []
+
+    def remember_events(self, svc: dict[str, Any] | None) -> None:
+        for event in (svc or {}).get("events") or []:
+            self._seen.add(str(event.get("id") or event.get("message")))
+
+    def _report_events(self, svc: dict[str, Any]) -> None:
+        new = [
+            e
+            for e in reversed(svc.get("events") or [])
+            if str(e.get("id") or e.get("message")) not in self._seen
+        ]
+        for event in new:
+            self._seen.add(str(event.get("id") or event.get("message")))
+            message = str(event.get("message", ""))
+            self.reporter.ecs_event(self.key, message)
+            if re.search(
+                r"unable|unhealthy|fail|error|stopped|rolling back|throttl", message, re.I
+            ):
+                self._notable.append(message)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancel.wait(seconds):
+            raise Cancelled()
+
+    # -- the rollout --------------------------------------------------------------------
+
+    def wait(
+        self,
+        target_arn: str,
+        *,
+        timeout: float,
+        poll: float,
+        lb: LoadBalancer | None = None,
+        check_targets: bool = True,
+        http: HttpCheck | None = None,
+        breaker: bool = True,
+    ) -> WaitOutcome:
+        self._notable = []
+        deadline = self.clock() + timeout
+        ours: dict[str, Any] | None = None
+        last_ours: dict[str, Any] | None = None
+        while True:
+            svc = self.reader.describe_service(self.cluster, self.service)
+            if svc is None:
+                return WaitOutcome(False, f"service {self.service} no longer exists")
+            self._report_events(svc)
+            deployments = svc.get("deployments") or []
+            mine = [d for d in deployments if d.get("taskDefinition") == target_arn]
+            ours = max(mine, key=lambda d: _ts(d.get("createdAt")), default=None)
+            if ours is not None:
+                last_ours = ours
+            elif last_ours is not None:
+                # ECS removed it (a rollback): keep what was seen, for the reasons.
+                ours = None
+            primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+            desired = int(svc.get("desiredCount") or 0)
+            if ours is not None:
+                self.reporter.progress(
+                    self.key,
+                    f"{ours.get('rolloutState') or ours.get('status')}: "
+                    f"{ours.get('runningCount', 0)}/{desired} running, "
+                    f"{ours.get('pendingCount', 0)} pending, {ours.get('failedTasks', 0)} failed, "
+                    f"{len(deployments)} deployment{'s' if len(deployments) != 1 else ''}",
+                )
+            moved = primary is not None and primary.get("taskDefinition") != target_arn
+            if primary is not None and moved and (last_ours is not None or self._notable):
+                seen = ours or last_ours or {}
+                why = seen.get("rolloutStateReason") if seen.get("rolloutState") == "FAILED" else None
+                return self._failed(
+                    f"ECS rolled the service back to {short_arn(primary.get('taskDefinition'))}"
+                    + (f": {why}" if why else ""),
+                    ours or last_ours,
+                    ecs_rolled_back=True,
+                )
+            if ours is not None:
+                if ours.get("rolloutState") == "FAILED":
+                    rolled = primary is not None and primary.get("taskDefinition") != target_arn
+                    return self._failed(
+                        "the deployment failed: "
+                        + str(ours.get("rolloutStateReason") or "no reason given"),
+                        ours,
+                        ecs_rolled_back=rolled,
+                    )
+                failed = int(ours.get("failedTasks") or 0)
+                if not breaker and failed >= ecs_rules.circuit_breaker_threshold(max(desired, 1)):
+                    return self._failed(
+                        f"{failed} tasks of the new revision failed to start "
+                        "(no circuit breaker: giving up before the timeout)",
+                        ours,
+                    )
+                state = ours.get("rolloutState")
+                if (
+                    state in (None, "COMPLETED")
+                    and len(deployments) == 1
+                    and int(ours.get("runningCount") or 0) == desired
+                    and int(svc.get("runningCount") or 0) == desired
+                    and primary is ours
+                ):
+                    break
+            if self.clock() > deadline:
+                return self._timed_out(timeout, ours, desired)
+            self._sleep(poll)
+
+        if lb is not None and check_targets:
+            outcome = self._wait_targets(target_arn, lb, deadline, poll, timeout)
+            if not outcome.ok:
+                return outcome
+        if http is not None:
+            outcome = self._http(http)
+            if not outcome.ok:
+                return outcome
+        return WaitOutcome(True)
+
+    def _timed_out(self, timeout: float, ours: dict[str, Any] | None, desired: int) -> WaitOutcome:
+        state = "no deployment of the new revision yet"
+        if ours is not None:
+            state = (
+                f"deployment {ours.get('rolloutState') or ours.get('status')}, "
+                f"{ours.get('runningCount', 0)}/{desired} running, "
+                f"{ours.get('failedTasks', 0)} failed"
+            )
+        return self._failed(f"timed out after {format_duration(timeout)}: {state}", ours)
+
+    def _failed(
+        self, reason: str, ours: dict[str, Any] | None, *, ecs_rolled_back: bool = False
+    ) -> WaitOutcome:
+        details = list(dict.fromkeys(self._notable))[-MAX_EXPLANATIONS:]
+        details += self.stopped_reasons(ours.get("id") if ours else None)
+        return WaitOutcome(False, reason, ecs_rolled_back, tuple(details))
+
+    def stopped_reasons(self, deployment_id: str | None) -> list[str]:
+        """Why the new revision's tasks stopped, from the tasks themselves."""
+        if not deployment_id:
+            return []
+        try:
+            arns = self.reader.list_tasks(
+                self.cluster, self.service, desired_status="STOPPED", started_by=deployment_id
+            )
+            tasks = self.reader.describe_tasks(self.cluster, arns[:MAX_EXPLANATIONS])
+        except Exception:  # explanations must never hide the failure they explain
+            return []
+        reasons = []
+        for task in tasks:
+            exits = [
+                f"{c.get('name')} exit {c['exitCode']}"
+                for c in task.get("containers") or []
+                if c.get("exitCode") not in (None, 0)
+            ]
+            task_id = str(task.get("taskArn", "")).rsplit("/", 1)[-1][:8]
+            reason = task.get("stoppedReason") or "stopped"
+            reasons.append(
+                f"task {task_id}: {reason}" + (f" ({', '.join(exits)})" if exits else "")
+            )
+        return list(dict.fromkeys(reasons))
+
+    # -- load balancer checks -----------------------------------------------------------
+
+    def _expected_targets(self, target_arn: str, lb: LoadBalancer) -> set[tuple[str, int]]:
+        arns = self.reader.list_tasks(self.cluster, self.service)
+        tasks = [
+            t
+            for t in self.reader.describe_tasks(self.cluster, arns)
+            if t.get("taskDefinitionArn") == target_arn and t.get("lastStatus") == "RUNNING"
+        ]
+        instances = self.reader.instance_ids(
+            self.cluster,
+            sorted({t["containerInstanceArn"] for t in tasks if t.get("containerInstanceArn")}),
+        )
+        expected: set[tuple[str, int]] = set()
+        for task in tasks:
+            ip = next(
+                (
+                    d.get("value")
+                    for a in task.get("attachments") or []
+                    for d in a.get("details") or []
+                    if d.get("name") == "privateIPv4Address"
+                ),
+                None,
+            )
+            if ip:
+                expected.add((str(ip), lb.port))
+                continue
+            instance = instances.get(task.get("containerInstanceArn", ""))
+            for container in task.get("containers") or []:
+                if container.get("name") != lb.container:
+                    continue
+                for binding in container.get("networkBindings") or []:
+                    if binding.get("containerPort") == lb.port and instance:
+                        expected.add((instance, int(binding.get("hostPort") or 0)))
+        return expected
+
+    def _wait_targets(
+        self, target_arn: str, lb: LoadBalancer, deadline: float, poll: float, timeout: float
+    ) -> WaitOutcome:
+        while True:
+            expected = self._expected_targets(target_arn, lb)
+            health = self.targets.health(lb.target_group)
+            new = [h for h in health if (h.id, h.port) in expected]
+            old = [h for h in health if (h.id, h.port) not in expected and h.state != "unused"]
+            bad = [h for h in new if h.state in ("unhealthy", "unavailable")]
+            if bad:
+                return self._failed(
+                    f"{len(bad)} target(s) of the new tasks unhealthy in {lb.target_group}: "
+                    + "; ".join(_target_text(h) for h in bad[:3]),
+                    None,
+                )
+            healthy = [h for h in new if h.state == "healthy"]
+            self.reporter.progress(
+                self.key,
+                f"targets: {len(healthy)}/{len(expected)} healthy, {len(old)} old "
+                f"draining in {lb.target_group}",
+            )
+            if expected and len(healthy) == len(expected) and len(new) == len(expected) and not old:
+                return WaitOutcome(True)
+            if self.clock() > deadline:
+                states = ", ".join(sorted({_target_text(h) for h in new + old})) or "no targets"
+                return self._failed(
+                    f"timed out after {format_duration(timeout)} waiting for targets in "
+                    f"{lb.target_group}: {states}",
+                    None,
+                )
+            self._sleep(poll)
+
+    def _http(self, check: HttpCheck) -> WaitOutcome:
+        last = ""
+        for attempt in range(1, check.attempts + 1):
+            answer = http_get(check.url, check.timeout)
+            ok = answer.status == check.expect_status and (
+                check.body is None or re.search(check.body, answer.body) is not None
+            )
+            if ok:
+                self.reporter.progress(self.key, f"GET {check.url}: {answer.status}")
+                return WaitOutcome(True)
+            if answer.status is None:
+                last = f"no answer ({answer.error})"
+            elif answer.status != check.expect_status:
+                last = f"status {answer.status}, expected {check.expect_status}"
+            else:
+                last = f"body does not match /{check.body}/"
+            self.reporter.progress(
+                self.key, f"GET {check.url}: {last} (attempt {attempt}/{check.attempts})"
+            )
+            if attempt < check.attempts:
+                self._sleep(check.interval)
+        return self._failed(
+            f"HTTP check failed after {check.attempts} attempts: GET {check.url}: {last}", None
+        )
+
+
+def _target_text(h: TargetState) -> str:
+    text = f"{h.id}:{h.port} {h.state}"
+    if h.reason:
+        text += f" ({h.reason})"
+    return text
+
+
+def _ts(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float):
+        return float(value)
+    return 0.0
