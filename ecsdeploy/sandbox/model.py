@@ -414,6 +414,7 @@ class Service:
         self.last_completed: Deployment | None = None
         self.steady = False
         self.deleted = False
+        self.retry_at: float | None = None  # when to try placing tasks again
         # Event fragments gathered during one engine step, worded at its end.
         self.pending: dict[str, list[Any]] = {}
 

@@ -8,6 +8,7 @@ augmented by the simulation (`api.Api`) or passed to moto unchanged.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
@@ -376,20 +377,35 @@ class Sandbox:
         sandbox = self
 
         class _Server(ThreadedMotoServer):
+            error: OSError | None = None
+
             def _server_entry(self) -> None:
                 app = SandboxApp(DomainDispatcherApplication(create_backend_app), sandbox)
-                self._server = make_server(
-                    self._ip_address,
-                    self._port,
-                    app,
-                    True,
-                    request_handler=MotoRequestHandler,
-                )
+                try:
+                    self._server = make_server(
+                        self._ip_address,
+                        self._port,
+                        app,
+                        True,
+                        request_handler=MotoRequestHandler,
+                    )
+                except (OSError, SystemExit) as exc:
+                    # werkzeug exits on a busy port, and moto's start() waits for this
+                    # event: without it the sandbox would hang instead of failing.
+                    self.error = (
+                        exc
+                        if isinstance(exc, OSError)
+                        else OSError(errno.EADDRINUSE, "Address already in use")
+                    )
+                    self._server_ready_event.set()
+                    return
                 self._server_ready_event.set()
                 self._server.serve_forever()
 
         server = _Server(ip_address=self.host, port=self._requested_port, verbose=False)
         server.start()
+        if server.error is not None:
+            raise server.error
         self._server = server
         self._port = int(server.get_host_and_port()[1])
         self.simulation.start()

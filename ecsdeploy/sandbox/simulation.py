@@ -45,6 +45,7 @@ MAX_EVENTS = 100
 MAX_STOPPED_TASKS = 100  # per service, like ECS keeps stopped tasks for a while
 DUPLICATE_EVENT_WINDOW = 300.0  # ECS does not repeat an identical message within minutes
 CRASH_EXIT_CODE = 1
+SCHEDULER_RETRY_SECONDS = 15.0  # how soon an unplaceable task is tried again
 
 
 def _fargate_like(launch_type: str) -> bool:
@@ -438,6 +439,8 @@ class Simulation:
     def _next_due(self) -> float | None:
         best: float | None = None
         for svc in self.services.values():
+            if svc.retry_at is not None and (best is None or svc.retry_at < best):
+                best = svc.retry_at
             for task in svc.tasks:
                 if task.last_status == "STOPPED" and not task.targets:
                     continue
@@ -658,6 +661,8 @@ class Simulation:
     # -- the service scheduler -------------------------------------------------------
 
     def _reconcile(self, svc: Service) -> None:
+        if svc.retry_at is not None and svc.retry_at <= self.now:
+            svc.retry_at = None
         if not svc.deployments:
             return
         self._react_to_unhealthy_targets(svc)
@@ -820,9 +825,13 @@ class Simulation:
 
     def _launch(self, svc: Service, dep: Deployment, count: int) -> None:
         started: list[Task] = []
+        svc.retry_at = None
         for _ in range(count):
             task = self._new_task(svc, dep)
             if task is None:
+                # Capacity may come (an instance registered, a port freed): look again
+                # on the scheduler's next pass, as an event so stepping sees it.
+                svc.retry_at = self.now + SCHEDULER_RETRY_SECONDS
                 break
             started.append(task)
         if started:

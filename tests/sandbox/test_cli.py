@@ -161,3 +161,19 @@ def test_the_cli_does_not_import_moto_to_list_commands() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30
     )
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_busy_port_is_an_error_not_a_hang() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "ecsdeploy", "sandbox", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 3
+    assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr

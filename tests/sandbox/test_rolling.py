@@ -172,3 +172,18 @@ def test_scaling_changes_no_deployment_and_stops_pending_tasks_first(
     paused.control.settle()
     assert stack.messages("shop-web")[0] == "(service shop-web) has reached a steady state."
     assert stack.service("shop-web")["deployments"][0]["rolloutState"] == "COMPLETED"
+
+
+def test_instance_memory_limits_placement(paused: SandboxHandle, stack: Stack) -> None:
+    [instance] = stack.add_instances(1)
+    td = stack.task_definition(network_mode="bridge", memory=5000)  # 7482 MiB per instance
+    stack.create_service("shop-web", td, desired=2, launch_type="EC2", load_balancer=False)
+    paused.control.advance(60)
+    assert len(stack.tasks("shop-web")) == 1
+    [message] = [m for m in stack.messages("shop-web") if "unable to place" in m]
+    assert f"The closest matching (container-instance {instance.split('/')[-1]}) has " in message
+    assert "insufficient memory available." in message
+    stack.add_instances(1)
+    paused.control.advance(400)  # the scheduler tries again
+    assert len(stack.tasks("shop-web")) == 2
+    assert stack.steady("shop-web")
