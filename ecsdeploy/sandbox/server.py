@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import re
+import socket
 import threading
 import uuid
 from collections import Counter
@@ -402,6 +403,8 @@ class Sandbox:
                 self._server_ready_event.set()
                 self._server.serve_forever()
 
+        if self._requested_port:
+            _check_port_free(self.host, self._requested_port)
         server = _Server(ip_address=self.host, port=self._requested_port, verbose=False)
         server.start()
         if server.error is not None:
@@ -534,6 +537,13 @@ class Sandbox:
             "tasks": tasks,
             **self.clock_status(),
         }
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one clear OSError (werkzeug would print its own advice first)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def _warm_up() -> None:
