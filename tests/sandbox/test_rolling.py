@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecsdeploy.sandbox.control import SandboxClient
 from tests.fixtures.sandbox import SandboxHandle
 from tests.sandbox.helpers import Stack, step_until
@@ -14,12 +16,28 @@ def _observe(stack: Stack, name: str, seen: list[tuple[int, int, int]]) -> None:
     seen.append((len(live), states.count("healthy"), svc["runningCount"] + svc["pendingCount"]))
 
 
-def test_50_100_never_below_two_healthy_nor_above_four(paused: SandboxHandle, stack: Stack) -> None:
+@pytest.mark.parametrize(
+    ("desired", "minimum", "maximum", "floor", "ceiling"),
+    [
+        (4, 50, 100, 2, 4),  # the seed's case
+        (3, 50, 100, 2, 3),  # ceil(1.5) = 2 must stay healthy
+        (3, 50, 150, 2, 4),  # floor(4.5) = 4 may run at once
+    ],
+)
+def test_rolling_update_stays_within_minimum_and_maximum(
+    paused: SandboxHandle,
+    stack: Stack,
+    desired: int,
+    minimum: int,
+    maximum: int,
+    floor: int,
+    ceiling: int,
+) -> None:
     stack.add_target_group()
     v1 = stack.task_definition()
-    stack.create_service("shop-web", v1, desired=4, minimum=50, maximum=100)
+    stack.create_service("shop-web", v1, desired=desired, minimum=minimum, maximum=maximum)
     paused.control.settle()
-    assert stack.target_states() == ["healthy"] * 4
+    assert stack.target_states() == ["healthy"] * desired
 
     v2 = stack.task_definition(image="shop/web:2")
     stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
@@ -32,14 +50,14 @@ def test_50_100_never_below_two_healthy_nor_above_four(paused: SandboxHandle, st
 
     step_until(paused, lambda: stack.steady("shop-web"), step=2, each=each)
 
-    assert max(live for live, _, _ in seen) == 4
-    assert max(counted for _, _, counted in seen) <= 4
-    assert min(healthy for _, healthy, _ in seen) == 2  # ceil(4 * 50%) and not one less
+    assert max(live for live, _, _ in seen) == ceiling
+    assert max(counted for _, _, counted in seen) <= ceiling
+    assert min(healthy for _, healthy, _ in seen) == floor
     assert 2 in deployments_seen
     final = stack.service("shop-web")
     assert final["taskDefinition"] == v2
     assert {t["taskDefinitionArn"] for t in stack.tasks("shop-web")} == {v2}
-    assert final["runningCount"] == 4
+    assert final["runningCount"] == desired
 
 
 def test_100_200_starts_new_tasks_before_stopping_old(paused: SandboxHandle, stack: Stack) -> None:
