@@ -1,0 +1,432 @@
+"""`ecsdeploy verify` against the sandbox: the rules on real (emulated) AWS state, read-only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecsdeploy.adapters.aws import AwsSettings
+from ecsdeploy.config import load_config
+from ecsdeploy.errors import ExitStatus, RefusedError
+from ecsdeploy.plan.build import observe_live, prepare
+from ecsdeploy.verify import enforce, run
+from tests.apps import REV_B, App, copy_sample, seed_app
+from tests.verify.apps import (
+    REGISTRY_ENV,
+    idle_instances,
+    private_registry,
+    remove_idle_instance,
+)
+
+WRITE_PREFIXES = (
+    "Register",
+    "Deregister",
+    "Update",
+    "Create",
+    "Delete",
+    "Put",
+    "Tag",
+    "Untag",
+    "Start",
+    "Stop",
+    "Run",
+    "Send",
+    "Submit",
+    "Modify",
+    "Set",
+    "Attach",
+    "Detach",
+    "Add",
+    "Remove",
+    "Batch Delete",
+    "BatchDelete",
+    "GetSecretValue",  # a read, but of a secret's value: never
+)
+
+
+@pytest.fixture
+def quickstart(sandbox: Any, tmp_path: Path) -> App:
+    return seed_app(sandbox, copy_sample("quickstart", tmp_path))
+
+
+@pytest.fixture
+def registry_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REGISTRY_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+def _writes(calls: dict[str, int]) -> list[str]:
+    return [op for op in calls if op.split(":", 1)[1].startswith(WRITE_PREFIXES)]
+
+
+def _section(output: str, key: str) -> str:
+    """The lines of one service's findings in the text output."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"service {key} "))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines)
+    )
+    return "\n".join(lines[start:end])
+
+
+def _set_deployment(app: App, service_block: str, desired: int, minimum: int, maximum: int) -> None:
+    """Rewrite the quickstart web service's desired count and deployment percentages."""
+    app.edit("deploy.yaml", "    desired_count: 2\n", f"    desired_count: {desired}\n")
+    app.edit(
+        "deploy.yaml",
+        "      minimum_healthy_percent: 50\n      maximum_percent: 200\n",
+        f"      minimum_healthy_percent: {minimum}\n      maximum_percent: {maximum}\n",
+    )
+    assert service_block in app.deploy_yaml.read_text()
+
+
+# --- the samples ---------------------------------------------------------------------------
+
+
+def test_quickstart_passes_with_notes_for_the_worker(quickstart: App) -> None:
+    result = quickstart.run("verify")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "service web (web in cluster quickstart): all checks passed" in out
+    worker = _section(out, "worker")
+    # zero_downtime: false on the worker: no load balancer and minimum 0 are notes.
+    assert "  note: the service has no load balancer" in worker
+    assert "  note: with desired_count 1 and minimum_healthy_percent 0" in worker
+    assert "    why: " in worker and "    fix: " in worker
+    assert out.rstrip().endswith("2 notes.")
+
+
+def test_verify_only_reads(quickstart: App, sandbox: Any) -> None:
+    sandbox.control.reset_calls()
+    assert quickstart.run("verify").exit_code == 0
+    calls = sandbox.control.calls()
+    assert _writes(calls) == []
+    for op in (
+        "ecs:DescribeServices",
+        "ecs:ListContainerInstances",
+        "ecs:DescribeContainerInstances",
+        "elbv2:DescribeTargetGroups",
+        "elbv2:DescribeTargetGroupAttributes",
+        "elbv2:DescribeListeners",
+        "logs:DescribeLogGroups",
+    ):
+        assert calls.get(op), (op, calls)
+    # One cluster, one target group: each looked up once.
+    assert calls["ecs:ListContainerInstances"] == 1
+    assert calls["elbv2:DescribeTargetGroups"] == 1
+
+
+def test_private_registry_passes_with_its_idle_instance(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    # As written: EC2, static host port 80 -> 8080, desired 2, minimum 50, behind the ALB.
+    # The seed gives the cluster desired + 1 = 3 instances: one stays idle.
+    app = seed_app(sandbox, private_registry(tmp_path))
+    assert len(idle_instances(sandbox, "shop-prod")) == 1
+    result = app.run("verify")
+    assert result.exit_code == 0, result.output
+    assert "service web (shop-web in cluster shop-prod): all checks passed" in result.output
+    assert result.output.rstrip().endswith("All checks passed.")
+
+
+def test_private_registry_as_written_needs_no_idle_instance(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    """desired 2 with minimum 50 keeps ceil(1) = 1 task: ECS may stop the other old task
+    first and the new task takes its port. So removing the idle instance does not block;
+    verify says capacity dips during updates (a note), and exits 0."""
+    app = seed_app(sandbox, private_registry(tmp_path))
+    remove_idle_instance(sandbox, "shop-prod")
+    result = app.run("verify")
+    assert result.exit_code == 0, result.output
+    assert "note: no instance has room for an extra task: ECS will stop up to 1 old" in (
+        result.output
+    )
+    assert result.output.rstrip().endswith("1 note.")
+
+
+def test_private_registry_at_minimum_100_needs_the_idle_instance(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    """The seed's other branch ("an idle ECS instance, or minimumHealthyPercent < 100"):
+    this test's copy of the sample sets minimum_healthy_percent: 100. With the idle
+    instance it passes; without it the new task has nowhere to go: exit 4."""
+    app = seed_app(sandbox, private_registry(tmp_path, minimum_healthy_percent=100))
+    passed = app.run("verify")
+    assert passed.exit_code == 0, passed.output
+    assert passed.output.rstrip().endswith("All checks passed.")
+
+    remove_idle_instance(sandbox, "shop-prod")
+    failed = app.run("verify")
+    assert failed.exit_code == 4, failed.output
+    out = _section(failed.output, "web")
+    assert "  error: no idle instance: every ACTIVE instance holds host port 80" in out
+    assert "an idle ECS instance, or minimumHealthyPercent < 100" in out
+    assert "fix: add an idle instance to the cluster, or use dynamic host ports (hostPort 0)" in (
+        out
+    )
+    assert failed.output.rstrip().endswith("1 error.")
+
+
+def test_dynamic_host_port_needs_no_idle_instance(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    folder = private_registry(tmp_path, minimum_healthy_percent=100)
+    template = folder / "taskdefs" / "web.json.j2"
+    text = template.read_text()
+    assert '"hostPort": 80' in text
+    template.write_text(text.replace('"hostPort": 80', '"hostPort": 0'))
+    app = seed_app(sandbox, folder)
+    remove_idle_instance(sandbox, "shop-prod")
+    result = app.run("verify")
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("All checks passed.")
+
+
+def test_fargate_needs_only_maximum_percent_room(sandbox: Any, tmp_path: Path) -> None:
+    folder = copy_sample("fargate", tmp_path)
+    deploy = folder / "deploy.yaml"
+    text = deploy.read_text()
+    for old, new in (
+        ("region: eu-west-1", "region: us-east-1"),
+        ("dkr.ecr.eu-west-1", "dkr.ecr.us-east-1"),
+        (
+            "target_group: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/"
+            "billing-api/6d0ecf831eec9f09",
+            "target_group: billing-api",
+        ),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    # The sample's subnets and security group are made up; the seed's own are used instead.
+    start = text.index("    network:")
+    end = text.index("    desired_count:", start)
+    text = text[:start] + text[end:]
+    deploy.write_text(text)
+    # The secrets the task definition names, made here (the seed does not): the
+    # Secrets Manager ARN carries a random suffix, so the template takes the real one.
+    sandbox.client("ssm").put_parameter(
+        Name="/billing/database-url", Value="postgres://x", Type="SecureString"
+    )
+    arn = sandbox.client("secretsmanager").create_secret(Name="billing/stripe", SecretString="{}")[
+        "ARN"
+    ]
+    template = folder / "taskdefs" / "api.yaml.j2"
+    ttext = template.read_text()
+    old_ref = "arn:aws:secretsmanager:{{ region }}:{{ vars.account_id }}:secret:{{ vars.app }}/stripe-Ab12Cd"
+    assert old_ref in ttext
+    template.write_text(ttext.replace(old_ref, arn))
+    app = seed_app(sandbox, folder)
+
+    sandbox.control.reset_calls()
+    result = app.run("verify")
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith("All checks passed.")
+    calls = sandbox.control.calls()
+    assert "ecs:ListContainerInstances" not in calls  # Fargate: no instances to look at
+    assert calls.get("iam:GetRole") == 2
+    assert calls.get("secretsmanager:DescribeSecret") == 1
+    assert calls.get("ssm:DescribeParameters") == 1
+    assert "secretsmanager:GetSecretValue" not in calls and "ssm:GetParameter" not in calls
+
+    app.edit("deploy.yaml", "      maximum_percent: 200\n", "      maximum_percent: 100\n")
+    stuck = app.run("verify")
+    assert stuck.exit_code == 4
+    assert "error: minimum_healthy_percent 100 and maximum_percent 100 with desired_count 3" in (
+        stuck.output
+    )
+
+    # A missing secret and role, found by describe calls only.
+    sandbox.client("secretsmanager").delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+    sandbox.client("iam").delete_role(RoleName="billing-api")
+    app.edit("deploy.yaml", "      maximum_percent: 100\n", "      maximum_percent: 200\n")
+    missing = app.run("verify")
+    assert missing.exit_code == 4
+    assert f"error: secret {arn}:api_key:: (container 'api') does not exist" in missing.output
+    assert "error: IAM role billing-api (taskRoleArn) does not exist" in missing.output
+
+
+# --- the arithmetic through the CLI -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("desired", "minimum", "maximum", "status", "expected"),
+    [
+        (1, 0, 200, 4, "no task has to stay healthy during an update (ceil(1 x 0%) = 0)"),
+        (1, 100, 200, 0, "all checks passed"),
+        (2, 50, 200, 0, "all checks passed"),
+        (2, 100, 100, 4, "leave ECS no room to replace a task"),
+        (3, 50, 150, 0, "all checks passed"),
+    ],
+)
+def test_rolling_arithmetic_through_the_cli(
+    quickstart: App, desired: int, minimum: int, maximum: int, status: int, expected: str
+) -> None:
+    _set_deployment(quickstart, f"desired_count: {desired}", desired, minimum, maximum)
+    result = quickstart.run("verify", "--service", "web")
+    assert result.exit_code == status, result.output
+    assert expected in _section(result.output, "web")
+
+
+# --- load balancer, log groups, images -------------------------------------------------------
+
+
+def test_target_group_missing_or_without_listener(quickstart: App, sandbox: Any) -> None:
+    quickstart.edit("deploy.yaml", "target_group: quickstart-web", "target_group: nowhere")
+    result = quickstart.run("verify")
+    assert result.exit_code == 4
+    assert "error: target group 'nowhere' does not exist" in result.output
+
+    elb = sandbox.client("elbv2")
+    vpc = elb.describe_target_groups(Names=["quickstart-web"])["TargetGroups"][0]["VpcId"]
+    elb.create_target_group(Name="nowhere", Protocol="HTTP", Port=8080, VpcId=vpc)
+    result = quickstart.run("verify")
+    assert result.exit_code == 4
+    assert "error: target group nowhere is not attached to a load balancer listener" in (
+        result.output
+    )
+    assert "fix: add a listener (or a listener rule) that forwards to nowhere" in result.output
+
+
+def test_missing_log_group(quickstart: App, sandbox: Any) -> None:
+    sandbox.client("logs").delete_log_group(logGroupName="/ecs/quickstart/web")
+    result = quickstart.run("verify")
+    assert result.exit_code == 4
+    web = _section(result.output, "web")
+    assert "error: log group /ecs/quickstart/web in us-east-1 does not exist" in web
+    assert "awslogs-create-group" in web
+
+
+def test_missing_image_is_a_finding_not_a_crash(quickstart: App) -> None:
+    quickstart.edit("deploy.yaml", "promote: latest", "promote: nosuchtag")
+    result = quickstart.run("verify")
+    assert result.exit_code == 4
+    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/quickstart/web"
+    assert (
+        f"error: image `web` ({uri}:bbbbbbb) is not in its registry and this plan does not make "
+        f"it: its source {uri}:nosuchtag does not exist"
+    ) in result.output
+
+
+def test_missing_repository_is_a_finding(quickstart: App) -> None:
+    quickstart.edit("deploy.yaml", "repository: quickstart/web", "repository: quickstart/gone")
+    result = quickstart.run("verify")
+    assert result.exit_code == 4, result.output
+    assert "image `web`" in result.output
+    assert "ECR repository quickstart/gone does not exist" in result.output
+
+
+# --- formats, options, errors --------------------------------------------------------------
+
+
+def test_json_format(quickstart: App) -> None:
+    _set_deployment(quickstart, "desired_count: 1", 1, 0, 200)
+    result = quickstart.run("verify", "--format", "json")
+    assert result.exit_code == 4
+    data = json.loads(result.output)
+    assert data["ok"] is False
+    assert data["counts"] == {"error": 1, "warning": 0, "note": 2}
+    error = next(f for f in data["findings"] if f["severity"] == "error")
+    assert error["service"] == "web" and error["rule"] == "minimum-healthy"
+    assert error["downtime"] is True
+    assert set(error) == {"severity", "service", "rule", "message", "why", "fix", "downtime"}
+
+
+def test_service_option_limits_the_checks(quickstart: App, sandbox: Any) -> None:
+    sandbox.control.reset_calls()
+    result = quickstart.run("verify", "--service", "worker")
+    assert result.exit_code == 0
+    assert "service worker" in result.output and "service web" not in result.output
+    assert "elbv2:DescribeTargetGroups" not in sandbox.control.calls()
+
+
+def test_unknown_service_is_invalid_input(quickstart: App) -> None:
+    result = quickstart.run("verify", "--service", "nope")
+    assert result.exit_code == 3
+    assert "nope" in result.output
+
+
+def test_aws_error_is_exit_1_without_traceback(
+    quickstart: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.exceptions
+
+    from ecsdeploy.adapters.aws import AwsClients
+
+    real = AwsClients.client
+
+    class Denied:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def describe_target_groups(self, **_: Any) -> Any:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "not allowed"}},
+                "DescribeTargetGroups",
+            )
+
+    def client(self: AwsClients, name: str) -> Any:
+        inner = real(self, name)
+        return Denied(inner) if name == "elbv2" else inner
+
+    monkeypatch.setattr(AwsClients, "client", client)
+    result = quickstart.run("verify")
+    assert result.exit_code == 1
+    assert "error: elbv2:DescribeTargetGroups failed: AccessDenied: not allowed" in result.output
+    assert "hint: the credentials in use lack this permission" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_cluster_is_exit_1(quickstart: App) -> None:
+    quickstart.edit("deploy.yaml", "name: quickstart", "name: nowhere")
+    result = quickstart.run("verify")
+    assert result.exit_code == 1
+    assert "cluster nowhere does not exist" in result.output
+
+
+# --- what apply calls --------------------------------------------------------------------------
+
+
+def _context(app: App, sandbox: Any) -> Any:
+    config = load_config(app.deploy_yaml)
+    return prepare(
+        config,
+        revision=REV_B,
+        settings=AwsSettings(region=sandbox.region, endpoint_url=sandbox.endpoint_url),
+    )
+
+
+def test_enforce_refuses_what_verify_fails_and_allow_downtime_passes(
+    quickstart: App, sandbox: Any
+) -> None:
+    _set_deployment(quickstart, "desired_count: 1", 1, 0, 200)
+    assert quickstart.run("verify").exit_code == 4
+    ctx = _context(quickstart, sandbox)
+    live = observe_live(ctx)  # as apply has it from its plan
+    findings = run(ctx, live)
+    with pytest.raises(RefusedError) as caught:
+        enforce(findings, allow_downtime=False)
+    assert caught.value.exit_status == ExitStatus.REFUSED
+    (text,) = caught.value.lines()
+    assert "web: with desired_count 1 and minimum_healthy_percent 0" in text
+    enforce(findings, allow_downtime=True)
+
+    # A deploy that would fail half-way is refused even when downtime is allowed.
+    sandbox.client("logs").delete_log_group(logGroupName="/ecs/quickstart/web")
+    with pytest.raises(RefusedError) as failed:
+        enforce(run(ctx, live), allow_downtime=True)
+    assert "log group /ecs/quickstart/web in us-east-1 does not exist" in failed.value.lines()[0]
+
+
+def test_enforce_passes_what_verify_passes(quickstart: App, sandbox: Any) -> None:
+    assert quickstart.run("verify").exit_code == 0
+    ctx = _context(quickstart, sandbox)
+    findings = run(ctx, services=["web"])
+    assert findings == []
+    enforce(findings, allow_downtime=False)
