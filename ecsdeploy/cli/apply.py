@@ -117,12 +117,12 @@ def command(
         plan = build_plan(context, live)
         if fmt == "text":
             click.echo(view.text(plan, color=color), nl=False)
-    if not plan.changed:
+    if not plan.has_work:
         if fmt == "text" and saved is not None:
             click.echo("No changes.")
         return int(ExitStatus.OK)
 
-    if saved is None and not yes:
+    if saved is None and not yes and plan.changed:
         if not sys.stdin.isatty():
             raise RefusedError(
                 "apply needs a confirmation and there is no terminal to ask on",
@@ -137,7 +137,7 @@ def command(
     # The zero-downtime pre-flight, before the first write (exit 4 unless allowed).
     verify.enforce(verify.run(context, live, list(services) or None), allow_downtime=allow_downtime)
 
-    changed = [sp for sp in plan.services if sp.changed]
+    changed = [sp for sp in plan.services if sp.changed or sp.waits]
     reporter = make_reporter(fmt, [sp.key for sp in changed], color=color, tty=sys.stdout.isatty())
     cancel = threading.Event()
     # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.

@@ -172,7 +172,7 @@ class Executor:
 
     def _apply(self, sp: ServicePlan) -> ServiceResult:
         service = self.ctx.config.services[sp.key]
-        if not sp.changed:
+        if not sp.changed and not sp.waits:
             return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
         watch = Watch(
             self.reader, self.targets, self.reporter, sp.cluster, sp.name, sp.key, self.cancel

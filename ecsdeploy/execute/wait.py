@@ -124,7 +124,9 @@ class Watch:
             moved = primary is not None and primary.get("taskDefinition") != target_arn
             if primary is not None and moved and (last_ours is not None or self._notable):
                 seen = ours or last_ours or {}
-                why = seen.get("rolloutStateReason") if seen.get("rolloutState") == "FAILED" else None
+                why = (
+                    seen.get("rolloutStateReason") if seen.get("rolloutState") == "FAILED" else None
+                )
                 return self._failed(
                     f"ECS rolled the service back to {short_arn(primary.get('taskDefinition'))}"
                     + (f": {why}" if why else ""),

@@ -140,6 +140,11 @@ class ServicePlan:
     def changed(self) -> bool:
         return any(s.action != Action.READ for s in self.steps)
 
+    @property
+    def waits(self) -> bool:
+        """A wait with nothing to change: a rollout already under way."""
+        return not self.changed and any(s.kind == StepKind.WAIT for s in self.steps)
+
     def steps_of(self, kind: StepKind) -> list[Step]:
         return [s for s in self.steps if s.kind == kind]
 
@@ -159,6 +164,11 @@ class Plan:
     @property
     def changed(self) -> bool:
         return any(s.changed for s in self.services)
+
+    @property
+    def has_work(self) -> bool:
+        """Something for apply to do: changes, or rollouts under way to wait for."""
+        return any(s.changed or s.waits for s in self.services)
 
     def counts(self) -> dict[str, int]:
         images = {s.target for sp in self.services for s in sp.steps if isinstance(s, ImageStep)}

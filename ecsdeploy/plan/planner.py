@@ -202,7 +202,9 @@ def plan_service(
         )
         if changes:
             steps.append(ServiceStep(changes=changes))
-    if any(isinstance(s, ServiceStep) for s in steps):
+    if any(isinstance(s, ServiceStep) for s in steps) or _rolling_out(state):
+        # Also when nothing changes but a rollout is still going (an apply interrupted
+        # while it waited): re-running apply then waits for it and checks it.
         steps.append(WaitStep(timeout=service.deployment.timeout, checks=_checks(service)))
     dereg = _deregister(service, state, revisions, registering, target_arn, live.users)
     if dereg is not None:
@@ -223,6 +225,16 @@ def plan_service(
             exists=state.exists,
         ),
         warnings=tuple(zero_downtime_warnings(service)),
+    )
+
+
+def _rolling_out(state: ServiceState) -> bool:
+    if state.service is None:
+        return False
+    deployments = state.service.get("deployments") or []
+    primary = state.primary_deployment
+    return len(deployments) > 1 or (
+        primary is not None and primary.get("rolloutState") == "IN_PROGRESS"
     )
 
 

@@ -89,7 +89,12 @@ def text(plan: Plan, *, color: bool) -> str:
 
     out = [_header(plan), ""]
     for sp in plan.services:
-        if not sp.changed:
+        if sp.waits:
+            out.append(f"  {_service_title(sp)}: no changes; a rollout is under way")
+            for step in sp.steps:
+                for symbol, line in _step_lines(step):
+                    out.append(paint(f"  {symbol} {line}", "cyan"))
+        elif not sp.changed:
             out.append(f"  {_service_title(sp)}: no changes")
         else:
             out.append(paint(f"~ {_service_title(sp)}", "yellow", bold=True))

@@ -1,0 +1,132 @@
+"""apply under stress: throttling and 5xx, a SIGKILL mid-way, Ctrl-C, two applies at once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.apps import REV_B, App
+from tests.execute.conftest import break_web
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _active(sandbox: Any, family: str) -> list[str]:
+    arns = sandbox.client("ecs").list_task_definitions(
+        familyPrefix=family, status="ACTIVE", sort="ASC"
+    )["taskDefinitionArns"]
+    return [a.rsplit("/", 1)[-1] for a in arns]
+
+
+def _task_definition(sandbox: Any, service: str) -> str:
+    svc = sandbox.client("ecs").describe_services(cluster="quickstart", services=[service])
+    return str(svc["services"][0]["taskDefinition"]).rsplit("/", 1)[-1]
+
+
+def _spawn(app: App, *args: str) -> subprocess.Popen[str]:
+    argv = [
+        sys.executable,
+        "-m",
+        "ecsdeploy",
+        "-f",
+        str(app.deploy_yaml),
+        "--revision",
+        REV_B,
+        *args,
+    ]
+    return subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+
+
+def _read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
+    seen = ""
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen += line
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never came:\n{seen}")
+
+
+def test_converges_through_throttling_and_server_errors(app: App, sandbox: Any) -> None:
+    sandbox.control.set_faults(throttle=0.3, error=0.05, seed=7)
+    result = app.run("apply", "--yes", "--allow-downtime")
+    faults = sandbox.control.calls()
+    sandbox.control.clear_faults()
+    assert result.exit_code == 0, result.output
+    assert _active(sandbox, "quickstart-web") == ["quickstart-web:1", "quickstart-web:2"]
+    assert _active(sandbox, "quickstart-worker") == ["quickstart-worker:1", "quickstart-worker:2"]
+    assert _task_definition(sandbox, "web") == "quickstart-web:2"
+    assert sum(faults.values()) > 0
+
+
+def test_sigkill_between_register_and_update_then_rerun(app: App, sandbox: Any) -> None:
+    # UpdateService keeps failing (and botocore keeps retrying) while we kill the process.
+    sandbox.control.set_faults(error=1.0, operations=("ecs:UpdateService",))
+    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
+    try:
+        _read_until(proc, "registered quickstart-web:2")
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    sandbox.control.clear_faults()
+    assert _task_definition(sandbox, "web") == "quickstart-web:1"
+    # The dead process's lock does not block the re-run on this machine.
+    result = app.run("apply", "--yes", "--allow-downtime", "--service", "web")
+    assert result.exit_code == 0, result.output
+    assert "reusing quickstart-web:2, already registered" in result.output
+    assert _active(sandbox, "quickstart-web") == ["quickstart-web:1", "quickstart-web:2"]
+    assert _task_definition(sandbox, "web") == "quickstart-web:2"
+
+
+def test_second_apply_at_the_same_time_is_refused(app: App, sandbox: Any) -> None:
+    # A slow start keeps the first apply waiting (3000 simulated seconds, ~5 s real).
+    break_web(app, "SANDBOX_START_SECONDS", "3000")
+    first = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
+    try:
+        _read_until(first, "waiting for the rollout of quickstart-web:2")
+        second = app.run("apply", "--yes", "--allow-downtime", "--service", "web")
+        assert second.exit_code == 4, second.output
+        assert "service web is locked by another apply:" in second.output
+        assert f"pid {first.pid}" in second.output
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=60)
+
+
+def test_ctrl_c_stops_cleanly_and_a_rerun_converges(app: App, sandbox: Any) -> None:
+    break_web(app, "SANDBOX_START_SECONDS", "1200")  # ~2 s real
+    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
+    _read_until(proc, "waiting for the rollout of quickstart-web:2")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    assert "web: interrupted: service updated to quickstart-web:2; ECS is rolling it out" in out
+    assert "Run `ecsdeploy apply` again to converge." in out
+    # The re-run changes nothing, waits for the rollout ECS went on with, and checks it.
+    sandbox.control.reset_calls()
+    result = app.run("apply", "--yes", "--allow-downtime", "--service", "web")
+    assert result.exit_code == 0, result.output
+    calls = sandbox.control.calls()
+    assert "ecs:RegisterTaskDefinition" not in calls
+    assert "ecs:UpdateService" not in calls
+    assert _active(sandbox, "quickstart-web") == ["quickstart-web:1", "quickstart-web:2"]
+    assert "deployed quickstart-web:2" in result.output
