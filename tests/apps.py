@@ -27,8 +27,12 @@ class App:
     def deploy_yaml(self) -> Path:
         return self.dir / "deploy.yaml"
 
-    def run(self, *args: str, revision: str = REV_B, env: dict[str, str] | None = None) -> Result:
-        argv = ["-f", str(self.deploy_yaml), "--revision", revision, *args]
+    def run(
+        self, *args: str, revision: str | None = REV_B, env: dict[str, str] | None = None
+    ) -> Result:
+        """Run the CLI on this app; `revision=None` reads it from the app's Git repository."""
+        revision_args = ["--revision", revision] if revision else []
+        argv = ["-f", str(self.deploy_yaml), *revision_args, *args]
         return CliRunner().invoke(cli, argv, env=env, catch_exceptions=False)
 
     def edit(self, relative: str, old: str, new: str) -> None:
