@@ -417,6 +417,9 @@ class Api:
             out["memory"] = task.spec.memory_text or str(task.spec.memory)
         if task.container_instance_arn:
             out["containerInstanceArn"] = task.container_instance_arn
+        if task.launch_type == "FARGATE":
+            out["platformVersion"] = "1.4.0"
+            out["platformFamily"] = "Linux"
         if awsvpc:
             out["attachments"] = [
                 {

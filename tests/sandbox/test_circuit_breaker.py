@@ -113,3 +113,22 @@ def test_unhealthy_release_trips_the_breaker_too(paused: SandboxHandle, stack: S
         if t["taskDefinitionArn"] == v2
     }
     assert reasons == {f"Task failed ELB health checks in (target-group {stack.target_group_arn})"}
+
+
+def test_a_failing_first_deployment_has_nothing_to_roll_back_to(
+    paused: SandboxHandle, stack: Stack
+) -> None:
+    broken = stack.task_definition(env={"SANDBOX_CRASH": "true"})
+    stack.create_service(
+        "shop-web", broken, desired=1, load_balancer=False, circuit_breaker=(True, True)
+    )
+    paused.control.advance(600)
+    [deployment] = stack.service("shop-web")["deployments"]
+    assert (deployment["rolloutState"], deployment["failedTasks"]) == ("FAILED", 3)
+    assert stack.service("shop-web")["taskDefinition"] == broken
+    assert not any("rolling back" in m for m in stack.messages("shop-web"))
+    assert stack.tasks("shop-web") == []
+    [record] = stack.ecs.list_service_deployments(cluster="shop", service="shop-web")[
+        "serviceDeployments"
+    ]
+    assert record["status"] == "STOPPED"
