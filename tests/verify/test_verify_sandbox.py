@@ -430,3 +430,105 @@ def test_enforce_passes_what_verify_passes(quickstart: App, sandbox: Any) -> Non
     findings = run(ctx, services=["web"])
     assert findings == []
     enforce(findings, allow_downtime=False)
+
+
+# --- timing and health checks on the live target group ------------------------------------------
+
+
+def _target_group_arn(sandbox: Any, name: str) -> str:
+    groups = sandbox.client("elbv2").describe_target_groups(Names=[name])["TargetGroups"]
+    return str(groups[0]["TargetGroupArn"])
+
+
+def test_deregistration_delay_must_fit_the_timeout(quickstart: App, sandbox: Any) -> None:
+    elb = sandbox.client("elbv2")
+    arn = _target_group_arn(sandbox, "quickstart-web")
+    elb.modify_target_group_attributes(
+        TargetGroupArn=arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "300"}],
+    )
+    result = quickstart.run("verify")  # quickstart's web: timeout 5m
+    assert result.exit_code == 4
+    assert (
+        "error: target group quickstart-web drains for 300s (deregistration delay), not less "
+        "than deployment.timeout 300s"
+    ) in result.output
+    elb.modify_target_group_attributes(
+        TargetGroupArn=arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "299"}],
+    )
+    # 299 s fits, but one round (2 x 10 s to turn healthy + 299 s to drain) does not.
+    result = quickstart.run("verify")
+    assert result.exit_code == 0, result.output
+    assert "warning: the update may take about 319s (1 round(s)" in result.output
+    elb.modify_target_group_attributes(
+        TargetGroupArn=arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "120"}],
+    )
+    assert quickstart.run("verify").output.rstrip().endswith("2 notes.")
+
+
+def test_disabled_health_check(quickstart: App, sandbox: Any) -> None:
+    arn = _target_group_arn(sandbox, "quickstart-web")
+    sandbox.client("elbv2").modify_target_group(TargetGroupArn=arn, HealthCheckEnabled=False)
+    result = quickstart.run("verify")
+    assert result.exit_code == 4
+    assert "error: target group quickstart-web has its health check disabled" in result.output
+
+
+def test_slow_start_without_grace_period_warns(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    folder = private_registry(tmp_path)
+    deploy = folder / "deploy.yaml"
+    text = deploy.read_text()
+    assert "    health_check_grace_period: 60s\n" in text
+    deploy.write_text(text.replace("    health_check_grace_period: 60s\n", "", 1))
+    app = seed_app(sandbox, folder)  # the live service has no grace period either
+    result = app.run("verify")
+    assert result.exit_code == 0, result.output  # a warning does not block
+    assert (
+        "warning: a container's health check has startPeriod 30s but the service's health "
+        "check grace period is 0s"
+    ) in result.output
+    assert "fix: set health_check_grace_period: 30s (or more)" in result.output
+    assert result.output.rstrip().endswith("1 warning.")
+
+
+def test_static_port_with_fewer_instances_than_tasks(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    app = seed_app(sandbox, private_registry(tmp_path), instances=3)
+    app.edit("deploy.yaml", "    desired_count: 2\n", "    desired_count: 4\n")
+    result = app.run("verify")
+    assert result.exit_code == 4
+    assert (
+        "error: desired_count 4 with static host port 80 needs 4 instances; the cluster has 3 "
+        "ACTIVE"
+    ) in result.output
+
+
+def test_target_type_must_suit_the_network_mode(quickstart: App, sandbox: Any) -> None:
+    elb = sandbox.client("elbv2")
+    current = elb.describe_target_groups(Names=["quickstart-web"])["TargetGroups"][0]
+    ip_group = elb.create_target_group(
+        Name="quickstart-ip",
+        Protocol="HTTP",
+        Port=8080,
+        VpcId=current["VpcId"],
+        TargetType="ip",
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(
+        LoadBalancerArn=current["LoadBalancerArns"][0],
+        Protocol="HTTP",
+        Port=8081,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": ip_group}],
+    )
+    quickstart.edit("deploy.yaml", "target_group: quickstart-web", f"target_group: {ip_group}")
+    result = quickstart.run("verify")
+    assert result.exit_code == 4
+    assert (
+        "error: target group quickstart-ip has target type 'ip'; the bridge network mode needs "
+        "'instance'"
+    ) in result.output
+    assert "is not attached" not in result.output  # found by ARN, behind its listener
