@@ -111,6 +111,9 @@ class Api:
             "DescribeServiceDeployments": self.describe_service_deployments,
             "DescribeContainerInstances": self.describe_container_instances,
             "DescribeClusters": self.describe_clusters,
+            "RegisterContainerInstance": self.container_instances_changed,
+            "UpdateContainerInstancesState": self.container_instances_changed,
+            "DeregisterContainerInstance": self.container_instances_changed,
         }
 
     def handle(self, call: Call, forward: Forward) -> Reply | None:
@@ -580,6 +583,12 @@ class Api:
                 if svc.cluster_arn == arn and not svc.deleted
             )
         return json_reply(data)
+
+    def container_instances_changed(self, call: Call, forward: Forward) -> Reply | None:
+        reply = forward(None)
+        if reply.status == 200:
+            self.sim.poke()
+        return reply
 
     def describe_container_instances(self, call: Call, forward: Forward) -> Reply | None:
         reply = forward(None)

@@ -23,6 +23,7 @@ class ContainerInstanceInfo:
     availability_zone: str
     cpu: int
     memory: int
+    status: str = "ACTIVE"  # or DRAINING (UpdateContainerInstancesState)
 
 
 def _resource(resources: list[dict[str, Any]], name: str, default: int) -> int:
@@ -61,7 +62,7 @@ class MotoBackends:
         found: list[ContainerInstanceInfo] = []
         by_cluster = self._ecs(account, region).container_instances.get(cluster_name, {})
         for ci in list(by_cluster.values()):
-            if ci.status != "ACTIVE":
+            if ci.status not in ("ACTIVE", "DRAINING"):
                 continue
             found.append(
                 ContainerInstanceInfo(
@@ -73,6 +74,7 @@ class MotoBackends:
                     ),
                     cpu=_resource(ci.registered_resources, "CPU", 4096),
                     memory=_resource(ci.registered_resources, "MEMORY", 7482),
+                    status=str(ci.status),
                 )
             )
         return sorted(found, key=lambda c: c.arn)

@@ -326,6 +326,12 @@ class Simulation:
         svc.desired_count = 0
         self._step()
 
+    def poke(self) -> None:
+        """Let the scheduler look at once after a change outside the simulation
+        (an instance registered or drained), as ECS reacts within seconds."""
+        self._fresh_instant()
+        self._step()
+
     def stop_task(self, task: Task, reason: str | None) -> None:
         self._fresh_instant()
         svc = self.services.get((self._region_of(task), *self._cluster_service(task)))
@@ -679,11 +685,17 @@ class Simulation:
 
         live = [t for t in svc.tasks if t.live]
         healthy = [t for t in live if self._healthy(t)]
+        # Tasks on a DRAINING container instance are replaced like old ones, within
+        # the same limits (ECS's container instance draining).
+        draining = self._draining_instances(svc)
+
+        def staying(t: Task) -> bool:
+            return t.deployment_id == primary.id and t.container_instance_arn not in draining
 
         # Stop what is not wanted: old deployments' tasks and the primary's surplus.
         # Tasks that are not healthy may always go; healthy ones only down to the minimum.
-        old = [] if frozen else [t for t in live if t.deployment_id != primary.id]
-        primary_live = [t for t in live if t.deployment_id == primary.id]
+        old = [] if frozen else [t for t in live if not staying(t)]
+        primary_live = [t for t in live if staying(t)]
         # Scaling in stops tasks that are not healthy yet first, then the newest.
         by_preference = sorted(primary_live, key=lambda t: (self._healthy(t), -t.created_at))
         surplus = by_preference[: max(0, len(primary_live) - desired)]
@@ -699,7 +711,7 @@ class Simulation:
 
         # Start the primary's missing tasks within maximumPercent.
         live = [t for t in svc.tasks if t.live]
-        primary_live = [t for t in live if t.deployment_id == primary.id]
+        primary_live = [t for t in live if staying(t)]
         want = desired - len(primary_live)
         room = maximum - len(live)
         if want > 0 and not frozen:
@@ -723,7 +735,7 @@ class Simulation:
 
         # Completion and steady state.
         live = [t for t in svc.tasks if t.live]
-        primary_live = [t for t in live if t.deployment_id == primary.id]
+        primary_live = [t for t in live if staying(t)]
         all_healthy = len(primary_live) == desired and all(self._healthy(t) for t in primary_live)
         settled = all_healthy and len(svc.deployments) == 1 and len(live) == desired
         if primary.rollout_state == "IN_PROGRESS" and settled:
@@ -888,10 +900,18 @@ class Simulation:
         self.tasks[arn] = task
         return task
 
+    def _draining_instances(self, svc: Service) -> frozenset[str]:
+        if _fargate_like(svc.launch_type):
+            return frozenset()
+        instances = self.backends.container_instances(svc.account, svc.region, svc.cluster_name)
+        return frozenset(ci.arn for ci in instances if ci.status == "DRAINING")
+
     def _instance_views(self, svc: Service) -> list[InstanceView]:
         instances = self.backends.container_instances(svc.account, svc.region, svc.cluster_name)
         views: list[InstanceView] = []
         for ci in instances:
+            if ci.status != "ACTIVE":
+                continue  # no new tasks on a DRAINING instance
             cpu = mem = count = mine = 0
             ports: set[int] = set()
             for task in self.tasks.values():

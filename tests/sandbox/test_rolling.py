@@ -205,3 +205,30 @@ def test_instance_memory_limits_placement(paused: SandboxHandle, stack: Stack) -
     paused.control.advance(400)  # the scheduler tries again
     assert len(stack.tasks("shop-web")) == 2
     assert stack.steady("shop-web")
+
+
+def test_draining_an_instance_moves_its_tasks_within_the_limits(
+    paused: SandboxHandle, stack: Stack
+) -> None:
+    stack.add_instances(3)
+    stack.add_target_group(target_type="instance", port=80)
+    td = stack.task_definition(network_mode="bridge", host_port=80, port=80)
+    stack.create_service("shop-web", td, desired=2, launch_type="EC2", port=80)
+    assert paused.control.settle()
+    deployment = stack.service("shop-web")["deployments"][0]["id"]
+    busy = stack.tasks("shop-web")[0]["containerInstanceArn"]
+
+    stack.ecs.update_container_instances_state(
+        cluster="shop", containerInstances=[busy], status="DRAINING"
+    )
+    # 100% minimum healthy: the replacement starts first (on the idle instance).
+    assert len(stack.tasks("shop-web")) == 3
+    assert paused.control.settle()
+    tasks = stack.tasks("shop-web")
+    assert len(tasks) == 2 and busy not in {t["containerInstanceArn"] for t in tasks}
+    assert {t["startedBy"] for t in tasks} == {deployment}  # no new deployment
+    [drained] = stack.ecs.describe_container_instances(cluster="shop", containerInstances=[busy])[
+        "containerInstances"
+    ]
+    assert (drained["status"], drained["runningTasksCount"]) == ("DRAINING", 0)
+    assert stack.messages("shop-web")[0] == "(service shop-web) has reached a steady state."
