@@ -125,6 +125,14 @@ class Api:
         if call.service == "elbv2" and call.operation == "DescribeTargetHealth":
             with self.sim.synced():
                 return self.describe_target_health(call)
+        if call.service == "ecr" and call.operation == "GetAuthorizationToken":
+            from ecsdeploy.sandbox import patches
+
+            return patches.ecr_authorization_token(call, forward)
+        if call.service == "ssm" and call.operation == "ListCommandInvocations":
+            from ecsdeploy.sandbox import patches
+
+            return patches.ssm_list_command_invocations(call, forward)
         return None
 
     # -- timestamps ------------------------------------------------------------
