@@ -22,8 +22,10 @@ __all__ = [
     "Finding",
     "PreflightRefused",
     "ServiceFacts",
+    "blocking",
     "counts",
     "enforce",
+    "preflight",
     "run",
     "summary",
 ]
@@ -110,3 +112,20 @@ def enforce(findings: Iterable[Finding], *, allow_downtime: bool) -> None:
     stop = blocking(findings, allow_downtime=allow_downtime)
     if stop:
         raise PreflightRefused(stop, allow_downtime=allow_downtime)
+
+
+def preflight(
+    ctx: Context,
+    live: LiveState | None = None,
+    *,
+    allow_downtime: bool,
+    services: list[str] | None = None,
+) -> list[Finding]:
+    """What apply calls before its first write: `run`, then `enforce`.
+
+    Returns every finding (for apply to show the warnings and notes) when none
+    blocks; raises RefusedError (exit 4) otherwise.
+    """
+    findings = run(ctx, live, services)
+    enforce(findings, allow_downtime=allow_downtime)
+    return findings

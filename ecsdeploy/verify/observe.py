@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ecsdeploy.adapters.aws import AwsClients
+from ecsdeploy.adapters.aws import AwsClients, error_code
 from ecsdeploy.adapters.elb import ElbAdapter
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.instances import InstancesAdapter
@@ -68,6 +68,10 @@ class RecordingStore:
         try:
             return self._store.digest(repository, tag)
         except EcsDeployError as exc:
+            # An AWS error as such (access denied, throttled past the retries) is an
+            # error of verify itself (exit 1), not a fact about the image.
+            if error_code(exc) is not None:
+                raise
             self._errors.add(f"{repository}:{tag}", exc.message)
             return None
 

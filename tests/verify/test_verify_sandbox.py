@@ -12,7 +12,7 @@ from ecsdeploy.adapters.aws import AwsSettings
 from ecsdeploy.config import load_config
 from ecsdeploy.errors import ExitStatus, RefusedError
 from ecsdeploy.plan.build import observe_live, prepare
-from ecsdeploy.verify import enforce, run
+from ecsdeploy.verify import enforce, preflight, run
 from tests.apps import REV_B, App, copy_sample, seed_app
 from tests.verify.apps import (
     REGISTRY_ENV,
@@ -383,6 +383,39 @@ def test_aws_error_is_exit_1_without_traceback(
     assert "Traceback" not in result.output
 
 
+def test_registry_access_denied_is_exit_1_not_a_finding(
+    quickstart: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.exceptions
+
+    from ecsdeploy.adapters.aws import AwsClients
+
+    real = AwsClients.client
+
+    class Denied:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+        def batch_get_image(self, **_: Any) -> Any:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "AccessDeniedException", "Message": "no ecr"}},
+                "BatchGetImage",
+            )
+
+    def client(self: AwsClients, name: str) -> Any:
+        inner = real(self, name)
+        return Denied(inner) if name == "ecr" else inner
+
+    monkeypatch.setattr(AwsClients, "client", client)
+    result = quickstart.run("verify")
+    assert result.exit_code == 1
+    assert "AccessDeniedException: no ecr" in result.output
+    assert "is not in its registry" not in result.output
+
+
 def test_missing_cluster_is_exit_1(quickstart: App) -> None:
     quickstart.edit("deploy.yaml", "name: quickstart", "name: nowhere")
     result = quickstart.run("verify")
@@ -532,3 +565,15 @@ def test_target_type_must_suit_the_network_mode(quickstart: App, sandbox: Any) -
         "'instance'"
     ) in result.output
     assert "is not attached" not in result.output  # found by ARN, behind its listener
+
+
+def test_preflight_is_run_then_enforce(quickstart: App, sandbox: Any) -> None:
+    ctx = _context(quickstart, sandbox)
+    findings = preflight(ctx, allow_downtime=False)
+    assert [f.severity for f in findings] == ["note", "note"]  # the worker's
+    _set_deployment(quickstart, "desired_count: 1", 1, 0, 200)
+    ctx = _context(quickstart, sandbox)
+    with pytest.raises(RefusedError):
+        preflight(ctx, allow_downtime=False)
+    allowed = preflight(ctx, allow_downtime=True)
+    assert [f.rule for f in allowed if f.severity == "error"] == ["minimum-healthy"]
