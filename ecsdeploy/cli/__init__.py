@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "rollback",
     "schema": "schema",
     "sandbox": "sandbox",
+    "demo": "demo",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -39,6 +40,7 @@ SHORT_HELP: dict[str, str] = {
     "rollback": "Put a service back on its previous (or a given) revision and wait.",
     "schema": "Print the JSON Schema of deploy.yaml.",
     "sandbox": "Run the local ECS emulator in the foreground.",
+    "demo": "The whole workflow on the embedded sandbox (no AWS account, no Docker).",
 }
 
 

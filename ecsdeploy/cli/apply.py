@@ -143,7 +143,7 @@ def command(
     # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.
     ttl = max(context.config.services[sp.key].deployment.timeout for sp in changed) * 2 + 600
     locks = ServiceLocks(EcsReader(context.clients), EcsWriter(context.clients), ttl_seconds=ttl)
-    clusters = _cluster_arns(context, {sp.cluster for sp in changed})
+    clusters = {sp.cluster: live.clusters[sp.cluster] for sp in changed}
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -164,14 +164,6 @@ def command(
         reporter.close()
         signal.signal(signal.SIGTERM, previous)
     return _summarise(results, reporter, interrupted=cancel.is_set())
-
-
-def _cluster_arns(context: object, names: set[str]) -> dict[str, str]:
-    from ecsdeploy.plan.build import Context
-
-    assert isinstance(context, Context)
-    found = context.ecs.existing_clusters(sorted(names))
-    return {name: found[name]["clusterArn"] for name in sorted(names)}
 
 
 def _summarise(results: list[ServiceResult], reporter: Reporter, *, interrupted: bool) -> int:

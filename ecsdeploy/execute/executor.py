@@ -271,7 +271,7 @@ class Executor:
             self.reporter.warning(
                 sp.key, f"rolled back: the service runs {short_arn(previous)} again"
             )
-            message = f"{outcome.reason}; rolled back to {short_arn(previous)}"
+            message = f"{outcome.reason}; the service runs {short_arn(previous)} again"
             return ServiceResult(sp.key, "rolled_back", message, previous, list(outcome.details))
         message = (
             f"{outcome.reason}; the rollback to {short_arn(previous)} did not finish: {back.reason}"

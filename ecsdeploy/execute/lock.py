@@ -22,7 +22,10 @@ from ecsdeploy.adapters.ecs import EcsReader, EcsWriter
 from ecsdeploy.errors import EcsDeployError, RefusedError
 
 PREFIX = "ecsdeploy:lock:"
-SETTLE_SECONDS = 1.0
+# Two applies race only if one reads the tags between the other's read and write;
+# waiting a few round trips after writing outlasts that window.
+SETTLE_ROUND_TRIPS = 4
+MIN_SETTLE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class ServiceLocks:
         writer: EcsWriter,
         *,
         ttl_seconds: float,
-        settle_seconds: float = SETTLE_SECONDS,
+        settle_seconds: float | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -108,9 +111,14 @@ class ServiceLocks:
                     "or pass --break-lock",
                 )
         mine = LockValue(_holder(), now + timedelta(seconds=self._ttl), self._token).encode()
+        started = time.monotonic()
         self._writer.tag(cluster_arn, dict.fromkeys(keys, mine))
+        round_trip = time.monotonic() - started
         self._held += [(cluster_arn, k) for k in keys]
-        time.sleep(self._settle)
+        settle = self._settle
+        if settle is None:
+            settle = max(MIN_SETTLE_SECONDS, SETTLE_ROUND_TRIPS * round_trip)
+        time.sleep(settle)
         tags = self._reader.tags(cluster_arn)
         for key, service in keys.items():
             found = LockValue.decode(tags.get(key, ""))

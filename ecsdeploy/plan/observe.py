@@ -66,6 +66,7 @@ class LiveState:
     images: dict[str, ImageState]
     # Task definition ARN -> ARNs of the services (any, in the config's clusters) using it.
     users: dict[str, frozenset[str]] = field(default_factory=dict)
+    clusters: dict[str, str] = field(default_factory=dict)  # cluster name -> ARN
 
 
 def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -169,6 +170,7 @@ def observe(
         families={f: tuple(a) for f, a in revisions.items()},
         images=image_states,
         users={arn: frozenset(s) for arn, s in users.items()},
+        clusters={name: str(existing[name]["clusterArn"]) for name in cluster_names},
     )
 
 

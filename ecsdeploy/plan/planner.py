@@ -79,6 +79,9 @@ def zero_downtime_warnings(service: Service) -> list[Warning]:
             "note" if f.severity == "note" else "warning",
         )
         for f in rolling_findings(service)
+        # A service that opted out (`zero_downtime: false`) is not told again in every
+        # plan; `ecsdeploy verify` still lists these as notes.
+        if service.zero_downtime or not f.downtime
     ]
 
 
