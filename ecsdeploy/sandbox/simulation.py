@@ -157,10 +157,12 @@ class Simulation:
             return
         wall = max(time.time(), last_wall)
         if len(self._anchors) >= 2:
+            # Merge the last pin into a straight line only when that line reports its
+            # instant no earlier than it happened (and at most a millisecond later):
+            # a timestamp must never precede the call that made it.
             s0, w0 = self._anchors[-2]
-            before = (last_wall - w0) / (last_sim - s0)
-            after = (wall - w0) / (t - s0)
-            if abs(after - before) <= 0.01 * before + 1e-9:
+            mapped = w0 + (wall - w0) * (last_sim - s0) / (t - s0)
+            if last_wall <= mapped <= last_wall + 0.001:
                 self._anchors[-1] = (t, wall)
                 return
         self._anchors.append((t, wall))
