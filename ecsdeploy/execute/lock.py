@@ -25,7 +25,7 @@ PREFIX = "ecsdeploy:lock:"
 # Two applies race only if one reads the tags between the other's read and write;
 # waiting a few round trips after writing outlasts that window.
 SETTLE_ROUND_TRIPS = 4
-MIN_SETTLE_SECONDS = 0.1
+MIN_SETTLE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
