@@ -1,9 +1,9 @@
-"""Register each real task definition in moto, describe it back: the diff must be empty.
+"""Register each real task definition in the sandbox, describe it back: the diff must be empty.
 
-moto writes back some of what ECS does (container cpu 0, essential true, empty
-lists, networkMode bridge, compatibilities, revision, status, tags beside the task
-definition); the normaliser must see through all of it. In-process `mock_aws` is
-enough here: no deployment is simulated, only register and describe.
+The sandbox (moto's server, over a real socket) writes back some of what ECS does
+(container cpu 0, essential true, empty lists, networkMode bridge,
+compatibilities, revision, status, tags beside the task definition); the
+normaliser must see through all of it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from ecsdeploy.plan.diff import diff_task_definitions
@@ -26,11 +25,9 @@ moto = pytest.importorskip("moto")
 PLACEHOLDER_IMAGE = "public.ecr.aws/docker/library/busybox:1.36"
 
 
-@pytest.fixture(scope="module")
-def ecs() -> Iterator[Any]:
-    # One mocked account for the module: starting moto per test costs most of the time.
-    with moto.mock_aws():
-        yield boto3.client("ecs", region_name="eu-west-1")
+@pytest.fixture
+def ecs(sandbox: Any) -> Iterator[Any]:
+    yield sandbox.client("ecs")
 
 
 def registrable(doc: dict[str, Any]) -> dict[str, Any]:
