@@ -92,7 +92,7 @@ def command(
         watch = Watch(
             reader, Targets(context.clients), reporter, cluster, svc_cfg.name, key, cancel
         )
-        watch.remember_events(live)
+        watch.start(live)
         reporter.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
         writer.update_service(cluster, svc_cfg.name, taskDefinition=target, forceNewDeployment=True)
         if no_wait:
@@ -108,6 +108,7 @@ def command(
                 check_targets=lb is not None and lb.checks.targets_healthy,
                 http=lb.checks.http if lb is not None else None,
                 breaker=svc_cfg.deployment.circuit_breaker.enable,
+                rollback=True,
             )
         except (Cancelled, KeyboardInterrupt):
             reporter.summary(f"{key}: interrupted; ECS goes on rolling out {short_arn(target)}")

@@ -196,7 +196,7 @@ class Executor:
                 if not service_step.create
                 else None
             )
-            watch.remember_events(before)
+            watch.start(before)
             if service_step.create:
                 self.reporter.step(sp.key, f"creating service {sp.name} on {short_arn(target)}")
                 self.writer.create_service(
@@ -208,6 +208,8 @@ class Executor:
                     sp.cluster, sp.name, **self._update_fields(service, target)
                 )
             self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
+        else:
+            watch.start(self.reader.describe_service(sp.cluster, sp.name))
         wait_step = next((s for s in sp.steps if isinstance(s, WaitStep)), None)
         if wait_step is None or not self.wait_enabled:
             status = "updated" if service_step is not None else "deployed"
@@ -266,6 +268,7 @@ class Executor:
             poll=service.deployment.poll_interval,
             lb=lb,
             check_targets=lb is not None and lb.checks.targets_healthy,
+            rollback=True,
         )
         if back.ok:
             self.reporter.warning(

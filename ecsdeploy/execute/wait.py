@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ecsdeploy import ecs_rules
@@ -57,6 +57,25 @@ class Watch:
     def __post_init__(self) -> None:
         self._seen: set[str] = set()
         self._notable: list[str] = []
+        self._since: datetime | None = None
+        self._service_deployments_api = True  # until an endpoint says it lacks it
+
+    def start(self, svc: dict[str, Any] | None) -> None:
+        """Call just before the change: events seen so far are not repeated, and the
+        service deployments that count are the ones created from now on."""
+        self.remember_events(svc)
+        self._since = datetime.now(UTC) - timedelta(seconds=5)
+
+    def _service_deployment(self) -> dict[str, Any] | None:
+        """The newest service deployment since start (DescribeServiceDeployments), where
+        the API exists; None elsewhere, and DescribeServices alone decides."""
+        if not self._service_deployments_api or self._since is None:
+            return None
+        found = self.reader.service_deployments(self.cluster, self.service, self._since)
+        if found is None:
+            self._service_deployments_api = False
+            return None
+        return max(found, key=lambda d: _ts(d.get("createdAt")), default=None)
 
     def remember_events(self, svc: dict[str, Any] | None) -> None:
         for event in (svc or {}).get("events") or []:
@@ -93,7 +112,10 @@ class Watch:
         check_targets: bool = True,
         http: HttpCheck | None = None,
         breaker: bool = True,
+        rollback: bool = False,
     ) -> WaitOutcome:
+        """Wait for `target_arn` to serve; with `rollback`, it is the revision being
+        returned to, so ECS reporting its own rollback of the release is the goal."""
         self._notable = []
         deadline = self.clock() + timeout
         ours: dict[str, Any] | None = None
@@ -157,7 +179,19 @@ class Watch:
                     and int(svc.get("runningCount") or 0) == desired
                     and primary is ours
                 ):
-                    break
+                    # ECS's own verdict on the deployment, where the API has it.
+                    record = None if rollback else self._service_deployment()
+                    status = None if record is None else record.get("status")
+                    if status is None or status == "SUCCESSFUL":
+                        break
+                    if status.startswith("ROLLBACK") or status in ("STOPPED", "STOP_REQUESTED"):
+                        reason = record.get("statusReason") if record else None
+                        return self._failed(
+                            f"ECS reports the deployment {status}"
+                            + (f": {reason}" if reason else ""),
+                            ours,
+                            ecs_rolled_back=status.startswith("ROLLBACK"),
+                        )
             if self.clock() > deadline:
                 return self._timed_out(timeout, ours, desired)
             self._sleep(poll)
@@ -186,6 +220,16 @@ class Watch:
         self, reason: str, ours: dict[str, Any] | None, *, ecs_rolled_back: bool = False
     ) -> WaitOutcome:
         details = list(dict.fromkeys(self._notable))[-MAX_EXPLANATIONS:]
+        try:
+            record = self._service_deployment()
+        except Exception:  # an explanation must never hide the failure it explains
+            record = None
+        if record is not None and record.get("status") not in (None, "IN_PROGRESS"):
+            details.insert(
+                0,
+                f"service deployment {record.get('status')}"
+                + (f": {record['statusReason']}" if record.get("statusReason") else ""),
+            )
         details += self.stopped_reasons(ours.get("id") if ours else None)
         return WaitOutcome(False, reason, ecs_rolled_back, tuple(details))
 

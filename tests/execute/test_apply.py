@@ -90,6 +90,8 @@ def test_circuit_breaker_rollback_is_a_failure(app: App, sandbox: Any) -> None:
     assert "release quickstart-web:2 failed" in out
     assert "ECS rolled the service back to quickstart-web:1" in out or "deployment failed" in out
     assert "Essential container in task exited" in out
+    # ECS's own verdict, from DescribeServiceDeployments.
+    assert "service deployment ROLLBACK_SUCCESSFUL: ECS deployment circuit breaker" in out
     assert "rolled back: the service runs quickstart-web:1 again" in out
     web = _service(sandbox, "web")
     assert web["taskDefinition"].endswith("quickstart-web:1")
