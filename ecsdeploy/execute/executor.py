@@ -19,13 +19,15 @@ from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, short_arn
 from ecsdeploy.adapters.images import push_auth
 from ecsdeploy.adapters.targets import Targets
 from ecsdeploy.config.model import Service
-from ecsdeploy.errors import EcsDeployError, OperationError
+from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
 from ecsdeploy.plan.build import Context
 from ecsdeploy.plan.model import (
     DeregisterStep,
+    EcsConfigStep,
     ImageStep,
     Plan,
     RegisterStep,
+    SecretStep,
     ServicePlan,
     ServiceStep,
     WaitStep,
@@ -71,6 +73,7 @@ class Executor:
         self.writer = EcsWriter(ctx.clients)
         self.targets = Targets(ctx.clients)
         self.state: dict[str, str] = {}  # what each service has reached, for an interruption
+        self.secret_arns: dict[str, str] = {}  # secret name -> ARN (repository_credentials)
 
     # -- images -------------------------------------------------------------------------
 
@@ -117,8 +120,10 @@ class Executor:
     def run(self) -> list[ServiceResult]:
         results: dict[str, ServiceResult] = {}
         plans = {sp.key: sp for sp in self.plan.services}
+        self._refuse_stale_ecs_config()
         try:
             self.push_images()
+            self.write_secrets()
         except (Cancelled, KeyboardInterrupt):
             self.cancel.set()
             return [ServiceResult(k, "interrupted", "before any change to ECS") for k in plans]
@@ -128,7 +133,18 @@ class Executor:
                 ServiceResult(k, "failed" if sp.changed else "unchanged", f"images: {exc.message}")
                 for k, sp in plans.items()
             ]
-        pending = dict(plans)
+        # ecs.config before any service of the cluster changes (SPEC section 5, step 3).
+        failed_clusters = self.roll_out_ecs_config()
+        if self.cancel.is_set():
+            return [
+                ServiceResult(k, "interrupted", "during the ecs.config roll-out") for k in plans
+            ]
+        for key, sp in plans.items():
+            if sp.cluster in failed_clusters:
+                results[key] = ServiceResult(
+                    key, "failed", f"not deployed: {failed_clusters[sp.cluster]}"
+                )
+        pending = {k: sp for k, sp in plans.items() if k not in results}
         running: dict[Future[ServiceResult], str] = {}
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             while pending or running:
@@ -161,6 +177,107 @@ class Executor:
                     results[key] = future.result()
         return [results[k] for k in plans if k in results]
 
+    # -- registry credentials: secrets and ecs.config ------------------------------------
+
+    def _refuse_stale_ecs_config(self) -> None:
+        """A saved plan's roll-out must carry the settings apply would write now."""
+        for sp in self.plan.services:
+            for step in sp.steps:
+                if not isinstance(step, EcsConfigStep):
+                    continue
+                managed = self.ctx.ecs_configs.get(step.cluster_key)
+                if managed is None or managed.digest != step.digest:
+                    raise RefusedError(
+                        f"plan is stale: the ecs.config of cluster {step.cluster} is not the "
+                        "one planned (registry credentials or settings changed since)",
+                        hint="make the plan again",
+                    )
+
+    def write_secrets(self) -> None:
+        """Create or update the repository_credentials secrets of the plan."""
+        from ecsdeploy.adapters.secrets_store import SecretsStore
+
+        store = SecretsStore(self.ctx.clients)
+        for sp in self.plan.services:
+            for step in sp.steps:
+                if not isinstance(step, SecretStep) or step.name in self.secret_arns:
+                    continue
+                creds = self.ctx.credentials[step.registry]
+                url = self.ctx.config.registries[step.registry].url
+                self.reporter.step(sp.key, f"writing secret {step.name}")
+                state = store.describe(step.name)  # it may exist since the plan
+                if state.arn is None:
+                    arn = store.create(
+                        step.name, creds, f"ecsdeploy: credentials of registry {url}"
+                    )
+                else:
+                    arn = state.arn
+                    store.update(arn, creds)
+                self.secret_arns[step.name] = arn
+                self.reporter.done(sp.key, f"secret {step.name} written")
+
+    def _resolve_secret_arns(self, td: dict[str, Any]) -> dict[str, Any]:
+        """The task definition with every "(known after apply)" secret ARN filled in."""
+        from ecsdeploy.adapters.secrets_store import SecretsStore
+        from ecsdeploy.plan.planner import placeholder_secret
+
+        out = dict(td)
+        containers = []
+        for container in td.get("containerDefinitions") or []:
+            creds = container.get("repositoryCredentials") or {}
+            name = placeholder_secret(creds.get("credentialsParameter"))
+            if name is not None:
+                arn = (
+                    self.secret_arns.get(name) or SecretsStore(self.ctx.clients).describe(name).arn
+                )
+                if arn is None:
+                    raise OperationError(f"secret {name} does not exist; run apply without a plan")
+                container = {**container, "repositoryCredentials": {"credentialsParameter": arn}}
+            containers.append(container)
+        out["containerDefinitions"] = containers
+        return out
+
+    def roll_out_ecs_config(self) -> dict[str, str]:
+        """Each cluster's roll-out, one after the other; cluster name -> why it failed."""
+        from ecsdeploy.adapters.container_instances import ContainerInstances
+        from ecsdeploy.adapters.instances import InstancesAdapter
+        from ecsdeploy.adapters.ssm import SsmAdapter
+
+        from .ecsconfig_rollout import EcsConfigRollout
+
+        failed: dict[str, str] = {}
+        for sp in self.plan.services:
+            for step in sp.steps:
+                if not isinstance(step, EcsConfigStep):
+                    continue
+                services = [
+                    s
+                    for s in self.ctx.config.services.values()
+                    if self.ctx.config.clusters[s.cluster].name == step.cluster
+                ]
+                rollout = EcsConfigRollout(
+                    SsmAdapter(self.ctx.clients),
+                    ContainerInstances(self.ctx.clients),
+                    InstancesAdapter(self.ctx.clients),
+                    self.reader,
+                    self.reporter,
+                    self.cancel,
+                    region=self.ctx.clients.region,
+                    poll=min([5.0, *(s.deployment.poll_interval for s in services)]),
+                    drain_timeout=max([900.0, *(s.deployment.timeout for s in services)]),
+                )
+                try:
+                    rollout.run(step, self.ctx.ecs_configs[step.cluster_key], sp.key)
+                except Cancelled:
+                    self.cancel.set()
+                    return failed
+                except EcsDeployError as exc:
+                    self.reporter.error(sp.key, exc.message)
+                    if exc.hint:
+                        self.reporter.error(sp.key, f"  hint: {exc.hint}")
+                    failed[step.cluster] = exc.message
+        return failed
+
     def _service(self, sp: ServicePlan) -> ServiceResult:
         try:
             return self._apply(sp)
@@ -174,6 +291,13 @@ class Executor:
         service = self.ctx.config.services[sp.key]
         if not sp.changed and not sp.waits:
             return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
+        if not sp.waits and not any(
+            isinstance(s, (RegisterStep, ServiceStep, WaitStep, DeregisterStep)) for s in sp.steps
+        ):
+            # Only a secret or its cluster's ecs.config changed, done before the services.
+            return ServiceResult(
+                sp.key, "unchanged", "no changes to the service", sp.current_task_definition
+            )
         watch = Watch(
             self.reader, self.targets, self.reporter, sp.cluster, sp.name, sp.key, self.cancel
         )
@@ -185,7 +309,9 @@ class Executor:
                     self.reporter.done(sp.key, f"reusing {short_arn(target)}, already registered")
                 else:
                     self.reporter.step(sp.key, f"registering {step.family}")
-                    target = self.writer.register_task_definition(dict(sp.task_definition))
+                    target = self.writer.register_task_definition(
+                        self._resolve_secret_arns(dict(sp.task_definition))
+                    )
                     self.reporter.done(sp.key, f"registered {short_arn(target)}")
                 self.state[sp.key] = f"{short_arn(target)} registered; the service was not changed"
         assert target is not None
@@ -271,6 +397,9 @@ class Executor:
             rollback=True,
         )
         if back.ok:
+            verdict = watch.verdict()
+            if verdict and verdict not in outcome.details:
+                self.reporter.error(sp.key, f"  ECS: {verdict}")
             self.reporter.warning(
                 sp.key, f"rolled back: the service runs {short_arn(previous)} again"
             )

@@ -66,6 +66,17 @@ class Watch:
         self.remember_events(svc)
         self._since = datetime.now(UTC) - timedelta(seconds=5)
 
+    def verdict(self) -> str | None:
+        """ECS's last word on the deployment started here, e.g. `ROLLBACK_SUCCESSFUL: …`."""
+        try:
+            record = self._service_deployment()
+        except Exception:  # a verdict is an explanation, never a new failure
+            return None
+        if record is None or not record.get("status"):
+            return None
+        reason = record.get("statusReason")
+        return f"service deployment {record['status']}" + (f": {reason}" if reason else "")
+
     def _service_deployment(self) -> dict[str, Any] | None:
         """The newest service deployment since start (DescribeServiceDeployments), where
         the API exists; None elsewhere, and DescribeServices alone decides."""
