@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ecsdeploy.adapters.aws import AwsClients, AwsSettings
-from ecsdeploy.adapters.credentials import check_variables
+from ecsdeploy.adapters.credentials import Credentials, check_variables
 from ecsdeploy.adapters.ecs import EcsAdapter
 from ecsdeploy.adapters.images import ImageStore, store_for
 from ecsdeploy.config.model import Config
-from ecsdeploy.errors import EcsDeployError
+from ecsdeploy.ecsconfig import EcsConfig
+from ecsdeploy.errors import EcsDeployError, InputError, Problem
 from ecsdeploy.render import ImageRef, RenderedService, Renderer
 
 from .model import Plan
@@ -31,6 +33,11 @@ class Context:
     ecs: EcsAdapter
     stores: dict[str, ImageStore]
     local: LocalImages | None
+    # Registry key -> credentials, for registries whose auth ECS needs (ecs.config or
+    # repository_credentials); resolved once, every value known to `redact`.
+    credentials: dict[str, Credentials] = field(default_factory=dict)
+    ecs_configs: dict[str, EcsConfig] = field(default_factory=dict)  # by cluster key
+    secret_names: dict[str, str] = field(default_factory=dict)  # registry key -> secret
 
 
 def prepare(
@@ -62,6 +69,7 @@ def prepare(
         from ecsdeploy.adapters.docker_engine import DockerEngine
 
         local = DockerEngine()
+    credentials, ecs_configs, secret_names = _registry_auth(config, renderer, rendered, env)
     return Context(
         config=config,
         renderer=renderer,
@@ -71,11 +79,103 @@ def prepare(
         ecs=EcsAdapter(clients),
         stores=stores,
         local=local,
+        credentials=credentials,
+        ecs_configs=ecs_configs,
+        secret_names=secret_names,
+    )
+
+
+def _registry_auth(
+    config: Config,
+    renderer: Renderer,
+    rendered: Mapping[str, RenderedService],
+    env: Mapping[str, str],
+) -> tuple[dict[str, Credentials], dict[str, EcsConfig], dict[str, str]]:
+    """Credentials ECS needs, the managed ecs.config of the planned services' clusters,
+    and the secrets of repository_credentials registries; input errors before any call."""
+    from ecsdeploy import ecsconfig
+    from ecsdeploy.adapters.credentials import resolve
+    from ecsdeploy.adapters.secrets_store import secret_name
+    from ecsdeploy.secrets import redact
+
+    clusters = {config.services[k].cluster for k in rendered}
+    # Every service of those clusters counts, selected or not: `--service web` must not
+    # roll out an ecs.config without the registry another service of the cluster needs.
+    everything = dict(rendered)
+    others = [k for k, s in config.services.items() if s.cluster in clusters and k not in rendered]
+    if others:
+        everything.update(renderer.render_all(others))
+    by_cluster = ecsconfig.registries_by_cluster(
+        config, {k: r.images for k, r in everything.items()}
+    )
+    repo_creds = sorted(
+        {
+            key
+            for r in rendered.values()
+            for key, registry in config.registries.items()
+            if registry.auth is not None
+            and registry.auth.mode == "repository_credentials"
+            and any(
+                str(c.get("image") or "").startswith(registry.url + "/")
+                for c in r.task_definition.get("containerDefinitions") or []
+            )
+        }
+    )
+    needed = sorted({k for keys in by_cluster.values() for k in keys} | set(repo_creds))
+    credentials: dict[str, Credentials] = {}
+    for key in needed:
+        found = resolve(config.registries[key], env)
+        if found is None:
+            raise InputError(
+                Problem(
+                    f"registry `{key}` needs credentials for ECS and none were found",
+                    hint="set auth.username_env/password_env, or `docker login` to it",
+                )
+            )
+        credentials[key] = found
+        redact.add(found.password, username=found.username)
+        escaped = json.dumps(found.password)[1:-1]  # as it sits inside JSON
+        if escaped != found.password:
+            redact.add(escaped)
+    ecs_configs: dict[str, EcsConfig] = {}
+    for key in sorted(clusters):
+        registries = by_cluster.get(key, [])
+        if not registries and not config.clusters[key].ecs_config.settings:
+            continue
+        ecs_configs[key] = ecsconfig.build(config, key, registries, credentials)
+    return (
+        credentials,
+        ecs_configs,
+        {k: secret_name(config.registries[k]) for k in repo_creds},
     )
 
 
 def observe_live(ctx: Context) -> LiveState:
-    return observe(ctx.config, ctx.rendered, ctx.images, ctx.ecs, ctx.stores, ctx.local)
+    live = observe(ctx.config, ctx.rendered, ctx.images, ctx.ecs, ctx.stores, ctx.local)
+    if not ctx.ecs_configs and not ctx.secret_names:
+        return live
+    from ecsdeploy.adapters.instances import InstancesAdapter
+    from ecsdeploy.adapters.secrets_store import SecretsStore
+
+    from .observe import observe_container_instances, observe_secrets
+
+    return replace(
+        live,
+        container_instances=observe_container_instances(
+            InstancesAdapter(ctx.clients), [m.cluster for m in ctx.ecs_configs.values()]
+        ),
+        secrets=observe_secrets(SecretsStore(ctx.clients), ctx.secret_names),
+    )
+
+
+def secrets_current(ctx: Context, live: LiveState) -> dict[str, bool]:
+    """Registry key -> whether its secret already holds these credentials (by the hash tag)."""
+    from ecsdeploy.adapters.secrets_store import hash_matches
+
+    return {
+        key: state.arn is not None and hash_matches(state.hash_tag, ctx.credentials[key])
+        for key, state in live.secrets.items()
+    }
 
 
 def build_plan(ctx: Context, live: LiveState | None = None) -> Plan:
@@ -91,4 +191,6 @@ def build_plan(ctx: Context, live: LiveState | None = None) -> Plan:
         live,
         revision=revision,
         region=ctx.clients.settings.region,
+        ecs_configs=ctx.ecs_configs,
+        secrets_current=secrets_current(ctx, live),
     )

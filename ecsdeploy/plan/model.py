@@ -24,6 +24,7 @@ class Action(StrEnum):
 
 class StepKind(StrEnum):
     IMAGE = "image"  # tag with the revision and push (seed steps 1 and 2)
+    SECRET = "secret"  # noqa: S105 (a step kind: registry credentials in Secrets Manager)
     ECS_CONFIG = "ecs_config"
     REGISTER = "register"
     CREATE_SERVICE = "create_service"
@@ -97,7 +98,42 @@ class DeregisterStep:
     action: Action = Action.DELETE
 
 
-Step = ImageStep | RegisterStep | ServiceStep | WaitStep | DeregisterStep
+@dataclass(frozen=True)
+class EcsConfigStep:
+    """Bring a cluster's container instances' /etc/ecs/ecs.config up to date (SPEC section 7).
+
+    One per cluster, carried by the first service of that cluster in the plan; it
+    concerns the whole cluster. `lines` are masked: the plan never holds a secret.
+    """
+
+    cluster: str  # ECS name
+    cluster_key: str
+    instances: tuple[str, ...]  # EC2 instance ids whose attribute differs from `digest`
+    total: int  # container instances in the cluster
+    digest: str  # EcsConfig.digest the instances will record
+    lines: tuple[str, ...]  # the managed lines, secrets masked
+    drain: bool = False
+    kind: StepKind = StepKind.ECS_CONFIG
+    action: Action = Action.UPDATE
+
+
+@dataclass(frozen=True)
+class SecretStep:
+    """Create or update the Secrets Manager secret of a repository_credentials registry."""
+
+    registry: str  # key in deploy.yaml
+    name: str
+    arn: str | None  # None: created by apply, its ARN known after
+    kind: StepKind = StepKind.SECRET
+
+    @property
+    def action(self) -> Action:
+        return Action.CREATE if self.arn is None else Action.UPDATE
+
+
+Step = (
+    ImageStep | SecretStep | EcsConfigStep | RegisterStep | ServiceStep | WaitStep | DeregisterStep
+)
 
 
 @dataclass(frozen=True)
@@ -172,7 +208,7 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         images = {s.target for sp in self.services for s in sp.steps if isinstance(s, ImageStep)}
-        return {
+        counts = {
             "images": len(images),
             "register": sum(
                 1
@@ -199,6 +235,15 @@ class Plan:
                 if isinstance(s, DeregisterStep)
             ),
         }
+        # Only when there are some: plans without private registries read as before.
+        steps = [s for sp in self.services for s in sp.steps]
+        instances = sum(len(s.instances) for s in steps if isinstance(s, EcsConfigStep))
+        if instances:
+            counts["instances"] = instances
+        secrets = sum(1 for s in steps if isinstance(s, SecretStep))
+        if secrets:
+            counts["secrets"] = secrets
+        return counts
 
     def summary(self) -> str:
         if not self.changed:
@@ -218,4 +263,8 @@ class Plan:
             n(c["update"], "service to update", "services to update"),
             n(c["deregister"], "revision to deregister", "revisions to deregister"),
         ]
+        if c.get("secrets"):
+            parts.append(n(c["secrets"], "secret to write", "secrets to write"))
+        if c.get("instances"):
+            parts.append(n(c["instances"], "instance to reconfigure", "instances to reconfigure"))
         return "Plan: " + ", ".join(parts) + "."

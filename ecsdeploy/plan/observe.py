@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from ecsdeploy.adapters.ecs import DESCRIBE_BATCH, EcsAdapter
 from ecsdeploy.adapters.images import ImageStore
+from ecsdeploy.adapters.secrets_store import SecretState
 from ecsdeploy.config.model import Config
 from ecsdeploy.errors import EcsDeployError, OperationError
 from ecsdeploy.render import ImageRef, RenderedService
@@ -59,6 +60,18 @@ class ImageState:
 
 
 @dataclass(frozen=True)
+class InstanceState:
+    """A container instance as the ecs.config roll-out sees it."""
+
+    arn: str
+    ec2_instance_id: str
+    status: str  # ACTIVE, DRAINING, ...
+    agent_connected: bool
+    ecs_config: str | None  # the `ecsdeploy.ecs-config` attribute: the digest it has
+    draining_by_us: bool = False  # DRAINING set by an interrupted roll-out of ecsdeploy
+
+
+@dataclass(frozen=True)
 class LiveState:
     services: dict[str, ServiceState]
     task_definitions: dict[str, dict[str, Any]]  # by ARN, describe shape
@@ -67,6 +80,10 @@ class LiveState:
     # Task definition ARN -> ARNs of the services (any, in the config's clusters) using it.
     users: dict[str, frozenset[str]] = field(default_factory=dict)
     clusters: dict[str, str] = field(default_factory=dict)  # cluster name -> ARN
+    # Clusters whose ecs.config is managed: cluster name -> its container instances.
+    container_instances: dict[str, tuple[InstanceState, ...]] = field(default_factory=dict)
+    # repository_credentials registries: registry key -> its secret (never the value).
+    secrets: dict[str, SecretState] = field(default_factory=dict)
 
 
 def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -193,3 +210,43 @@ def _image_state(
             f"image `{ref.key}` ({ref.uri}): {exc.message}", hint=exc.hint
         ) from None
     return ImageState(key=ref.key, target_digest=target, source_digest=source)
+
+
+DRAINING_ATTRIBUTE = "ecsdeploy.draining"  # set while the roll-out drains an instance
+
+
+def instance_state(described: Mapping[str, Any]) -> InstanceState:
+    """From a DescribeContainerInstances entry."""
+    from ecsdeploy.ecsconfig import ATTRIBUTE
+
+    attributes = {a.get("name"): a.get("value") for a in described.get("attributes") or []}
+    return InstanceState(
+        arn=str(described["containerInstanceArn"]),
+        ec2_instance_id=str(described.get("ec2InstanceId") or ""),
+        status=str(described.get("status") or ""),
+        agent_connected=bool(described.get("agentConnected", True)),
+        ecs_config=attributes.get(ATTRIBUTE),
+        draining_by_us=DRAINING_ATTRIBUTE in attributes,
+    )
+
+
+def observe_container_instances(
+    instances: Any, cluster_names: Iterable[str]
+) -> dict[str, tuple[InstanceState, ...]]:
+    """The container instances of the clusters whose ecs.config is managed (read-only)."""
+    names = sorted(set(cluster_names))
+    found = _parallel(instances.container_instances, names)
+    return {
+        name: tuple(
+            instance_state(ci)
+            for ci in sorted(described, key=lambda c: str(c.get("ec2InstanceId")))
+            if ci.get("status") in ("ACTIVE", "DRAINING")
+        )
+        for name, described in zip(names, found, strict=True)
+    }
+
+
+def observe_secrets(store: Any, names: Mapping[str, str]) -> dict[str, SecretState]:
+    """registry key -> its secret's state (DescribeSecret only)."""
+    keys = sorted(names)
+    return dict(zip(keys, _parallel(lambda k: store.describe(names[k]), keys), strict=True))

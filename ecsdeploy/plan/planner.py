@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from ecsdeploy import __version__
 from ecsdeploy.adapters.ecs import short_arn
 from ecsdeploy.config.model import Config, Service
+from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
 from ecsdeploy.render import ImageRef, RenderedService
 
@@ -15,10 +18,12 @@ from .diff import Mask, diff_task_definitions, mask_environment
 from .model import (
     Change,
     DeregisterStep,
+    EcsConfigStep,
     Fingerprint,
     ImageStep,
     Plan,
     RegisterStep,
+    SecretStep,
     ServicePlan,
     ServiceStep,
     Step,
@@ -26,9 +31,45 @@ from .model import (
     Warning,
 )
 from .normalize import normalize_task_definition
-from .observe import LiveState, ServiceState
+from .observe import InstanceState, LiveState, ServiceState
 
 NEW_REVISION = "(new)"
+
+
+def known_after_apply(secret_name: str) -> str:
+    """What a plan shows (and a saved plan holds) for the ARN of a secret apply creates."""
+    return f"(known after apply: ARN of secret {secret_name})"
+
+
+def placeholder_secret(value: object) -> str | None:
+    """The secret name in a `known_after_apply` value, else None."""
+    prefix, suffix = "(known after apply: ARN of secret ", ")"
+    if isinstance(value, str) and value.startswith(prefix) and value.endswith(suffix):
+        return value[len(prefix) : -len(suffix)]
+    return None
+
+
+def inject_repository_credentials(
+    td: Mapping[str, Any], parameters: Mapping[str, str]
+) -> dict[str, Any]:
+    """The task definition with `repositoryCredentials` on every container whose image is
+    in one of the registries (registry URL -> credentialsParameter); a container that
+    sets its own is left alone."""
+    out = copy.deepcopy(dict(td))
+    for container in out.get("containerDefinitions") or []:
+        image = str(container.get("image") or "")
+        for url, parameter in parameters.items():
+            if image.startswith(url + "/") and "repositoryCredentials" not in container:
+                container["repositoryCredentials"] = {"credentialsParameter": parameter}
+    return out
+
+
+def _uses_repository_credentials(td: Mapping[str, Any]) -> bool:
+    return any("repositoryCredentials" in c for c in td.get("containerDefinitions") or [])
+
+
+def _out_of_date(instances: tuple[InstanceState, ...], digest: str) -> tuple[str, ...]:
+    return tuple(i.ec2_instance_id for i in instances if i.ecs_config != digest)
 
 
 def desired_service_settings(service: Service, task_definition: str) -> dict[str, object]:
@@ -164,6 +205,9 @@ def plan_service(
     planned_images: set[str],
     errors: list[str],
     mask: Mask,
+    cluster_steps: Mapping[str, EcsConfigStep] | None = None,
+    secrets_current: Mapping[str, bool] | None = None,
+    planned_secrets: set[str] | None = None,
 ) -> ServicePlan:
     service = config.services[rendered.key]
     state = live.services[rendered.key]
@@ -175,6 +219,13 @@ def plan_service(
     desired_td = rendered.task_definition
 
     steps: list[Step] = list(_image_steps(rendered, images, live, planned_images, errors))
+    # Registry credentials (SPEC section 5 step 3): a secret, or a cluster's ecs.config.
+    secret_steps, desired_td = _repository_credentials(
+        config, desired_td, live, secrets_current or {}, planned_secrets
+    )
+    steps += secret_steps
+    if cluster_steps and state.cluster in cluster_steps:
+        steps.append(cluster_steps[state.cluster])
 
     # Against what the service runs now; a service yet to be created against the family.
     base_td = current_td if current_td is not None else latest_td
@@ -213,6 +264,18 @@ def plan_service(
     if dereg is not None:
         steps.append(dereg)
 
+    warnings = zero_downtime_warnings(service)
+    if _uses_repository_credentials(desired_td) and not desired_td.get("executionRoleArn"):
+        warnings.append(
+            Warning(
+                service.key,
+                "a container uses repositoryCredentials but the task definition has no "
+                "executionRoleArn: ECS cannot read the registry secret and the tasks will "
+                "not start",
+                "set executionRoleArn to a role allowed secretsmanager:GetSecretValue on the "
+                "secret (and kms:Decrypt for a customer-managed key)",
+            )
+        )
     primary = state.primary_deployment
     return ServicePlan(
         key=service.key,
@@ -227,8 +290,61 @@ def plan_service(
             deployment=None if primary is None else primary.get("id"),
             exists=state.exists,
         ),
-        warnings=tuple(zero_downtime_warnings(service)),
+        warnings=tuple(warnings),
     )
+
+
+def _repository_credentials(
+    config: Config,
+    desired_td: dict[str, Any],
+    live: LiveState,
+    current: Mapping[str, bool],
+    planned: set[str] | None,
+) -> tuple[list[Step], dict[str, Any]]:
+    """Secret steps for the repository_credentials registries this task definition uses,
+    and the task definition with their `repositoryCredentials` (before diffing, so an
+    unchanged secret plans no new revision)."""
+    parameters: dict[str, str] = {}
+    steps: list[Step] = []
+    for key, secret in live.secrets.items():
+        url = config.registries[key].url
+        uses = any(
+            str(c.get("image") or "").startswith(url + "/")
+            for c in desired_td.get("containerDefinitions") or []
+        )
+        if not uses:
+            continue
+        parameters[url] = secret.arn or known_after_apply(secret.name)
+        fresh = secret.arn is not None and current.get(key, False)
+        if not fresh and (planned is None or key not in planned):
+            if planned is not None:
+                planned.add(key)
+            steps.append(SecretStep(registry=key, name=secret.name, arn=secret.arn))
+    if not parameters:
+        return steps, desired_td
+    return steps, inject_repository_credentials(desired_td, parameters)
+
+
+def ecs_config_steps(
+    config: Config, ecs_configs: Mapping[str, EcsConfig], live: LiveState
+) -> dict[str, EcsConfigStep]:
+    """Cluster name -> its roll-out, for clusters with instances out of date."""
+    steps: dict[str, EcsConfigStep] = {}
+    for key, managed in ecs_configs.items():
+        instances = live.container_instances.get(managed.cluster, ())
+        stale = _out_of_date(instances, managed.digest)
+        if not stale:
+            continue
+        steps[managed.cluster] = EcsConfigStep(
+            cluster=managed.cluster,
+            cluster_key=key,
+            instances=stale,
+            total=len(instances),
+            digest=managed.digest,
+            lines=tuple(managed.lines()),
+            drain=config.clusters[key].ecs_config.drain,
+        )
+    return steps
 
 
 def _rolling_out(state: ServiceState) -> bool:
@@ -257,17 +373,40 @@ def make_plan(
     region: str | None,
     mask: Mask | None = None,
     now: datetime | None = None,
+    ecs_configs: Mapping[str, EcsConfig] | None = None,
+    secrets_current: Mapping[str, bool] | None = None,
 ) -> Plan:
-    """Compute the plan; an image that cannot be made is an error here, not in apply."""
+    """Compute the plan; an image that cannot be made is an error here, not in apply.
+
+    `ecs_configs` (cluster key -> managed ecs.config) and `secrets_current` (registry
+    key -> whether its secret holds the credentials) come from `plan.build`.
+    """
     planned_images: set[str] = set()
+    planned_secrets: set[str] = set()
     errors: list[str] = []
-    services = tuple(
-        plan_service(
-            config, rendered[key], images, live, planned_images, errors, mask or mask_environment()
+    pending = ecs_config_steps(config, ecs_configs or {}, live)
+    services_list = []
+    for key in config.service_order():
+        if key not in rendered:
+            continue
+        cluster = config.clusters[config.services[key].cluster].name
+        # Each cluster's roll-out travels with the first of its services in the plan.
+        carried = {cluster: pending.pop(cluster)} if cluster in pending else {}
+        services_list.append(
+            plan_service(
+                config,
+                rendered[key],
+                images,
+                live,
+                planned_images,
+                errors,
+                mask or mask_environment(),
+                cluster_steps=carried,
+                secrets_current=secrets_current,
+                planned_secrets=planned_secrets,
+            )
         )
-        for key in config.service_order()
-        if key in rendered
-    )
+    services = tuple(services_list)
     if errors:
         raise OperationError(
             "the plan cannot be made:\n  " + "\n  ".join(errors),

@@ -15,10 +15,12 @@ from .model import (
     FORMAT_VERSION,
     Change,
     DeregisterStep,
+    EcsConfigStep,
     Fingerprint,
     ImageStep,
     Plan,
     RegisterStep,
+    SecretStep,
     ServicePlan,
     ServiceStep,
     Step,
@@ -53,6 +55,18 @@ def _step(step: Step) -> dict[str, Any]:
         base |= {"timeout_seconds": step.timeout, "checks": list(step.checks)}
     elif isinstance(step, DeregisterStep):
         base |= {"task_definitions": list(step.arns)}
+    elif isinstance(step, EcsConfigStep):
+        base |= {
+            "cluster": step.cluster,
+            "cluster_key": step.cluster_key,
+            "instances": list(step.instances),
+            "total": step.total,
+            "digest": step.digest,
+            "lines": list(step.lines),  # masked
+            "drain": step.drain,
+        }
+    elif isinstance(step, SecretStep):
+        base |= {"registry": step.registry, "name": step.name, "arn": step.arn}
     return base
 
 
@@ -128,6 +142,18 @@ def _step_from(data: dict[str, Any]) -> Step:
         return WaitStep(timeout=float(data["timeout_seconds"]), checks=tuple(data["checks"]))
     if kind == "deregister":
         return DeregisterStep(arns=tuple(data["task_definitions"]))
+    if kind == "ecs_config":
+        return EcsConfigStep(
+            cluster=data["cluster"],
+            cluster_key=data["cluster_key"],
+            instances=tuple(data["instances"]),
+            total=int(data["total"]),
+            digest=data["digest"],
+            lines=tuple(data.get("lines", [])),
+            drain=bool(data.get("drain", False)),
+        )
+    if kind == "secret":
+        return SecretStep(registry=data["registry"], name=data["name"], arn=data.get("arn"))
     raise ValueError(f"unknown step kind {kind!r}")
 
 

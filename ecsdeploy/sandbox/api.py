@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from ecsdeploy.sandbox.model import (
@@ -25,6 +25,9 @@ from ecsdeploy.sandbox.model import (
     Task,
 )
 from ecsdeploy.sandbox.simulation import Simulation
+
+if TYPE_CHECKING:
+    from ecsdeploy.sandbox.ssm import Hosts
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 ELBV2_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
@@ -97,8 +100,9 @@ def _launch_type(params: dict[str, Any], answered: dict[str, Any]) -> str:
 class Api:
     """Routes identified calls to the simulation; None means "let moto answer"."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, hosts: Hosts | None = None) -> None:
         self.sim = sim
+        self.hosts = hosts  # instances as hosts: SSM Run Command, agent restarts (ssm.py)
         self._ecs: dict[str, Callable[[Call, Forward], Reply | None]] = {
             "CreateService": self.create_service,
             "UpdateService": self.update_service,
@@ -117,6 +121,9 @@ class Api:
         }
 
     def handle(self, call: Call, forward: Forward) -> Reply | None:
+        hosted = self._hosts_handle(call, forward)
+        if hosted is not None:
+            return hosted
         if call.service == "ecs":
             handler = self._ecs.get(call.operation)
             if handler is not None:
@@ -133,6 +140,16 @@ class Api:
             from ecsdeploy.sandbox import patches
 
             return patches.ssm_list_command_invocations(call, forward)
+        return None
+
+    def _hosts_handle(self, call: Call, forward: Forward) -> Reply | None:
+        """SendCommand and ListAttributes, answered by the instances as hosts (ssm.py)."""
+        if self.hosts is None:
+            return None
+        if call.service == "ssm" and call.operation == "SendCommand":
+            return self.hosts.send_command(call, forward)
+        if call.service == "ecs" and call.operation == "ListAttributes":
+            return self.hosts.list_attributes(call, forward)
         return None
 
     # -- timestamps ------------------------------------------------------------
@@ -621,6 +638,8 @@ class Api:
                     res["stringSetValue"] = sorted(held, key=int)
                 remaining.append(res)
             ci["remainingResources"] = remaining
+            if self.hosts is not None:
+                self.hosts.overlay_agent(ci)
         return json_reply(data)
 
     # -- ELBv2 -----------------------------------------------------------------------

@@ -217,7 +217,7 @@ class SandboxApp:
     def __init__(self, moto_app: WsgiApp, sandbox: Sandbox) -> None:
         self.moto_app = moto_app
         self.sandbox = sandbox
-        self.api = Api(sandbox.simulation)
+        self.api = Api(sandbox.simulation, sandbox.hosts)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -326,6 +326,8 @@ class SandboxApp:
                 return json_reply(sb.clock_status())
             if name == "state" and method == "GET":
                 return json_reply(sb.state())
+            if name == "instances" and method == "GET":
+                return json_reply({"instances": sb.hosts.describe()})
             if name == "settle" and method == "POST":
                 settled = sb.settle(float(data.get("max_seconds", 3600)))
                 return json_reply({"settled": settled, **sb.clock_status()})
@@ -357,6 +359,10 @@ class Sandbox:
         self.simulation = Simulation(self.clock, self.backends, seed=seed)
         self.faults = Faults()
         self.counter = CallCounter()
+        from ecsdeploy.sandbox.ssm import Hosts
+
+        # Container instances as hosts: SSM Run Command really runs (docs/sandbox.md).
+        self.hosts = Hosts(self.simulation)
         self._server: Any = None
         self._port: int | None = None
 
@@ -411,6 +417,7 @@ class Sandbox:
             raise server.error
         self._server = server
         self._port = int(server.get_host_and_port()[1])
+        self.hosts.endpoint_url = self.endpoint_url
         self.simulation.start()
         threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
         return self
@@ -420,6 +427,7 @@ class Sandbox:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self.hosts.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -484,6 +492,7 @@ class Sandbox:
             self.clock.set_speed(self._initial_speed)
         self.counter.reset()
         self.clear_faults()
+        self.hosts.reset()
 
     def clock_status(self) -> dict[str, Any]:
         with self.simulation.synced() as sim:

@@ -11,9 +11,11 @@ from ecsdeploy.config.durations import format_duration
 from ecsdeploy.plan.model import (
     Action,
     DeregisterStep,
+    EcsConfigStep,
     ImageStep,
     Plan,
     RegisterStep,
+    SecretStep,
     ServicePlan,
     ServiceStep,
     Step,
@@ -67,7 +69,35 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
         return [(sym, f"wait up to {format_duration(step.timeout)} for: " + "; ".join(step.checks))]
     if isinstance(step, DeregisterStep):
         return [(sym, "deregister " + ", ".join(short_arn(a) for a in step.arns))]
+    if isinstance(step, EcsConfigStep):
+        return _ecs_config_lines(step)
+    if isinstance(step, SecretStep):
+        what = "create" if step.arn is None else "update"
+        return [
+            (
+                sym,
+                f"{what} secret {step.name} (Secrets Manager): credentials of registry "
+                f"`{step.registry}` for repositoryCredentials, value (sensitive)",
+            )
+        ]
     return []
+
+
+def _ecs_config_lines(step: EcsConfigStep) -> list[tuple[str, str]]:
+    """The roll-out of a cluster's ecs.config: which instances, how, and the lines (masked)."""
+    count = len(step.instances)
+    how = "drain, " if step.drain else ""
+    lines = [
+        (
+            step.action.value,
+            f"ecs.config on cluster {step.cluster}: {count} of {step.total} "
+            f"{'instance' if step.total == 1 else 'instances'} out of date, one at a time "
+            f"({how}update through SSM, restart the ECS agent)",
+        ),
+        (" ", "    instances: " + ", ".join(step.instances)),
+    ]
+    lines += [(" ", f"    {line}") for line in step.lines]
+    return lines
 
 
 def _header(plan: Plan) -> str:
