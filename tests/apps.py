@@ -14,6 +14,38 @@ from ecsdeploy.config import load_config
 from ecsdeploy.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Operation names that change something, across the AWS APIs the tool uses.
+WRITE_PREFIXES = (
+    "Register",
+    "Deregister",
+    "Update",
+    "Create",
+    "Delete",
+    "Put",
+    "Tag",
+    "Untag",
+    "Start",
+    "Stop",
+    "Run",
+    "Send",
+    "Submit",
+    "Modify",
+    "Set",
+    "Attach",
+    "Detach",
+    "Add",
+    "Remove",
+    "Batch Delete",
+    "BatchDelete",
+)
+
+
+def write_calls(calls: dict[str, int]) -> list[str]:
+    """The operations among the sandbox's call counts (`ecs:UpdateService`) that write."""
+    return sorted(op for op in calls if op.split(":", 1)[1].startswith(WRITE_PREFIXES))
+
+
 REV_A = "aaaaaaa0000000000000000000000000000000a1"
 REV_B = "bbbbbbb0000000000000000000000000000000b2"
 

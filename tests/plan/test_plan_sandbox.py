@@ -10,36 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.apps import REV_A, REV_B, App, copy_sample, seed_app
-
-WRITE_PREFIXES = (
-    "Register",
-    "Update",
-    "Create",
-    "Delete",
-    "Deregister",
-    "Put",
-    "Tag",
-    "Untag",
-    "Start",
-    "Stop",
-    "Run",
-    "Send",
-    "Submit",
-    "Modify",
-    "Set",
-    "Batch Delete",
-    "BatchDelete",
-)
+from tests.apps import REV_A, REV_B, App, copy_sample, seed_app, write_calls
 
 
 @pytest.fixture
 def app(sandbox: Any, tmp_path: Path) -> App:
     return seed_app(sandbox, copy_sample("quickstart", tmp_path))
-
-
-def _writes(calls: dict[str, int]) -> list[str]:
-    return [op for op in calls if op.split(":", 1)[1].startswith(WRITE_PREFIXES)]
 
 
 def test_unchanged_is_no_changes_with_exit_0(app: App) -> None:
@@ -114,7 +90,7 @@ def test_plan_only_reads(app: App, sandbox: Any) -> None:
     assert app.run("plan").exit_code == 0
     calls = sandbox.control.calls()
     assert calls, "the plan made no call at all"
-    assert _writes(calls) == []
+    assert write_calls(calls) == []
     assert calls["ecs:DescribeServices"] == 1
     assert calls["ecs:DescribeTaskDefinition"] == 2  # each revision in use, once
 

@@ -13,37 +13,12 @@ from ecsdeploy.config import load_config
 from ecsdeploy.errors import ExitStatus, RefusedError
 from ecsdeploy.plan.build import observe_live, prepare
 from ecsdeploy.verify import enforce, preflight, run
-from tests.apps import REV_B, App, copy_sample, seed_app
+from tests.apps import REV_B, App, copy_sample, seed_app, write_calls
 from tests.verify.apps import (
     REGISTRY_ENV,
     idle_instances,
     private_registry,
     remove_idle_instance,
-)
-
-WRITE_PREFIXES = (
-    "Register",
-    "Deregister",
-    "Update",
-    "Create",
-    "Delete",
-    "Put",
-    "Tag",
-    "Untag",
-    "Start",
-    "Stop",
-    "Run",
-    "Send",
-    "Submit",
-    "Modify",
-    "Set",
-    "Attach",
-    "Detach",
-    "Add",
-    "Remove",
-    "Batch Delete",
-    "BatchDelete",
-    "GetSecretValue",  # a read, but of a secret's value: never
 )
 
 
@@ -56,10 +31,6 @@ def quickstart(sandbox: Any, tmp_path: Path) -> App:
 def registry_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in REGISTRY_ENV.items():
         monkeypatch.setenv(name, value)
-
-
-def _writes(calls: dict[str, int]) -> list[str]:
-    return [op for op in calls if op.split(":", 1)[1].startswith(WRITE_PREFIXES)]
 
 
 def _section(output: str, key: str) -> str:
@@ -103,7 +74,7 @@ def test_verify_only_reads(quickstart: App, sandbox: Any) -> None:
     sandbox.control.reset_calls()
     assert quickstart.run("verify").exit_code == 0
     calls = sandbox.control.calls()
-    assert _writes(calls) == []
+    assert write_calls(calls) == []
     for op in (
         "ecs:DescribeServices",
         "ecs:ListContainerInstances",
