@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
@@ -59,7 +59,6 @@ class GlobalOptions:
     revision: str | None = None
     no_color: bool = False
     verbose: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class LazyGroup(click.Group):

@@ -100,7 +100,7 @@ def command(
 
     if not allow_dirty and opts.revision is None:
         try:
-            dirty = bool(context.renderer.git._get("dirty"))
+            dirty = bool(context.renderer.git.get("dirty"))
         except Exception:  # no repository: nothing to be dirty
             dirty = False
         if dirty:

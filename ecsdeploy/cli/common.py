@@ -9,10 +9,6 @@ import click
 from ecsdeploy.config import Config, load_config, parse_cli_vars
 
 
-def options(ctx: click.Context) -> object:
-    return ctx.find_root().obj
-
-
 def load(ctx: click.Context, env: str | None = None, *, use_env: bool = True) -> Config:
     """The configuration named by -f, with -e (or `env`) overlaid and --var applied."""
     from ecsdeploy.cli import GlobalOptions

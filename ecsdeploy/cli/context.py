@@ -11,14 +11,6 @@ from ecsdeploy.cli.common import load
 from ecsdeploy.plan.build import Context, prepare
 
 
-def global_options(ctx: click.Context) -> object:
-    from ecsdeploy.cli import GlobalOptions
-
-    opts = ctx.find_root().obj
-    assert isinstance(opts, GlobalOptions)
-    return opts
-
-
 def make_context(ctx: click.Context, services: tuple[str, ...] = ()) -> Context:
     from ecsdeploy.cli import GlobalOptions
 

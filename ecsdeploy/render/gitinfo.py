@@ -66,7 +66,8 @@ class GitSource:
         self._repo: Any = None
         self._cache: dict[str, Any] = {}
 
-    def _get(self, name: str) -> Any:
+    def get(self, name: str) -> Any:
+        """One fact (`sha`, `short_sha`, `branch`, `tag`, `dirty`), read on first use."""
         if self._fixed is not None:
             return getattr(self._fixed, name)
         if name not in self._cache:
@@ -78,7 +79,7 @@ class GitSource:
                     value: Any = repo.head.commit.hexsha
                 elif name == "short_sha":
                     # Unique in this repository, 7 characters at least, like `git log`.
-                    value = repo.git.rev_parse("--short=7", self._get("sha"))
+                    value = repo.git.rev_parse("--short=7", self.get("sha"))
                 elif name == "branch":
                     try:
                         value = repo.active_branch.name
@@ -106,16 +107,16 @@ class GitSource:
 
     def info(self) -> GitInfo:
         return GitInfo(
-            sha=self._get("sha"),
-            short_sha=self._get("short_sha"),
-            branch=self._get("branch"),
-            tag=self._get("tag"),
-            dirty=self._get("dirty"),
+            sha=self.get("sha"),
+            short_sha=self.get("short_sha"),
+            branch=self.get("branch"),
+            tag=self.get("tag"),
+            dirty=self.get("dirty"),
         )
 
     def revision(self) -> str:
         """The full revision alone (what a plan records), without the slower facts."""
-        value: str = self._get("sha")
+        value: str = self.get("sha")
         return value
 
 
@@ -127,24 +128,24 @@ class LazyGit:
 
     @property
     def sha(self) -> str:
-        value: str = self._source._get("sha")
+        value: str = self._source.get("sha")
         return value
 
     @property
     def short_sha(self) -> str:
-        value: str = self._source._get("short_sha")
+        value: str = self._source.get("short_sha")
         return value
 
     @property
     def branch(self) -> str | None:
-        value: str | None = self._source._get("branch")
+        value: str | None = self._source.get("branch")
         return value
 
     @property
     def tag(self) -> str | None:
-        value: str | None = self._source._get("tag")
+        value: str | None = self._source.get("tag")
         return value
 
     @property
     def dirty(self) -> bool:
-        return bool(self._source._get("dirty"))
+        return bool(self._source.get("dirty"))
