@@ -71,7 +71,9 @@ TOOLS = (
     "tr",
     "wc",
 )
-INITS = ("systemd", "upstart")
+# systemd: Amazon Linux 2/2023; upstart: Amazon Linux 1; none: an instance whose init
+# the script does not know (a way to make a roll-out fail on purpose).
+INITS = ("systemd", "upstart", "none")
 
 _AWS_SHIM = '''"""The sandbox's `aws`: only `aws ssm get-parameter`, from the sandbox's SSM."""
 import os, sys
@@ -170,7 +172,12 @@ class Hosts:
             if found and not (tools / name).exists():
                 (tools / name).symlink_to(found)
         (self.root / "aws_shim.py").write_text(_AWS_SHIM)
-        for init, names in (("systemd", ("systemctl",)), ("upstart", ("stop", "start"))):
+        inits: tuple[tuple[str, tuple[str, ...]], ...] = (
+            ("systemd", ("systemctl",)),
+            ("upstart", ("stop", "start")),
+            ("none", ()),
+        )
+        for init, names in inits:
             folder = self.root / f"bin-{init}"
             folder.mkdir(exist_ok=True)
             aws = folder / "aws"
@@ -209,10 +216,15 @@ class Hosts:
             return self._hosts.setdefault(instance_id, created)
 
     def set_init(self, instance_id: str, init: str) -> None:
-        """Make an instance look like Amazon Linux 1 (`upstart`) or 2/2023 (`systemd`)."""
+        """Make an instance look like Amazon Linux 1 (`upstart`) or 2/2023 (`systemd`), or
+        like one whose agent the script cannot restart (`none`)."""
         if init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}")
         self._known(instance_id).init = init
+
+    def write_ecs_config(self, instance_id: str, text: str) -> None:
+        """Set an instance's ecs.config as someone might have left it (tests, demos)."""
+        self._known(instance_id).config_file.write_text(text)
 
     def _known(self, instance_id: str) -> Host:
         with self._lock:

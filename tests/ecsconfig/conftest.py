@@ -29,11 +29,11 @@ registries:
     auth: {{username_env: REG_USER, password_env: REG_PASS, email: ops@example.com{auth_extra}}}
     {ecs_config}
 images:
-  app: {{registry: private, repository: shop/app, tag: v1}}
+  app: {{registry: private, repository: shop/app, {source}}}
 clusters:
   main:
     name: shop
-    ecs_config: {{drain: {drain}, settings: {{ECS_ENABLE_CONTAINER_METADATA: "true"}}}}
+    {cluster_ecs_config}
 services:
   app:
     cluster: main
@@ -115,20 +115,29 @@ def make_private_app(
         drain: bool = False,
         instances: int = 3,
         execution_role: bool = True,
+        source: str = "tag: v1",
     ) -> tuple[App, dict[str, str]]:
         put_image(registry, "shop/app", "v1")
+        put_image(registry, "shop/app", "latest")
         folder = tmp_path / "app"
         folder.mkdir()
+        drained = "true" if drain else "false"
         if mode == "repository_credentials":
             auth_extra, ecs_config = ", mode: repository_credentials", ""
+            cluster_ecs_config = ""
         else:
             auth_extra, ecs_config = "", "ecs_config: true"
+            cluster_ecs_config = (
+                f"ecs_config: {{drain: {drained}, "
+                'settings: {ECS_ENABLE_CONTAINER_METADATA: "true"}}'
+            )
         (folder / "deploy.yaml").write_text(
             DEPLOY.format(
                 host=registry.host,
                 auth_extra=auth_extra,
                 ecs_config=ecs_config,
-                drain="true" if drain else "false",
+                cluster_ecs_config=cluster_ecs_config,
+                source=source,
             )
         )
         role = (

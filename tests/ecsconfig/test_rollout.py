@@ -72,3 +72,152 @@ def _basic(registry: Any) -> str:
     import base64
 
     return base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+
+
+def _instance_ids(sandbox: Any) -> list[str]:
+    ecs = sandbox.client("ecs")
+    arns = ecs.list_container_instances(cluster="shop")["containerInstanceArns"]
+    described = ecs.describe_container_instances(cluster="shop", containerInstances=arns)
+    return sorted(ci["ec2InstanceId"] for ci in described["containerInstances"])
+
+
+def test_the_script_merges_as_ecsconfig_merge_does(
+    make_private_app: Callable[..., Any], sandbox: Any, registry: Any
+) -> None:
+    from ecsdeploy import ecsconfig
+    from ecsdeploy.adapters.credentials import Credentials
+    from ecsdeploy.config import load_config
+
+    app, env = make_private_app(instances=1)
+    (instance,) = _instance_ids(sandbox)
+    existing = (
+        "ECS_CLUSTER=shop\n"
+        "# ECS_ENGINE_AUTH_TYPE=docker  (a comment stays)\n"
+        "ECS_ENGINE_AUTH_TYPE=docker\n"
+        'ECS_ENGINE_AUTH_DATA={"old.example.com":{"username":"x","password":"y"}}\n'
+        "\n"
+        "ECS_ENABLE_CONTAINER_METADATA=false\n"
+        "ECS_RESERVED_MEMORY=256\n"
+        "  ECS_LOGLEVEL = debug\n"
+    )
+    sandbox.control.hosts.write_ecs_config(instance, existing)
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 0, result.output
+    config = load_config(app.deploy_yaml)
+    managed = ecsconfig.build(
+        config,
+        "main",
+        ["private"],
+        {"private": Credentials(registry.username, registry.password, "ops@example.com")},
+    )
+    assert sandbox.control.hosts.ecs_config(instance) == ecsconfig.merge(existing, managed)
+
+
+def test_amazon_linux_1_restarts_the_agent_with_upstart(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    app, env = make_private_app(instances=2)
+    for instance in _instance_ids(sandbox):
+        sandbox.control.hosts.set_init(instance, "upstart")
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 0, result.output
+    ssm = sandbox.client("ssm")
+    for instance, host in sandbox.control.hosts.describe().items():
+        assert host["agent_restarts"] == 1
+        out = ssm.get_command_invocation(
+            CommandId=host["runs"][0]["command_id"], InstanceId=instance
+        )
+        assert out["Status"] == "Success"
+        assert "ECS agent restarted (stop ecs; start ecs)" in out["StandardOutputContent"]
+
+
+def test_a_failing_instance_stops_the_rollout_and_the_services(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    app, env = make_private_app()
+    first, second, third = _instance_ids(sandbox)
+    sandbox.control.hosts.set_init(second, "none")
+    sandbox.control.reset_calls()
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 1, result.output
+    assert f"stopped at instance {second}: SSM command " in result.output
+    assert "Failed (Failed, exit code 14)" in result.output
+    assert "cannot restart the ECS agent: neither systemctl nor start/stop found" in result.output
+    assert "app: failed: not deployed: ecs.config roll-out on cluster shop" in result.output
+    hosts = sandbox.control.hosts.describe()
+    assert third not in hosts  # never reached
+    attributes = _attributes(sandbox)
+    assert attributes[first] is not None and attributes[second] is None
+    assert attributes[third] is None
+    calls = sandbox.control.calls()
+    assert not [c for c in calls if c.startswith(("ecs:Register", "ecs:UpdateService"))]
+    # The next plan lists what is left.
+    again = app.run("plan", env=env)
+    assert "2 of 3 instances out of date" in again.output
+    assert f"instances: {second}, {third}" in again.output
+
+
+def test_drain_moves_the_tasks_then_sets_active_again(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    app, env = make_private_app(drain=True)
+    plan = app.run("plan", env=env)
+    assert "(drain, update through SSM, restart the ECS agent)" in plan.output
+    sandbox.control.reset_calls()
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 0, result.output
+    assert "draining i-" in result.output or "instance(s) reconfigured" in result.output
+    calls = sandbox.control.calls()
+    assert calls.get("ecs:UpdateContainerInstancesState") == 6  # DRAINING, ACTIVE each
+    ecs = sandbox.client("ecs")
+    arns = ecs.list_container_instances(cluster="shop")["containerInstanceArns"]
+    described = ecs.describe_container_instances(cluster="shop", containerInstances=arns)
+    assert {ci["status"] for ci in described["containerInstances"]} == {"ACTIVE"}
+    for ci in described["containerInstances"]:
+        assert "ecsdeploy.draining" not in {a["name"] for a in ci["attributes"]}
+    service = ecs.describe_services(cluster="shop", services=["app"])["services"][0]
+    assert service["runningCount"] == service["desiredCount"] == 2
+    assert app.run("plan", env=env).output.rstrip().endswith("No changes.")
+
+
+def test_an_instance_registered_since_the_plan_is_reconfigured_too(
+    make_private_app: Callable[..., Any], sandbox: Any, tmp_path: Any
+) -> None:
+    app, env = make_private_app(instances=1)
+    plan_file = tmp_path / "plan.json"
+    assert app.run("plan", "--out", str(plan_file), env=env).exit_code == 0
+    ec2, ecs = sandbox.client("ec2"), sandbox.client("ecs")
+    ami = next(
+        i["ImageId"]
+        for i in ec2.describe_images(Owners=["amazon"])["Images"]
+        if i.get("Platform") != "windows"
+    )
+    instance = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1)["Instances"][0]
+    ecs.register_container_instance(
+        cluster="shop",
+        instanceIdentityDocument=json.dumps(
+            {
+                "instanceId": instance["InstanceId"],
+                "region": "us-east-1",
+                "availabilityZone": instance["Placement"]["AvailabilityZone"],
+            }
+        ),
+    )
+    result = app.run("apply", str(plan_file), env=env)
+    assert result.exit_code == 0, result.output
+    assert len(sandbox.control.hosts.describe()) == 2
+    assert app.run("plan", env=env).output.rstrip().endswith("No changes.")
+
+
+def test_a_saved_plan_with_other_ecs_config_settings_is_stale(
+    make_private_app: Callable[..., Any], sandbox: Any, tmp_path: Any
+) -> None:
+    app, env = make_private_app(instances=1)
+    plan_file = tmp_path / "plan.json"
+    assert app.run("plan", "--out", str(plan_file), env=env).exit_code == 0
+    app.edit("deploy.yaml", 'ECS_ENABLE_CONTAINER_METADATA: "true"', "ECS_LOGLEVEL: debug")
+    sandbox.control.reset_calls()
+    result = app.run("apply", str(plan_file), env=env)
+    assert result.exit_code == 4, result.output
+    assert "plan is stale: the ecs.config of cluster shop is not the one planned" in result.output
+    assert not [c for c in sandbox.control.calls() if c.startswith("ssm:")]
