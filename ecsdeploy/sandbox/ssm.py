@@ -17,8 +17,9 @@ ordinary tools:
 Nothing but `bash` with these shims is run: the host's own `systemctl`, `aws` or
 `/etc` are out of reach (PATH is the shims and a folder of links to the tools
 below; a script that does not use `ECS_CONFIG_FILE` is not run and keeps moto's
-answer: `Success`, no output). Status, stdout, stderr and exit code are written into moto's invocation records, so
-GetCommandInvocation and ListCommandInvocations answer as SSM does.
+answer: `Success`, no output). Status, stdout, stderr and exit code are written
+into moto's invocation records, so GetCommandInvocation and ListCommandInvocations
+answer as SSM does.
 
 Also here: ECS ListAttributes filtered by name (moto filters on a value nobody
 gave and answers nothing), and the agentConnected overlay of DescribeContainerInstances.
