@@ -265,6 +265,7 @@ def plan_service(
         steps.append(dereg)
 
     warnings = zero_downtime_warnings(service)
+    warnings += _registry_auth_warnings(config, service, rendered, desired_td, cluster_steps)
     if _uses_repository_credentials(desired_td) and not desired_td.get("executionRoleArn"):
         warnings.append(
             Warning(
@@ -292,6 +293,42 @@ def plan_service(
         ),
         warnings=tuple(warnings),
     )
+
+
+def _registry_auth_warnings(
+    config: Config,
+    service: Service,
+    rendered: RenderedService,
+    desired_td: Mapping[str, Any],
+    cluster_steps: Mapping[str, EcsConfigStep] | None,
+) -> list[Warning]:
+    found: list[Warning] = []
+    fargate = service.launch_type == "FARGATE" or "FARGATE" in (
+        desired_td.get("requiresCompatibilities") or []
+    )
+    for key in rendered.images:
+        registry = config.registries[config.images[key].registry]
+        mode = registry.auth.mode if registry.auth is not None else "ecs_config"
+        if fargate and registry.ecs_config and mode == "ecs_config":
+            found.append(
+                Warning(
+                    service.key,
+                    f"image `{key}` is in registry `{registry.key}`, whose credentials go to "
+                    "the instances' ecs.config: Fargate tasks have no instance to read it",
+                    f"set auth.mode: repository_credentials on registry `{registry.key}`",
+                )
+            )
+    for step in (cluster_steps or {}).values():
+        if step.drain and step.total < 2:
+            found.append(
+                Warning(
+                    service.key,
+                    f"cluster {step.cluster} has {step.total} container instance: draining it "
+                    "for the ecs.config roll-out leaves its tasks nowhere to go",
+                    "add an instance, or set ecs_config.drain: false on the cluster",
+                )
+            )
+    return found
 
 
 def _repository_credentials(

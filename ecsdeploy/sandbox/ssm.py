@@ -142,6 +142,7 @@ class Host:
     agent_restarts: int = 0
     disconnected_until: float | None = None  # simulated time; inf: until a good restart
     agent_error: str | None = None
+    agent_broken: bool = False  # break_agent(): it never comes back after a restart
     # Commands run here: {"command_id", "started", "ended" (epoch seconds), "status"}.
     runs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -222,6 +223,10 @@ class Hosts:
         if init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}")
         self._known(instance_id).init = init
+
+    def break_agent(self, instance_id: str, broken: bool = True) -> None:
+        """Make the instance's agent fail to come back after its next restart."""
+        self._known(instance_id).agent_broken = broken
 
     def write_ecs_config(self, instance_id: str, text: str) -> None:
         """Set an instance's ecs.config as someone might have left it (tests, demos)."""
@@ -309,6 +314,8 @@ class Hosts:
         h.agent_restarts += 1
         if not started:
             problem = "the ECS agent was stopped and not started again"
+        elif h.agent_broken and problem is None:
+            problem = "the ECS agent does not start (break_agent)"
         h.agent_error = problem
         h.disconnected_until = float("inf") if problem else now + AGENT_RESTART_SECONDS
 

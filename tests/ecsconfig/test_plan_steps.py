@@ -129,3 +129,51 @@ def test_repository_credentials_go_on_the_registry_containers_only() -> None:
 def test_the_first_deploy_placeholder_names_its_secret(name: str) -> None:
     assert placeholder_secret(known_after_apply(name)) == name
     assert placeholder_secret("arn:aws:secretsmanager:…") is None
+
+
+FARGATE_DEPLOY = """version: 1
+region: us-east-1
+registries:
+  private:
+    type: docker
+    url: reg.example:5000
+    auth: {username_env: U, password_env: P}
+    ecs_config: true
+images:
+  app: {registry: private, repository: shop/app, tag: v1}
+clusters:
+  main: {name: shop}
+services:
+  app:
+    cluster: main
+    launch_type: FARGATE
+    task_definition: app.json
+    network: {subnets: [subnet-0123456789abcdef0]}
+"""
+
+
+def test_fargate_with_an_ecs_config_registry_is_warned(tmp_path: Any) -> None:
+    from ecsdeploy.config import load_config
+    from ecsdeploy.plan.observe import ImageState, LiveState, ServiceState
+    from ecsdeploy.plan.planner import make_plan
+    from ecsdeploy.render import Renderer
+
+    (tmp_path / "deploy.yaml").write_text(FARGATE_DEPLOY)
+    (tmp_path / "app.json").write_text(
+        '{"family": "app", "networkMode": "awsvpc", "cpu": "256", "memory": "512",'
+        ' "requiresCompatibilities": ["FARGATE"],'
+        ' "containerDefinitions": [{"name": "app", "image": "{{ images.app.uri }}"}]}'
+    )
+    config = load_config(tmp_path / "deploy.yaml")
+    renderer = Renderer(config, revision="a" * 40, region="us-east-1")
+    rendered = renderer.render_all()
+    live = LiveState(
+        services={"app": ServiceState("app", "shop", "app", None)},
+        task_definitions={},
+        families={},
+        images={"app": ImageState("app", "sha256:1", "sha256:1")},
+    )
+    plan = make_plan(config, rendered, renderer.images(), live, revision=None, region=None)
+    (warning,) = [w for w in plan.services[0].warnings if "Fargate" in w.message]
+    assert "registry `private`" in warning.message
+    assert warning.fix == "set auth.mode: repository_credentials on registry `private`"

@@ -221,3 +221,74 @@ def test_a_saved_plan_with_other_ecs_config_settings_is_stale(
     assert result.exit_code == 4, result.output
     assert "plan is stale: the ecs.config of cluster shop is not the one planned" in result.output
     assert not [c for c in sandbox.control.calls() if c.startswith("ssm:")]
+
+
+def test_an_agent_that_does_not_reconnect_stops_the_rollout(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    """Driven below the CLI to shorten the agent's time-out; a drained instance whose
+    agent is away stays DRAINING."""
+    import threading
+
+    from ecsdeploy.adapters.aws import AwsClients, AwsSettings
+    from ecsdeploy.adapters.container_instances import ContainerInstances
+    from ecsdeploy.adapters.ecs import EcsReader
+    from ecsdeploy.adapters.instances import InstancesAdapter
+    from ecsdeploy.adapters.ssm import SsmAdapter
+    from ecsdeploy.config import load_config
+    from ecsdeploy.execute.ecsconfig_rollout import EcsConfigRollout, RolloutFailed
+    from ecsdeploy.execute.report import Reporter
+    from ecsdeploy.plan.build import build_plan, prepare
+
+    app, env = make_private_app(drain=True, instances=2)
+    first, _second = _instance_ids(sandbox)
+    sandbox.control.hosts.break_agent(first)
+    clients = AwsClients(AwsSettings("us-east-1", None, sandbox.endpoint_url))
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        ctx = prepare(load_config(app.deploy_yaml), revision="b" * 40, settings=clients.settings)
+    from ecsdeploy.plan.model import EcsConfigStep
+
+    (step,) = [
+        s for sp in build_plan(ctx).services for s in sp.steps if isinstance(s, EcsConfigStep)
+    ]
+    import io
+
+    log = io.StringIO()
+    rollout = EcsConfigRollout(
+        SsmAdapter(clients),
+        ContainerInstances(clients),
+        InstancesAdapter(clients),
+        EcsReader(clients),
+        Reporter(log),
+        threading.Event(),
+        region="us-east-1",
+        poll=0.05,
+        agent_timeout=1.0,
+    )
+    with pytest.raises(RolloutFailed) as failed:
+        rollout.run(step, ctx.ecs_configs["main"], "app")
+    assert failed.value.message == (
+        f"ecs.config roll-out on cluster shop stopped at instance {first}: "
+        f"timed out waiting for the ECS agent on {first} to reconnect"
+    )
+    assert f"{first} left DRAINING: its agent is not connected" in log.getvalue()
+    states = {
+        ci["ec2InstanceId"]: ci["status"]
+        for ci in sandbox.client("ecs").describe_container_instances(
+            cluster="shop",
+            containerInstances=sandbox.client("ecs").list_container_instances(cluster="shop")[
+                "containerInstanceArns"
+            ],
+        )["containerInstances"]
+    }
+    assert states == {first: "DRAINING", _second: "ACTIVE"}
+    assert _attributes(sandbox) == {first: None, _second: None}
+
+
+def test_draining_the_only_instance_is_warned(make_private_app: Callable[..., Any]) -> None:
+    app, env = make_private_app(drain=True, instances=1)
+    plan = app.run("plan", env=env)
+    assert plan.exit_code == 0, plan.output
+    assert "cluster shop has 1 container instance: draining it" in plan.output
