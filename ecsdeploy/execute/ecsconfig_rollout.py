@@ -207,7 +207,7 @@ class EcsConfigRollout:
                 owner,
                 f"instance {inst.ec2_instance_id}: ecs.config updated, agent reconnected",
             )
-        except (OperationError, Cancelled) as exc:
+        except (OperationError, Cancelled, KeyboardInterrupt) as exc:
             if drained:
                 self._after_failure(cluster, inst, owner)
             if isinstance(exc, OperationError) and not isinstance(exc, RolloutFailed):

@@ -268,7 +268,7 @@ class Executor:
                 )
                 try:
                     rollout.run(step, self.ctx.ecs_configs[step.cluster_key], sp.key)
-                except Cancelled:
+                except (Cancelled, KeyboardInterrupt):
                     self.cancel.set()
                     return failed
                 except EcsDeployError as exc:
