@@ -143,6 +143,7 @@ class Host:
     disconnected_until: float | None = None  # simulated time; inf: until a good restart
     agent_error: str | None = None
     agent_broken: bool = False  # break_agent(): it never comes back after a restart
+    aws_cli: bool = True  # set_init(..., aws=False): an instance without the AWS CLI
     # Commands run here: {"command_id", "started", "ended" (epoch seconds), "status"}.
     runs: list[dict[str, Any]] = field(default_factory=list)
 
@@ -179,14 +180,15 @@ class Hosts:
             ("upstart", ("stop", "start")),
             ("none", ()),
         )
-        for init, names in inits:
-            folder = self.root / f"bin-{init}"
+        for (init, names), with_aws in ((i, a) for i in inits for a in (True, False)):
+            folder = self.root / _bin_name(init, with_aws)
             folder.mkdir(exist_ok=True)
-            aws = folder / "aws"
-            aws.write_text(
-                f'#!{self._bash}\nexec "{sys.executable}" "{self.root / "aws_shim.py"}" "$@"\n'
-            )
-            aws.chmod(0o755)
+            if with_aws:
+                aws = folder / "aws"
+                aws.write_text(
+                    f'#!{self._bash}\nexec "{sys.executable}" "{self.root / "aws_shim.py"}" "$@"\n'
+                )
+                aws.chmod(0o755)
             for name in names:
                 shim = folder / name
                 shim.write_text(_INIT_SHIM.format(bash=self._bash, name=name))
@@ -217,12 +219,15 @@ class Hosts:
         with self._lock:
             return self._hosts.setdefault(instance_id, created)
 
-    def set_init(self, instance_id: str, init: str) -> None:
+    def set_init(self, instance_id: str, init: str, *, aws: bool = True) -> None:
         """Make an instance look like Amazon Linux 1 (`upstart`) or 2/2023 (`systemd`), or
-        like one whose agent the script cannot restart (`none`)."""
+        like one whose agent the script cannot restart (`none`); `aws=False`: an instance
+        without the AWS CLI."""
         if init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}")
-        self._known(instance_id).init = init
+        host = self._known(instance_id)
+        host.init = init
+        host.aws_cli = aws
 
     def break_agent(self, instance_id: str, broken: bool = True) -> None:
         """Make the instance's agent fail to come back after its next restart."""
@@ -385,7 +390,7 @@ class Hosts:
         agent_log = work / "agent.log"
         agent_log.touch()
         env = {
-            "PATH": f"{self.root / f'bin-{h.init}'}:{self.root / 'tools'}",
+            "PATH": f"{self.root / _bin_name(h.init, h.aws_cli)}:{self.root / 'tools'}",
             "HOME": str(h.folder),
             "TMPDIR": str(work),
             "LANG": "C",
@@ -465,6 +470,10 @@ class Hosts:
         connected = self.agent_connected(str(container_instance.get("ec2InstanceId", "")))
         if connected is not None:
             container_instance["agentConnected"] = connected
+
+
+def _bin_name(init: str, with_aws: bool) -> str:
+    return f"bin-{init}" + ("" if with_aws else "-no-aws")
 
 
 def _text(raw: bytes | str | None) -> str:

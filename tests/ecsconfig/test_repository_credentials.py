@@ -88,3 +88,16 @@ def test_no_execution_role_is_warned(
         plan.output
     )
     assert "secretsmanager:GetSecretValue" in plan.output
+
+
+def test_a_secret_scheduled_for_deletion_is_an_error(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    app, env = make_private_app(mode="repository_credentials")
+    sm = sandbox.client("secretsmanager")
+    sm.create_secret(Name="ecsdeploy/private", SecretString="{}")
+    sm.delete_secret(SecretId="ecsdeploy/private", RecoveryWindowInDays=7)
+    result = app.run("plan", env=env)
+    assert result.exit_code == 1, result.output
+    assert "secret ecsdeploy/private is scheduled for deletion" in result.output
+    assert "restore-secret --secret-id ecsdeploy/private" in result.output

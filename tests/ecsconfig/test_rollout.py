@@ -292,3 +292,61 @@ def test_draining_the_only_instance_is_warned(make_private_app: Callable[..., An
     plan = app.run("plan", env=env)
     assert plan.exit_code == 0, plan.output
     assert "cluster shop has 1 container instance: draining it" in plan.output
+
+
+def test_an_instance_without_the_aws_cli_is_named_with_the_fix(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    app, env = make_private_app(instances=1)
+    (instance,) = _instance_ids(sandbox)
+    sandbox.control.hosts.set_init(instance, "systemd", aws=False)
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 1, result.output
+    assert f"stopped at instance {instance}" in result.output
+    assert "(Failed, exit code 11)" in result.output
+    assert "the AWS CLI (aws) is not installed on this instance" in result.output
+    assert "hint: install the AWS CLI on the instances" in result.output
+    assert sandbox.control.hosts.describe()[instance]["agent_restarts"] == 0
+
+
+def test_an_unreadable_parameter_is_named_with_the_permissions_it_needs(
+    make_private_app: Callable[..., Any], sandbox: Any
+) -> None:
+    app, env = make_private_app(instances=1)
+    # Every GetParameter (only the instance's `aws` makes one) answers 500.
+    sandbox.control.set_faults(error=1.0, operations=("ssm:GetParameter",))
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 1, result.output
+    assert "(Failed, exit code 12)" in result.output
+    assert "cannot read SSM parameter /ecsdeploy/shop/ecs-config" in result.output
+    assert "when calling the GetParameter operation" in result.output
+    assert "the instance role needs ssm:GetParameter on the parameter" in result.output
+    (host,) = sandbox.control.hosts.describe().values()
+    assert host["ecs_config"] == "ECS_CLUSTER=shop\n"  # untouched
+
+
+def test_an_ecs_config_registry_without_credentials_is_an_input_error(
+    sandbox: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.apps import App
+
+    (tmp_path / "deploy.yaml").write_text(
+        "version: 1\nregion: us-east-1\n"
+        "registries:\n  private: {type: docker, url: 'reg.example:5000', ecs_config: true}\n"
+        "images:\n  app: {registry: private, repository: shop/app, tag: v1}\n"
+        "clusters:\n  main: {name: shop}\n"
+        "services:\n  app: {cluster: main, task_definition: app.json}\n"
+    )
+    (tmp_path / "app.json").write_text(
+        '{"family": "app", "containerDefinitions": '
+        '[{"name": "app", "image": "{{ images.app.uri }}", "memory": 64}]}'
+    )
+    empty = tmp_path / "docker-config"
+    empty.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(empty))  # no `docker login` either
+    sandbox.control.reset_calls()
+    result = App(tmp_path, sandbox.endpoint_url).run("plan")
+    assert result.exit_code == 3, result.output
+    assert "registry `private` needs credentials for ECS and none were found" in result.output
+    assert "set auth.username_env/password_env, or `docker login` to it" in result.output
+    assert sandbox.control.calls() == {}
