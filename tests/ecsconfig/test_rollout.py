@@ -66,6 +66,11 @@ def test_apply_rolls_out_one_instance_at_a_time(
     again = app.run("plan", "--detailed-exitcode", env=env)
     assert again.exit_code == 0, again.output
     assert "No changes." in again.output
+    sandbox.control.reset_calls()
+    rerun = app.run("apply", "--yes", env=env)
+    assert rerun.exit_code == 0, rerun.output
+    assert "No changes." in rerun.output
+    assert not [c for c in sandbox.control.calls() if c.startswith("ssm:")]
 
 
 def _basic(registry: Any) -> str:
