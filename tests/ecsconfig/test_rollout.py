@@ -355,3 +355,48 @@ def test_an_ecs_config_registry_without_credentials_is_an_input_error(
     assert "registry `private` needs credentials for ECS and none were found" in result.output
     assert "set auth.username_env/password_env, or `docker login` to it" in result.output
     assert sandbox.control.calls() == {}
+
+
+def test_a_failed_rollout_fails_only_the_services_of_its_cluster(
+    sandbox: Any, tmp_path: Any, registry: Any
+) -> None:
+    from tests.apps import seed_app
+    from tests.ecsconfig.conftest import DEPLOY, TEMPLATE, put_image
+
+    put_image(registry, "shop/app", "v1")
+    folder = tmp_path / "two"
+    folder.mkdir()
+    text = DEPLOY.format(
+        host=registry.host,
+        auth_extra="",
+        ecs_config="ecs_config: true",
+        cluster_ecs_config="",
+        source="tag: v1",
+    )
+    text = text.replace("clusters:\n", "clusters:\n  other: {name: shop2}\n")
+    text += (
+        "  app2:\n    cluster: other\n    launch_type: EC2\n    task_definition: app2.json.j2\n"
+        "    desired_count: 1\n    zero_downtime: false\n"
+        "    deployment: {minimum_healthy_percent: 0, maximum_percent: 100, poll_interval: 100ms}\n"
+    )
+    (folder / "deploy.yaml").write_text(text)
+    (folder / "app.json.j2").write_text(TEMPLATE.replace("{execution_role}", ""))
+    (folder / "app2.json.j2").write_text(
+        TEMPLATE.replace("{execution_role}", "").replace("shop-app", "shop-app2")
+    )
+    app = seed_app(sandbox, folder, instances=1)
+    env = {"REG_USER": registry.username, "REG_PASS": registry.password}
+    ecs = sandbox.client("ecs")
+    broken = ecs.describe_container_instances(
+        cluster="shop",
+        containerInstances=ecs.list_container_instances(cluster="shop")["containerInstanceArns"],
+    )["containerInstances"][0]["ec2InstanceId"]
+    sandbox.control.hosts.set_init(broken, "none")
+    result = app.run("apply", "--yes", env=env)
+    assert result.exit_code == 1, result.output
+    assert "app: failed: not deployed: ecs.config roll-out on cluster shop" in result.output
+    assert "app2: unchanged" in result.output
+    assert "Apply failed: 1 of 2 services ok." in result.output
+    plan = app.run("plan", env=env)
+    assert "ecs.config on cluster shop: 1 of 1 instance out of date" in plan.output
+    assert "ecs.config on cluster shop2" not in plan.output  # that cluster is done
