@@ -1,4 +1,5 @@
-"""Observing the live state a plan is computed against: services, task definitions, images.
+"""Observing the live state a plan is computed against: services, task definitions, images,
+and for private registries the container instances' ecs.config attribute and the secrets.
 
 Read-only and concurrent: DescribeServices in batches of 10 per cluster, each
 task definition described once, families and images looked up in parallel.
@@ -9,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ecsdeploy.adapters.ecs import DESCRIBE_BATCH, EcsAdapter
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.secrets_store import SecretState
+
+if TYPE_CHECKING:
+    from ecsdeploy.adapters.instances import InstancesAdapter
+    from ecsdeploy.adapters.secrets_store import SecretsStore
 from ecsdeploy.config.model import Config
 from ecsdeploy.errors import EcsDeployError, OperationError
 from ecsdeploy.render import ImageRef, RenderedService
@@ -231,7 +236,7 @@ def instance_state(described: Mapping[str, Any]) -> InstanceState:
 
 
 def observe_container_instances(
-    instances: Any, cluster_names: Iterable[str]
+    instances: InstancesAdapter, cluster_names: Iterable[str]
 ) -> dict[str, tuple[InstanceState, ...]]:
     """The container instances of the clusters whose ecs.config is managed (read-only)."""
     names = sorted(set(cluster_names))
@@ -246,7 +251,7 @@ def observe_container_instances(
     }
 
 
-def observe_secrets(store: Any, names: Mapping[str, str]) -> dict[str, SecretState]:
+def observe_secrets(store: SecretsStore, names: Mapping[str, str]) -> dict[str, SecretState]:
     """registry key -> its secret's state (DescribeSecret only)."""
     keys = sorted(names)
     return dict(zip(keys, _parallel(lambda k: store.describe(names[k]), keys), strict=True))
