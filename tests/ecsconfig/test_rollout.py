@@ -400,3 +400,47 @@ def test_a_failed_rollout_fails_only_the_services_of_its_cluster(
     plan = app.run("plan", env=env)
     assert "ecs.config on cluster shop: 1 of 1 instance out of date" in plan.output
     assert "ecs.config on cluster shop2" not in plan.output  # that cluster is done
+
+
+def test_plan_of_one_service_keeps_the_registries_of_the_clusters_other_services(
+    sandbox: Any, tmp_path: Any, registry: Any
+) -> None:
+    """`--service web` must not roll out an ecs.config that drops the registry `app` needs."""
+    from tests.apps import seed_app
+    from tests.ecsconfig.conftest import DEPLOY, TEMPLATE, put_image
+
+    put_image(registry, "shop/app", "v1")
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    text = DEPLOY.format(
+        host=registry.host,
+        auth_extra="",
+        ecs_config="ecs_config: true",
+        cluster_ecs_config="",
+        source="tag: v1",
+    )
+    text = text.replace(
+        "registries:\n",
+        "registries:\n  ecr: {type: ecr, url: 123456789012.dkr.ecr.us-east-1.amazonaws.com}\n",
+    ).replace(
+        "images:\n", "images:\n  web: {registry: ecr, repository: shop/web, promote: latest}\n"
+    )
+    text += (
+        "  web:\n    cluster: main\n    launch_type: EC2\n    task_definition: web.json.j2\n"
+        "    desired_count: 1\n    zero_downtime: false\n"
+    )
+    (folder / "deploy.yaml").write_text(text)
+    (folder / "app.json.j2").write_text(TEMPLATE.replace("{execution_role}", ""))
+    (folder / "web.json.j2").write_text(
+        TEMPLATE.replace("{execution_role}", "")
+        .replace("shop-app", "shop-web")
+        .replace("images.app.uri", "images.web.uri")
+    )
+    app = seed_app(sandbox, folder, instances=1)
+    env = {"REG_USER": registry.username, "REG_PASS": registry.password}
+    plan = app.run("plan", "--service", "web", "--format", "json", env=env)
+    assert plan.exit_code == 0, plan.output
+    (service,) = json.loads(plan.output)["services"]
+    assert service["key"] == "web"
+    (step,) = [s for s in service["steps"] if s["kind"] == "ecs_config"]
+    assert any(registry.host in line for line in step["lines"])
