@@ -30,6 +30,9 @@ class ImageStore(Protocol):
 class EcrStore:
     def __init__(self, clients: AwsClients, registry: Registry) -> None:
         self._clients = clients
+        # Images found, by (repository, tag): the plan's look-up of a promote source
+        # serves the re-tag too, one round trip fewer. Absent tags are never cached.
+        self._found: dict[tuple[str, str], dict[str, Any]] = {}
         found = _ECR_HOST.match(registry.url)
         # Non-standard hosts (a sandbox, a pull-through alias) use the caller's own registry.
         self._registry_id = found.group(1) if found else None
@@ -41,6 +44,9 @@ class EcrStore:
         return kwargs
 
     def _image(self, repository: str, tag: str) -> dict[str, Any] | None:
+        cached = self._found.get((repository, tag))
+        if cached is not None:
+            return cached
         ecr = self._clients.client("ecr")
         try:
             resp = call(
@@ -58,7 +64,11 @@ class EcrStore:
                 ) from None
             raise
         images = resp.get("images") or []
-        return images[0] if images else None
+        if not images:
+            return None
+        image: dict[str, Any] = images[0]
+        self._found[(repository, tag)] = image
+        return image
 
     def digest(self, repository: str, tag: str) -> str | None:
         image = self._image(repository, tag)

@@ -156,7 +156,7 @@ def command(
                 arn, [sp.name for sp in changed if sp.cluster == cluster], break_lock=break_lock
             )
         executor = Executor(
-            context, plan, reporter, wait=not no_wait, parallel=parallel, cancel=cancel
+            context, plan, reporter, wait=not no_wait, parallel=parallel, cancel=cancel, live=live
         )
         results = executor.run()
     finally:

@@ -32,6 +32,7 @@ from ecsdeploy.plan.model import (
     ServiceStep,
     WaitStep,
 )
+from ecsdeploy.plan.observe import LiveState
 
 from .report import Reporter
 from .wait import Cancelled, WaitOutcome, Watch
@@ -62,8 +63,11 @@ class Executor:
         wait: bool = True,
         parallel: int = DEFAULT_PARALLEL,
         cancel: threading.Event | None = None,
+        live: LiveState | None = None,
     ) -> None:
         self.ctx = ctx
+        # What the plan was checked against: each service's events before the change.
+        self.live = live
         self.plan = plan
         self.reporter = reporter
         self.wait_enabled = wait
@@ -317,12 +321,7 @@ class Executor:
         assert target is not None
         service_step = next((s for s in sp.steps if isinstance(s, ServiceStep)), None)
         if service_step is not None:
-            before = (
-                self.reader.describe_service(sp.cluster, sp.name)
-                if not service_step.create
-                else None
-            )
-            watch.start(before)
+            watch.start(self._before(sp) if not service_step.create else None)
             if service_step.create:
                 self.reporter.step(sp.key, f"creating service {sp.name} on {short_arn(target)}")
                 self.writer.create_service(
@@ -364,6 +363,13 @@ class Executor:
         if dereg is not None:
             self._deregister(sp, dereg.arns)
         return ServiceResult(sp.key, "deployed", f"on {short_arn(target)}", target)
+
+    def _before(self, sp: ServicePlan) -> dict[str, Any] | None:
+        """The service as it was before the change (its events are not news)."""
+        state = self.live.services.get(sp.key) if self.live is not None else None
+        if state is not None and state.service is not None:
+            return dict(state.service)
+        return self.reader.describe_service(sp.cluster, sp.name)
 
     def _roll_back(
         self, sp: ServicePlan, service: Service, watch: Watch, failed: str, outcome: WaitOutcome

@@ -117,20 +117,45 @@ def observe(
     stores: Mapping[str, ImageStore],
     local: LocalImages | None = None,
 ) -> LiveState:
-    """Read everything the planner compares against; raises OperationError on AWS errors."""
+    """Read everything the planner compares against; raises OperationError on AWS errors.
+
+    Three rounds of calls, each concurrent: what needs nothing (clusters, service
+    lists, family revisions, image digests), then the services, then the task
+    definitions they run, so the wall time is three round trips plus pagination.
+    """
     services = {key: config.services[key] for key in rendered}
     cluster_names = sorted({config.clusters[s.cluster].name for s in services.values()})
-    existing = ecs.existing_clusters(cluster_names)
-    missing = [c for c in cluster_names if c not in existing]
-    if missing:
-        raise OperationError(
-            f"cluster {', '.join(missing)} does not exist",
-            hint="ecsdeploy deploys services into existing clusters; create the cluster first, "
-            "or check `clusters:` and --region",
-        )
+    families = sorted({r.family for r in rendered.values()})
+    used_images = sorted({k for r in rendered.values() for k in r.images})
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        clusters_job = pool.submit(ecs.existing_clusters, cluster_names)
+        # Every service in those clusters, so no revision in use anywhere is deregistered.
+        listing = {c: pool.submit(ecs.list_service_arns, c) for c in cluster_names}
+        revision_jobs = {f: pool.submit(ecs.active_revisions, f) for f in families}
+        digest_jobs = {
+            (key, which): pool.submit(_digest, images[key], which, stores, local)
+            for key in used_images
+            for which in ("target", "source")
+        }
+        existing = clusters_job.result()
+        missing = [c for c in cluster_names if c not in existing]
+        if missing:
+            raise OperationError(
+                f"cluster {', '.join(missing)} does not exist",
+                hint="ecsdeploy deploys services into existing clusters; create the cluster "
+                "first, or check `clusters:` and --region",
+            )
+        listed = {c: job.result() for c, job in listing.items()}
+        revisions = {f: job.result() for f, job in revision_jobs.items()}
+        image_states = {
+            key: ImageState(
+                key=key,
+                target_digest=digest_jobs[(key, "target")].result(),
+                source_digest=digest_jobs[(key, "source")].result(),
+            )
+            for key in used_images
+        }
 
-    # Every service in those clusters, so no revision in use anywhere is deregistered.
-    listed = dict(zip(cluster_names, _parallel(ecs.list_service_arns, cluster_names), strict=True))
     jobs = [
         (cluster, batch)
         for cluster in cluster_names
@@ -164,9 +189,6 @@ def observe(
         for key, s in services.items()
     }
 
-    families = sorted({r.family for r in rendered.values()})
-    revisions = dict(zip(families, _parallel(ecs.active_revisions, families), strict=True))
-
     wanted: set[str] = set()
     for key, state in states.items():
         if state.task_definition_arn:
@@ -178,14 +200,6 @@ def observe(
         zip(sorted(wanted), _parallel(ecs.describe_task_definition, sorted(wanted)), strict=True)
     )
 
-    used_images = sorted({k for r in rendered.values() for k in r.images})
-    image_states = dict(
-        zip(
-            used_images,
-            _parallel(lambda k: _image_state(images[k], stores, local), used_images),
-            strict=True,
-        )
-    )
     return LiveState(
         services=states,
         task_definitions=described_tds,
@@ -196,25 +210,24 @@ def observe(
     )
 
 
-def _image_state(
-    ref: ImageRef, stores: Mapping[str, ImageStore], local: LocalImages | None
-) -> ImageState:
+def _digest(
+    ref: ImageRef, which: str, stores: Mapping[str, ImageStore], local: LocalImages | None
+) -> str | None:
+    """The digest of an image's revision tag (`target`), or of what makes it (`source`)."""
     store = stores[ref.registry_key]
     try:
-        target = store.digest(ref.repository, ref.tag)
+        if which == "target" or (ref.promote is None and ref.local is None):
+            return store.digest(ref.repository, ref.tag)
         if ref.promote is not None:
-            source = target if ref.promote == ref.tag else store.digest(ref.repository, ref.promote)
-        elif ref.local is not None:
-            if local is None:
-                raise OperationError("local images need the Docker engine")
-            source = local.digest_in(ref.local, f"{ref.registry}/{ref.repository}")
-        else:
-            source = target
+            return store.digest(ref.repository, ref.promote)
+        if local is None:
+            raise OperationError("local images need the Docker engine")
+        assert ref.local is not None
+        return local.digest_in(ref.local, f"{ref.registry}/{ref.repository}")
     except EcsDeployError as exc:
         raise OperationError(
             f"image `{ref.key}` ({ref.uri}): {exc.message}", hint=exc.hint
         ) from None
-    return ImageState(key=ref.key, target_digest=target, source_digest=source)
 
 
 DRAINING_ATTRIBUTE = "ecsdeploy.draining"  # set while the roll-out drains an instance
