@@ -55,7 +55,12 @@ def latency_proxy(target_url: str, delay_ms: float) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        # socketserver's default backlog of 5 drops the SYNs of a burst of parallel
+        # calls, and each dropped one costs the client a second (a TCP retransmit).
+        request_queue_size = 128
+
+    server = Server(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

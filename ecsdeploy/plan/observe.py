@@ -24,7 +24,7 @@ from ecsdeploy.errors import EcsDeployError, OperationError
 from ecsdeploy.render import ImageRef, RenderedService
 
 T = TypeVar("T")
-WORKERS = 16
+WORKERS = 32  # as many as the clients' connection pools (adapters.aws.MAX_POOL)
 
 
 @dataclass(frozen=True)
