@@ -46,15 +46,17 @@ def _say(text: str) -> None:
 
 def run_demo(invoke: Callable[[list[str]], int], *, color: bool, speed: float = SPEED) -> int:
     """Run the walkthrough; `invoke` runs one ecsdeploy command line and returns its exit code."""
-    try:
-        from ecsdeploy.sandbox.seed import seed
-        from ecsdeploy.sandbox.server import Sandbox
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None:
         raise OperationError(
-            "the demo needs the sandbox", hint="pip install 'ecsdeploy[sandbox]'"
-        ) from None
+            "the demo runs on the sandbox, which needs moto",
+            hint="pip install 'ecsdeploy[sandbox]'",
+        )
     from ecsdeploy.config import load_config
     from ecsdeploy.render import Renderer
+    from ecsdeploy.sandbox.seed import seed
+    from ecsdeploy.sandbox.server import Sandbox
 
     with tempfile.TemporaryDirectory(prefix="ecsdeploy-demo-") as tmp:
         app = Path(tmp) / "quickstart"

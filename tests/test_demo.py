@@ -35,3 +35,21 @@ def test_demo_walks_through_and_rolls_back_the_broken_release(tmp_path: Path) ->
         "1 revision to deregister." in out
     )
     assert "no load balancer" not in out  # the worker opted out: not repeated in plans
+
+
+def test_demo_without_the_sandbox_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    # moto hidden from this interpreter, as in an install without the `sandbox` extra.
+    code = (
+        "import importlib.util\n"
+        "found = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'moto' else found(name, *a)\n"
+        "from ecsdeploy.cli import main\n"
+        "main(['demo'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "the demo runs on the sandbox, which needs moto" in proc.stderr
+    assert "pip install 'ecsdeploy[sandbox]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
