@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "schema": "schema",
     "sandbox": "sandbox",
     "demo": "demo",
+    "init": "init",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -43,6 +44,7 @@ SHORT_HELP: dict[str, str] = {
     "schema": "Print the JSON Schema of deploy.yaml.",
     "sandbox": "Run the local ECS emulator in the foreground.",
     "demo": "The whole workflow on the embedded sandbox (no AWS account, no Docker).",
+    "init": "Write deploy.yaml and templates from live services (read-only).",
 }
 
 

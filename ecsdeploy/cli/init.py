@@ -1,0 +1,125 @@
+"""`ecsdeploy init`: deploy.yaml and templates from live services; read-only AWS calls.
+
+Reads (DescribeClusters, DescribeServices, DescribeTaskDefinition,
+DescribeTargetGroups, ListTaskDefinitions) and writes files, nothing else;
+what the files say is `ecsdeploy.init`'s business.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ecsdeploy.cli.options import shared_options
+
+
+@click.command("init")
+@click.option("--cluster", "cluster", required=True, metavar="C", help="The ECS cluster.")
+@click.option(
+    "--service",
+    "services",
+    required=True,
+    multiple=True,
+    metavar="S",
+    help="An ECS service of the cluster (repeat).",
+)
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write deploy.yaml and taskdefs/.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that exist.")
+@shared_options
+@click.pass_context
+def command(
+    ctx: click.Context,
+    cluster: str,
+    services: tuple[str, ...],
+    directory: Path,
+    force: bool,
+) -> int:
+    """Write deploy.yaml and a task-definition template per service from what runs now.
+
+    `ecsdeploy plan` right after shows "No changes.". Only reads from AWS.
+    """
+    from ecsdeploy.adapters.aws import AwsClients, AwsSettings
+    from ecsdeploy.adapters.ecs import EcsReader
+    from ecsdeploy.adapters.elb import ElbAdapter
+    from ecsdeploy.cli import GlobalOptions
+    from ecsdeploy.errors import ExitStatus, InputError, OperationError, Problem
+    from ecsdeploy.init import LiveService, scaffold, service_key, template_path
+
+    opts = ctx.find_root().obj
+    assert isinstance(opts, GlobalOptions)
+    names = list(dict.fromkeys(services))
+    keys = [service_key(n) for n in names]
+    if len(set(keys)) != len(keys):
+        raise InputError(Problem("two --service values name the same service key"))
+
+    # Every file is known before any AWS call: refuse early, and write all or nothing.
+    targets = [directory / "deploy.yaml", *(directory / template_path(k) for k in keys)]
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise InputError(
+            Problem(
+                "would overwrite " + ", ".join(str(p) for p in existing),
+                hint="pass --force to overwrite, or --dir to write elsewhere",
+            )
+        )
+
+    clients = AwsClients(AwsSettings(opts.region, opts.profile, opts.endpoint_url))
+    ecs, elb = EcsReader(clients), ElbAdapter(clients)
+    found = ecs.existing_clusters([cluster])
+    if not found:
+        raise OperationError(
+            f"cluster {cluster} does not exist in {clients.region}",
+            hint="check --cluster and --region",
+        )
+    cluster_name = str(next(iter(found.values()))["clusterName"])
+
+    live: list[LiveService] = []
+    for name in names:
+        svc = ecs.describe_service(cluster_name, name)
+        if svc is None:
+            raise OperationError(
+                f"service {name} does not exist in cluster {cluster_name}",
+                hint="check --service (the ECS service name) and --cluster",
+            )
+        td = ecs.describe_task_definition(str(svc["taskDefinition"]))
+        groups: dict[str, str] = {}
+        for lb in svc.get("loadBalancers") or []:
+            arn = lb.get("targetGroupArn")
+            if arn:
+                group = elb.target_group(str(arn))
+                if group is not None:
+                    groups[str(arn)] = str(group["TargetGroupName"])
+        # Counted so the first plan does not deregister the revisions kept so far.
+        revisions = len(ecs.active_revisions(str(td["family"])))
+        live.append(LiveService(svc, td, groups, revisions))
+
+    result = scaffold(clients.region, cluster_name, live)
+    (directory / "taskdefs").mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for relative, text in result.templates.items():
+        path = directory / relative
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    deploy_yaml = directory / "deploy.yaml"
+    deploy_yaml.write_text(result.deploy_yaml, encoding="utf-8")
+    written.insert(0, deploy_yaml)
+
+    # Paths and names only: the templates hold environment values, never echoed.
+    for path in written:
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    flag = "" if deploy_yaml == Path("deploy.yaml") else f" -f {deploy_yaml}"
+    click.echo("\nNext:")
+    click.echo(f"  ecsdeploy{flag} validate")
+    click.echo(f'  ecsdeploy{flag} plan        # expect "No changes."')
+    click.echo(f"  ecsdeploy schema > {directory / 'deploy.schema.json'}   # editor help")
+    return int(ExitStatus.OK)
