@@ -496,9 +496,8 @@ def scaffold(region: str, cluster: str, services: Sequence[LiveService]) -> Scaf
             if reg.key == DOCKER_HUB_KEY:
                 above = [
                     "Docker Hub: `nginx:1.25` is registry-1.docker.io/library/nginx:1.25",
-                    "(docker.io is only a name: its registry API is registry-1.docker.io).",
-                    "Templates spell such images out in full, so the first apply registers",
-                    "a revision whose only change is that spelling.",
+                    "(docker.io is only a name: its registry API is registry-1.docker.io);",
+                    "plan treats both spellings as the same image.",
                 ]
             elif reg.type == "docker":
                 above = ["if it is private, add auth: {username_env: ..., password_env: ...}"]

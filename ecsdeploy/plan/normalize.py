@@ -144,8 +144,23 @@ def _parse_units(value: Any, pattern: re.Pattern[str], unit: int) -> Any:
     return int(number) if number.is_integer() else value.strip()
 
 
+def canonical_image(image: str) -> str:
+    """One spelling per Docker Hub image, the short one people write: `nginx:1.25`,
+    `docker.io/library/nginx:1.25` and `registry-1.docker.io/library/nginx:1.25` are
+    the same image to Docker and ECS."""
+    first, slash, rest = image.partition("/")
+    if not slash or first not in _DOCKER_HUB_HOSTS:
+        return image
+    return rest.removeprefix("library/") if rest.count("/") == 1 else rest
+
+
+_DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
 def _normalize_container(c: dict[str, Any], network_mode: str) -> None:
     _drop_empty_strings(c)
+    if isinstance(c.get("image"), str):
+        c["image"] = canonical_image(c["image"])
     # "If this parameter is omitted, a container is assumed to be essential."
     _drop_default(c, "essential", True)
     # Omitted container cpu is 0 units, and DescribeTaskDefinition returns cpu: 0.

@@ -17,6 +17,7 @@ from ecsdeploy.plan.diff import (
     diff_task_definitions,
     mask_environment,
 )
+from ecsdeploy.plan.normalize import canonical_image
 from ecsdeploy.render.shapes import to_register_input
 
 from .ecs_echo import describe_response
@@ -144,7 +145,8 @@ def test_changed_image_reads_as_one_line_under_its_container(path: Path) -> None
 
     diff = diff_task_definitions(before, after)
 
-    old = container.get("image") or None
+    # Docker Hub images are shown in their short spelling (`docker.io/x/y` reads `x/y`).
+    old = canonical_image(container["image"]) if container.get("image") else None
     if old is None:
         expected = '+   image: "registry.example.com/shop/web:3f2c1ab"'
         kind = ChangeKind.ADD

@@ -387,3 +387,38 @@ def test_all_real_task_definitions_are_there() -> None:
     if not REAL_TASKDEFS_DIR.is_dir():
         pytest.skip(f"real task definitions absent: {REAL_TASKDEFS_DIR}")
     assert len(list(REAL_TASKDEFS_DIR.glob("*.json"))) == EXPECTED_COUNT
+
+
+@pytest.mark.parametrize(
+    ("image", "canonical"),
+    [
+        ("nginx:1.25", "nginx:1.25"),
+        ("docker.io/library/nginx:1.25", "nginx:1.25"),
+        ("registry-1.docker.io/library/nginx:1.25", "nginx:1.25"),
+        ("index.docker.io/bitnami/redis:7", "bitnami/redis:7"),
+        ("docker.io/bitnami/redis:7", "bitnami/redis:7"),
+        ("bitnami/redis:7", "bitnami/redis:7"),
+        ("localhost/shop/web:1", "localhost/shop/web:1"),
+        ("127.0.0.1:5556/shop/web:1", "127.0.0.1:5556/shop/web:1"),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web:3f2c1ab",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web:3f2c1ab",
+        ),
+        ("docker.io/library/nginx@sha256:" + "a" * 64, "nginx@sha256:" + "a" * 64),
+    ],
+)
+def test_docker_hub_images_have_one_spelling(image: str, canonical: str) -> None:
+    from ecsdeploy.plan.normalize import canonical_image
+
+    assert canonical_image(image) == canonical
+
+
+def test_docker_hub_spellings_diff_empty() -> None:
+    from ecsdeploy.plan.diff import diff_task_definitions
+
+    live = {"family": "f", "containerDefinitions": [{"name": "a", "image": "nginx:1.25"}]}
+    desired = {
+        "family": "f",
+        "containerDefinitions": [{"name": "a", "image": "registry-1.docker.io/library/nginx:1.25"}],
+    }
+    assert not diff_task_definitions(live, desired).changed
