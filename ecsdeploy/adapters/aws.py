@@ -70,7 +70,7 @@ class AwsClients:
                 if self._session is None:
                     self._session = self._make_session()
                 config = Config(
-                    retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+                    retries={"mode": "adaptive", "max_attempts": max_attempts()},
                     max_pool_connections=MAX_POOL,
                     connect_timeout=10,
                     read_timeout=60,
@@ -80,6 +80,16 @@ class AwsClients:
                     service, endpoint_url=self.settings.endpoint_url, config=config
                 )
             return self._clients[service]
+
+
+def max_attempts() -> int:
+    """Attempts per call: AWS_MAX_ATTEMPTS, botocore's own variable, else MAX_ATTEMPTS."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("AWS_MAX_ATTEMPTS", "")))
+    except ValueError:
+        return MAX_ATTEMPTS
 
 
 def call(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -106,7 +116,9 @@ def call(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
         ) from None
     except botocore.exceptions.EndpointConnectionError as exc:
         raise OperationError(
-            f"{what} failed: cannot reach {exc.kwargs.get('endpoint_url')}"
+            f"{what} failed: cannot reach {exc.kwargs.get('endpoint_url')} "
+            f"(attempts: {max_attempts()})",
+            hint="check the network, --region and --endpoint-url / AWS_ENDPOINT_URL",
         ) from None
     except botocore.exceptions.BotoCoreError as exc:
         raise OperationError(f"{what} failed: {exc}") from None

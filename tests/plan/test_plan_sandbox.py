@@ -192,3 +192,18 @@ def test_first_deploy_is_a_create(app: App) -> None:
     assert result.exit_code == 0, result.output
     assert "+ create service" in result.output
     assert "1 service to create" in result.output
+
+
+def test_unreachable_endpoint_is_a_clear_error(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    result = app.run("--endpoint-url", f"http://127.0.0.1:{port}", "plan")
+    assert result.exit_code == 1
+    assert f"ecs:DescribeClusters failed: cannot reach http://127.0.0.1:{port}/ (attempts: 2)" in (
+        result.output
+    )
+    assert "check the network, --region and --endpoint-url" in result.output
