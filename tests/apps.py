@@ -80,6 +80,29 @@ def copy_sample(sample: str, dest: Path) -> Path:
     return target
 
 
+def copy_fargate_for_sandbox(dest: Path) -> Path:
+    """The fargate sample, made to seed: the sandbox's region, the target group by name,
+    and no network block (its subnets are made up; the seed's own are used)."""
+    folder = copy_sample("fargate", dest)
+    deploy = folder / "deploy.yaml"
+    text = deploy.read_text()
+    for old, new in (
+        ("region: eu-west-1", "region: us-east-1"),
+        ("dkr.ecr.eu-west-1", "dkr.ecr.us-east-1"),
+        (
+            "target_group: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/"
+            "billing-api/6d0ecf831eec9f09",
+            "target_group: billing-api",
+        ),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    start = text.index("    network:")
+    text = text[:start] + text[text.index("    desired_count:", start) :]
+    deploy.write_text(text)
+    return folder
+
+
 def seed_app(handle: Any, folder: Path, revision: str = REV_A, instances: int | None = None) -> App:
     """Seed the sandbox with the app as deployed at `revision` (services steady on it)."""
     from ecsdeploy.sandbox.seed import seed

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from ecsdeploy.cli import cli
 from ecsdeploy.init import LiveService, parse_image, scaffold
-from tests.apps import REV_A, App, copy_sample, seed_app, write_calls
+from tests.apps import REV_A, App, copy_fargate_for_sandbox, copy_sample, seed_app, write_calls
 
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 
@@ -282,24 +282,7 @@ def test_many_revisions_are_kept_by_the_first_plan(
 
 
 def test_fargate_service(sandbox: Any, tmp_path: Path) -> None:
-    folder = copy_sample("fargate", tmp_path)
-    deploy = folder / "deploy.yaml"
-    text = deploy.read_text()
-    for old, new in (
-        ("region: eu-west-1", "region: us-east-1"),
-        ("dkr.ecr.eu-west-1", "dkr.ecr.us-east-1"),
-        (
-            "target_group: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/"
-            "billing-api/6d0ecf831eec9f09",
-            "target_group: billing-api",
-        ),
-    ):
-        assert old in text
-        text = text.replace(old, new, 1)
-    # The sample's subnets are made up; the seed's own are used instead.
-    start = text.index("    network:")
-    text = text[:start] + text[text.index("    desired_count:", start) :]
-    deploy.write_text(text)
+    folder = copy_fargate_for_sandbox(tmp_path)
     seed_app(sandbox, folder)
 
     out = tmp_path / "out"

@@ -13,7 +13,7 @@ from ecsdeploy.config import load_config
 from ecsdeploy.errors import ExitStatus, RefusedError
 from ecsdeploy.plan.build import observe_live, prepare
 from ecsdeploy.verify import enforce, preflight, run
-from tests.apps import REV_B, App, copy_sample, seed_app, write_calls
+from tests.apps import REV_B, App, copy_fargate_for_sandbox, copy_sample, seed_app, write_calls
 from tests.verify.apps import (
     REGISTRY_ENV,
     idle_instances,
@@ -158,25 +158,7 @@ def test_dynamic_host_port_needs_no_idle_instance(
 
 
 def test_fargate_needs_only_maximum_percent_room(sandbox: Any, tmp_path: Path) -> None:
-    folder = copy_sample("fargate", tmp_path)
-    deploy = folder / "deploy.yaml"
-    text = deploy.read_text()
-    for old, new in (
-        ("region: eu-west-1", "region: us-east-1"),
-        ("dkr.ecr.eu-west-1", "dkr.ecr.us-east-1"),
-        (
-            "target_group: arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/"
-            "billing-api/6d0ecf831eec9f09",
-            "target_group: billing-api",
-        ),
-    ):
-        assert old in text
-        text = text.replace(old, new, 1)
-    # The sample's subnets and security group are made up; the seed's own are used instead.
-    start = text.index("    network:")
-    end = text.index("    desired_count:", start)
-    text = text[:start] + text[end:]
-    deploy.write_text(text)
+    folder = copy_fargate_for_sandbox(tmp_path)
     # The secrets the task definition names, made here (the seed does not): the
     # Secrets Manager ARN carries a random suffix, so the template takes the real one.
     sandbox.client("ssm").put_parameter(
