@@ -41,9 +41,28 @@ WRITE_PREFIXES = (
 )
 
 
-def write_calls(calls: dict[str, int]) -> list[str]:
-    """The operations among the sandbox's call counts (`ecs:UpdateService`) that write."""
-    return sorted(op for op in calls if op.split(":", 1)[1].startswith(WRITE_PREFIXES))
+# apply's lock: a cluster tag written and removed again (see `lock_tags`), not a change.
+LOCK_CALLS = ("ecs:TagResource", "ecs:UntagResource")
+
+
+def write_calls(calls: dict[str, int], *, lock_aside: bool = False) -> list[str]:
+    """The operations among the sandbox's call counts (`ecs:UpdateService`) that write;
+    with `lock_aside`, apply's lock is not counted (check `lock_tags` is empty then)."""
+    return sorted(
+        op
+        for op in calls
+        if op.split(":", 1)[1].startswith(WRITE_PREFIXES) and not (lock_aside and op in LOCK_CALLS)
+    )
+
+
+def lock_tags(endpoint_url: str, cluster: str) -> dict[str, str]:
+    """The `ecsdeploy:lock:*` tags a cluster carries now."""
+    import boto3
+
+    ecs = boto3.client("ecs", endpoint_url=endpoint_url, region_name="us-east-1")
+    found = ecs.describe_clusters(clusters=[cluster], include=["TAGS"])["clusters"]
+    tags = found[0].get("tags", []) if found else []
+    return {t["key"]: t["value"] for t in tags if t["key"].startswith("ecsdeploy:lock:")}
 
 
 REV_A = "aaaaaaa0000000000000000000000000000000a1"

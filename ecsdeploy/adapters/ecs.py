@@ -47,14 +47,19 @@ class EcsAdapter:
 
     # --- clusters and services --------------------------------------------------------
 
-    def existing_clusters(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    def existing_clusters(
+        self, names: Iterable[str], *, tags: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """Cluster name -> DescribeClusters' entry (with its `tags` when asked)."""
         names = list(dict.fromkeys(names))
         found: dict[str, dict[str, Any]] = {}
+        extra: dict[str, Any] = {"include": ["TAGS"]} if tags else {}
         for start in range(0, len(names), 100):
             resp = call(
                 "ecs:DescribeClusters",
                 self._ecs.describe_clusters,
                 clusters=names[start : start + 100],
+                **extra,
             )
             for cluster in resp.get("clusters", []):
                 if cluster.get("status") in ("ACTIVE", "PROVISIONING"):

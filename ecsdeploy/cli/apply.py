@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -109,59 +110,72 @@ def command(
                 hint="commit or stash them, or pass --allow-dirty",
             )
 
-    live = observe_live(context)
-    if saved is not None:
-        refuse_if_stale(saved, live)
-        plan = saved
-    else:
-        plan = build_plan(context, live)
-        if fmt == "text":
+    # The locks are taken while the live state is observed (their settle costs no time
+    # there) and confirmed before anything is shown or written.
+    selected = [context.config.services[k] for k in context.rendered]
+    by_cluster: dict[str, list[str]] = {}
+    for svc in selected:
+        by_cluster.setdefault(context.config.clusters[svc.cluster].name, []).append(svc.name)
+    # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.
+    ttl = max((s.deployment.timeout for s in selected), default=0) * 2 + 600
+    locks = ServiceLocks(EcsReader(context.clients), EcsWriter(context.clients), ttl_seconds=ttl)
+    lock_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lock")
+    locking = lock_pool.submit(locks.acquire, by_cluster, break_lock=break_lock)
+    reporter: Reporter | None = None
+    previous = signal.getsignal(signal.SIGTERM)
+    cancel = threading.Event()
+    try:
+        live = observe_live(context)
+        if saved is not None:
+            refuse_if_stale(saved, live)
+            plan = saved
+        else:
+            plan = build_plan(context, live)
+        locking.result()
+        if saved is None and fmt == "text":
             click.echo(view.text(plan, color=color), nl=False)
-    if not plan.has_work:
-        if fmt == "text" and saved is not None:
-            click.echo("No changes.")
-        return int(ExitStatus.OK)
-
-    if saved is None and not yes and plan.changed:
-        if not sys.stdin.isatty():
-            raise RefusedError(
-                "apply needs a confirmation and there is no terminal to ask on",
-                hint="pass --yes, or apply a reviewed plan file: ecsdeploy apply plan.json",
-            )
-        if not click.confirm("\nApply these changes?", default=False):
-            click.echo("Nothing was changed.")
+        if not plan.has_work:
+            if fmt == "text" and saved is not None:
+                click.echo("No changes.")
             return int(ExitStatus.OK)
 
-    from ecsdeploy import verify
+        if saved is None and not yes and plan.changed:
+            if not sys.stdin.isatty():
+                raise RefusedError(
+                    "apply needs a confirmation and there is no terminal to ask on",
+                    hint="pass --yes, or apply a reviewed plan file: ecsdeploy apply plan.json",
+                )
+            if not click.confirm("\nApply these changes?", default=False):
+                click.echo("Nothing was changed.")
+                return int(ExitStatus.OK)
 
-    # The zero-downtime pre-flight, before the first write (exit 4 unless allowed).
-    verify.enforce(verify.run(context, live, list(services) or None), allow_downtime=allow_downtime)
+        from ecsdeploy import verify
 
-    changed = [sp for sp in plan.services if sp.changed or sp.waits]
-    reporter = make_reporter(fmt, [sp.key for sp in changed], color=color, tty=sys.stdout.isatty())
-    cancel = threading.Event()
-    # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.
-    ttl = max(context.config.services[sp.key].deployment.timeout for sp in changed) * 2 + 600
-    locks = ServiceLocks(EcsReader(context.clients), EcsWriter(context.clients), ttl_seconds=ttl)
-    clusters = {sp.cluster: live.clusters[sp.cluster] for sp in changed}
-    previous = signal.getsignal(signal.SIGTERM)
+        # The zero-downtime pre-flight, before the first write (exit 4 unless allowed).
+        verify.enforce(
+            verify.run(context, live, list(services) or None), allow_downtime=allow_downtime
+        )
 
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        cancel.set()
+        changed = [sp for sp in plan.services if sp.changed or sp.waits]
+        reporter = make_reporter(
+            fmt, [sp.key for sp in changed], color=color, tty=sys.stdout.isatty()
+        )
 
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        for cluster, arn in clusters.items():
-            locks.acquire(
-                arn, [sp.name for sp in changed if sp.cluster == cluster], break_lock=break_lock
-            )
+        def on_term(signum: int, frame: FrameType | None) -> None:
+            cancel.set()
+
+        signal.signal(signal.SIGTERM, on_term)
         executor = Executor(
             context, plan, reporter, wait=not no_wait, parallel=parallel, cancel=cancel, live=live
         )
         results = executor.run()
     finally:
+        # Whatever happened, the locks taken (or being taken) are given back.
+        wait([locking])
         locks.release()
-        reporter.close()
+        lock_pool.shutdown()
+        if reporter is not None:
+            reporter.close()
         signal.signal(signal.SIGTERM, previous)
     return _summarise(results, reporter, interrupted=cancel.is_set())
 

@@ -88,7 +88,7 @@ def command(
     locks = ServiceLocks(reader, writer, ttl_seconds=timeout * 2 + 600)
     cancel = threading.Event()
     try:
-        locks.acquire(str(live["clusterArn"]), [svc_cfg.name], break_lock=break_lock)
+        locks.acquire({str(live["clusterArn"]): [svc_cfg.name]}, break_lock=break_lock)
         watch = Watch(
             reader, Targets(context.clients), reporter, cluster, svc_cfg.name, key, cancel
         )

@@ -1,10 +1,26 @@
-"""One apply per service at a time: a lock kept as a tag on the service's ECS cluster.
+"""One apply per service at a time: locks kept as tags on the services' ECS cluster.
 
-Tags are the only shared state AWS gives us without new infrastructure. The tag
-(`ecsdeploy:lock:<service>`) names the holder and an expiry, so a lock left by
-a killed process lapses on its own. Writing a tag is not atomic, so after
-writing, the holder waits a moment and reads it back: of two applies racing, the
-one whose write landed last keeps the lock and the other refuses.
+Tags are the only shared state AWS gives us without new infrastructure or new
+permissions. A tag `ecsdeploy:lock:<service>` names the holder and an expiry,
+so a lock left by a killed process lapses on its own (or at once, when its
+holder was a process of this machine that is gone).
+
+Taking the locks is one read (DescribeClusters with its tags), one write
+(TagResource), a settle, and a read back. Writing a tag is not atomic: of two
+applies that both read "free", both write. The read back, after the settle,
+decides: on one key the write that landed last wins and the other refuses; on
+two conflicting keys (a service and the whole cluster) both see each other and
+both refuse. For both to go on, one of them would have had to write after the
+other read back, that is, to take longer from its read to its write than the
+other's settle; the settle (4 round trips, at least 0.2 s) is far longer than
+that step (one round trip and no work).
+
+A cluster has room for 50 tags. An apply that would leave fewer than
+`SPARE_TAGS` free locks the whole cluster with one tag, `ecsdeploy:lock:@all`,
+instead of one per service (`@` is in no service name).
+
+`apply` takes its locks while it observes the live state (like Terraform, which
+locks before it refreshes): the settle costs no time there.
 """
 
 from __future__ import annotations
@@ -15,17 +31,25 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from ecsdeploy.adapters.ecs import EcsReader, EcsWriter
-from ecsdeploy.errors import EcsDeployError, RefusedError
+from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
 
 PREFIX = "ecsdeploy:lock:"
-# Two applies race only if one reads the tags between the other's read and write;
-# waiting a few round trips after writing outlasts that window.
+ALL = f"{PREFIX}@all"  # every service of the cluster
+TAG_LIMIT = 50  # user tags an ECS resource can carry
+SPARE_TAGS = 10  # left free for people and other applies before one tag locks all
 SETTLE_ROUND_TRIPS = 4
-MIN_SETTLE_SECONDS = 0.05
+MIN_SETTLE_SECONDS = 0.2
+# A lock this close to its expiry may have been taken over; release reads it first.
+RELEASE_MARGIN = timedelta(seconds=60)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,31 @@ def _holder_is_gone(holder: str) -> bool:
     return False
 
 
+def _conflicts(key: str, mine: Iterable[str]) -> bool:
+    mine = set(mine)
+    return key in mine or (key.startswith(PREFIX) and (key == ALL or ALL in mine))
+
+
+def _what(key: str, cluster: str) -> str:
+    return f"every service of cluster {cluster}" if key == ALL else f"service {key[len(PREFIX) :]}"
+
+
+def _each(fn: Callable[[str], T], items: Sequence[str]) -> list[T]:
+    """fn over items, at once when there are several (one per cluster)."""
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+@dataclass
+class _Cluster:
+    name: str
+    arn: str
+    keys: list[str]  # the tags this apply writes
+    broken: list[str]  # foreign locks --break-lock removes
+
+
 class ServiceLocks:
     """Locks for the services of one apply; release() frees what it took."""
 
@@ -92,62 +141,140 @@ class ServiceLocks:
         self._writer = writer
         self._ttl = ttl_seconds
         self._settle = settle_seconds
-        self._held: list[tuple[str, str]] = []  # (cluster ARN, tag key)
+        self._held: dict[str, list[str]] = {}  # cluster ARN -> tag keys confirmed ours
+        self._until: datetime | None = None
         self._token = uuid.uuid4().hex[:12]
 
-    def acquire(self, cluster_arn: str, services: list[str], *, break_lock: bool = False) -> None:
-        keys = {f"{PREFIX}{s}"[:128]: s for s in services}
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def acquire(self, services: Mapping[str, Sequence[str]], *, break_lock: bool = False) -> None:
+        """Lock `services` (cluster name or ARN -> service names), or raise RefusedError.
+
+        Nothing is left behind when it raises: what was written is removed.
+        """
+        wanted = {c.rsplit("/", 1)[-1]: list(dict.fromkeys(s)) for c, s in services.items() if s}
+        if not wanted:
+            return
         now = datetime.now(UTC)
-        tags = self._reader.tags(cluster_arn)
-        for key, service in keys.items():
-            current = LockValue.decode(tags.get(key, ""))
-            if current and _holder_is_gone(current.holder):
-                current = None  # a process of this machine that died (SIGKILL, OOM)
-            if current and current.until > now and current.token != self._token and not break_lock:
-                raise RefusedError(
-                    f"service {service} is locked by another apply: {current.holder}, "
-                    f"until {current.until:%Y-%m-%d %H:%M:%S} UTC",
-                    hint="wait for it to finish; if that apply is gone, wait for the expiry "
-                    "or pass --break-lock",
-                )
-        mine = LockValue(_holder(), now + timedelta(seconds=self._ttl), self._token).encode()
+        found = self._reader.existing_clusters(sorted(wanted), tags=True)
+        missing = [c for c in sorted(wanted) if c not in found]
+        if missing:
+            raise OperationError(f"cluster {', '.join(missing)} does not exist")
+        plans: list[_Cluster] = []
+        for name in sorted(wanted):
+            cluster = found[name]
+            tags = {t["key"]: t["value"] for t in cluster.get("tags") or []}
+            room = TAG_LIMIT - len([k for k in tags if not k.startswith("aws:")])
+            per_service = [f"{PREFIX}{s}"[:128] for s in wanted[name]]
+            keys = per_service if len(per_service) <= room - SPARE_TAGS else [ALL]
+            broken = []
+            for key, value in tags.items():
+                current = self._foreign(key, value, now)
+                if current is None or not _conflicts(key, keys):
+                    continue
+                if not break_lock:
+                    raise RefusedError(
+                        f"{_what(keys[0] if key == ALL else key, name)} is locked by another "
+                        f"apply: {current.holder}, until {current.until:%Y-%m-%d %H:%M:%S} UTC"
+                        + (
+                            f" (it holds every service of cluster {name})"
+                            if key == ALL and keys != [ALL]
+                            else ""
+                        ),
+                        hint="wait for it to finish; if that apply is gone, wait for the expiry "
+                        "or pass --break-lock",
+                    )
+                if key not in keys:
+                    broken.append(key)
+            plans.append(_Cluster(name, str(cluster["clusterArn"]), keys, broken))
+
+        self._until = now + timedelta(seconds=self._ttl)
+        mine = LockValue(_holder(), self._until, self._token).encode()
         started = time.monotonic()
-        self._writer.tag(cluster_arn, dict.fromkeys(keys, mine))
-        round_trip = time.monotonic() - started
-        self._held += [(cluster_arn, k) for k in keys]
-        settle = self._settle
-        if settle is None:
-            settle = max(MIN_SETTLE_SECONDS, SETTLE_ROUND_TRIPS * round_trip)
-        time.sleep(settle)
-        tags = self._reader.tags(cluster_arn)
-        for key, service in keys.items():
+
+        def write(plan: _Cluster) -> None:
+            try:
+                self._writer.tag(plan.arn, dict.fromkeys(plan.keys, mine))
+            except OperationError as exc:
+                raise OperationError(
+                    f"cannot lock services of cluster {plan.name}: {exc.message}",
+                    hint="a cluster carries at most 50 tags; remove some, or run apply "
+                    "for fewer services at a time",
+                ) from None
+            self._held[plan.arn] = list(plan.keys)
+            if plan.broken:
+                self._writer.untag(plan.arn, plan.broken)
+
+        by_arn = {p.arn: p for p in plans}
+        try:
+            _each(lambda arn: write(by_arn[arn]), list(by_arn))
+            round_trip = time.monotonic() - started
+            settle = self._settle
+            if settle is None:
+                settle = max(MIN_SETTLE_SECONDS, SETTLE_ROUND_TRIPS * round_trip)
+            time.sleep(settle)
+            now = datetime.now(UTC)
+            for plan, tags in zip(plans, _each(self._reader.tags, list(by_arn)), strict=True):
+                self._check(plan, tags, now)
+        except BaseException:
+            self.release()
+            raise
+
+    def _foreign(self, key: str, value: str, now: datetime) -> LockValue | None:
+        """The live lock of another apply a tag holds, if it holds one."""
+        if not key.startswith(PREFIX):
+            return None
+        current = LockValue.decode(value)
+        if current is None or current.token == self._token or current.until <= now:
+            return None
+        if _holder_is_gone(current.holder):
+            return None  # a process of this machine that died (SIGKILL, OOM)
+        return current
+
+    def _check(self, plan: _Cluster, tags: Mapping[str, str], now: datetime) -> None:
+        """After the settle: every key ours, and no other apply on these services."""
+        for key in plan.keys:
             found = LockValue.decode(tags.get(key, ""))
             if found is None or found.token != self._token:
-                self._held = [h for h in self._held if h[1] != key]
-                self.release()
-                holder = found.holder if found else "unknown"
+                self._held[plan.arn] = [k for k in self._held[plan.arn] if k != key]
                 raise RefusedError(
-                    f"service {service} is locked by another apply that started at the same "
-                    f"moment: {holder}",
+                    f"{_what(key, plan.name)} is locked by another apply that started at the "
+                    f"same moment: {found.holder if found else 'unknown'}",
+                    hint="run again once it has finished",
+                )
+        for key, value in tags.items():
+            current = self._foreign(key, value, now)
+            if current is not None and _conflicts(key, plan.keys):
+                raise RefusedError(
+                    f"{_what(key if key != ALL else plan.keys[0], plan.name)} is locked by "
+                    f"another apply that started at the same moment: {current.holder}",
                     hint="run again once it has finished",
                 )
 
     def release(self) -> None:
-        by_cluster: dict[str, list[str]] = {}
-        for cluster_arn, key in self._held:
-            by_cluster.setdefault(cluster_arn, []).append(key)
-        for cluster_arn, keys in by_cluster.items():
-            # A lock left behind lapses at its expiry; never hide the real error for it.
-            with contextlib.suppress(EcsDeployError):
-                tags = self._reader.tags(cluster_arn)
-                ours = [
-                    k
-                    for k in keys
-                    if (LockValue.decode(tags.get(k, "")) or _NONE).token == self._token
-                ]
-                if ours:
-                    self._writer.untag(cluster_arn, ours)
-        self._held = []
+        """Remove this apply's tags (best effort: a lock left behind lapses at its expiry)."""
+        held, self._held = {arn: keys for arn, keys in self._held.items() if keys}, {}
+        if not held:
+            return
+        # Ours for sure until close to the expiry; past that, another apply may have it.
+        sure = self._until is not None and datetime.now(UTC) < self._until - RELEASE_MARGIN
+
+        def free(arn: str) -> None:
+            keys = held[arn]
+            with contextlib.suppress(EcsDeployError):  # never hide the real error for it
+                if not sure:
+                    tags = self._reader.tags(arn)
+                    keys = [
+                        k
+                        for k in keys
+                        if (LockValue.decode(tags.get(k, "")) or _NONE).token == self._token
+                    ]
+                if keys:
+                    self._writer.untag(arn, keys)
+
+        _each(free, list(held))
 
 
 _NONE = LockValue("", datetime.min.replace(tzinfo=UTC), "")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ecsdeploy.sandbox.ssm import Hosts
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+TAG_LIMIT = 50  # user tags per ECS resource
 ELBV2_NS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
 
 
@@ -115,6 +116,7 @@ class Api:
             "DescribeServiceDeployments": self.describe_service_deployments,
             "DescribeContainerInstances": self.describe_container_instances,
             "DescribeClusters": self.describe_clusters,
+            "TagResource": self.tag_resource,
             "RegisterContainerInstance": self.container_instances_changed,
             "UpdateContainerInstancesState": self.container_instances_changed,
             "DeregisterContainerInstance": self.container_instances_changed,
@@ -608,6 +610,25 @@ class Api:
                 if svc.cluster_arn == arn and not svc.deleted
             )
         return json_reply(data)
+
+    def tag_resource(self, call: Call, forward: Forward) -> Reply | None:
+        """ECS's limit moto lacks: 50 user tags per resource (overwriting a key is free)."""
+        from moto.backends import get_backend
+
+        arn = str(call.params.get("resourceArn") or "")
+        try:
+            current = get_backend("ecs")[call.account][call.region].list_tags_for_resource(arn)
+        except Exception:  # moto answers for what it does not know
+            return None
+        keys = {t["key"] for t in current or []} | {
+            t.get("key") for t in call.params.get("tags") or []
+        }
+        if len([k for k in keys if not str(k).startswith("aws:")]) > TAG_LIMIT:
+            return json_error(
+                "InvalidParameterException",
+                f"The resource {arn} would have more than {TAG_LIMIT} tags.",
+            )
+        return None
 
     def container_instances_changed(self, call: Call, forward: Forward) -> Reply | None:
         reply = forward(None)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.apps import REV_A, REV_B, App, write_calls
+from tests.apps import REV_A, REV_B, App, lock_tags, write_calls
 from tests.execute.conftest import HttpServer, break_web
 
 REV_C = "ccccccc0000000000000000000000000000000c3"
@@ -184,7 +184,8 @@ def test_stale_plan_is_refused(app: App, sandbox: Any, tmp_path: Path) -> None:
         "plan is stale: service worker now runs quickstart-worker:2, planned from quickstart-worker:1"
         in (result.output)
     )
-    assert write_calls(sandbox.control.calls()) == []
+    assert write_calls(sandbox.control.calls(), lock_aside=True) == []
+    assert lock_tags(app.endpoint_url, "quickstart") == {}
 
 
 def test_saved_plan_applies_exactly(app: App, sandbox: Any, tmp_path: Path) -> None:
@@ -203,7 +204,8 @@ def test_without_a_terminal_apply_refuses_to_ask(app: App, sandbox: Any) -> None
     assert result.exit_code == 4
     assert "there is no terminal to ask on" in result.output
     assert "pass --yes" in result.output
-    assert write_calls(sandbox.control.calls()) == []
+    assert write_calls(sandbox.control.calls(), lock_aside=True) == []
+    assert lock_tags(app.endpoint_url, "quickstart") == {}
 
 
 def test_bad_plan_file_is_an_input_error(app: App, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.apps import App, copy_sample, seed_app, write_calls
+from tests.apps import App, copy_sample, lock_tags, seed_app, write_calls
 from tests.execute.conftest import fast
 from tests.fixtures.gitrepo import git
 
@@ -136,4 +136,5 @@ def test_wrong_registry_password_fails_before_any_ecs_change(
     result = app.run("apply", "--yes", "--allow-downtime", env=env)
     assert result.exit_code == 1, result.output
     assert f"{registry.host} answered 401 Unauthorized" in result.output
-    assert write_calls(sandbox.control.calls()) == []
+    assert write_calls(sandbox.control.calls(), lock_aside=True) == []
+    assert lock_tags(app.endpoint_url, "shop") == {}
