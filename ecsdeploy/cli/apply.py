@@ -119,8 +119,13 @@ def command(
     # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.
     ttl = max((s.deployment.timeout for s in selected), default=0) * 2 + 600
     locks = ServiceLocks(EcsReader(context.clients), EcsWriter(context.clients), ttl_seconds=ttl)
-    lock_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lock")
+    from ecsdeploy import verify
+
+    selection = list(services) or None
+    lock_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply")
     locking = lock_pool.submit(locks.acquire, by_cluster, break_lock=break_lock)
+    # verify's lookups that need no live state, at the same time.
+    prefetching = lock_pool.submit(verify.prefetch, context, selection)
     reporter: Reporter | None = None
     previous = signal.getsignal(signal.SIGTERM)
     cancel = threading.Event()
@@ -149,12 +154,9 @@ def command(
                 click.echo("Nothing was changed.")
                 return int(ExitStatus.OK)
 
-        from ecsdeploy import verify
-
         # The zero-downtime pre-flight, before the first write (exit 4 unless allowed).
-        verify.enforce(
-            verify.run(context, live, list(services) or None), allow_downtime=allow_downtime
-        )
+        findings = verify.run(context, live, selection, prefetching.result())
+        verify.enforce(findings, allow_downtime=allow_downtime)
 
         changed = [sp for sp in plan.services if sp.changed or sp.waits]
         reporter = make_reporter(
@@ -172,6 +174,7 @@ def command(
     finally:
         # Whatever happened, the locks taken (or being taken) are given back.
         wait([locking])
+        wait([prefetching])
         locks.release()
         lock_pool.shutdown()
         if reporter is not None:

@@ -1,26 +1,25 @@
 """One apply per service at a time: locks kept as tags on the services' ECS cluster.
 
 Tags are the only shared state AWS gives us without new infrastructure or new
-permissions. A tag `ecsdeploy:lock:<service>` names the holder and an expiry,
-so a lock left by a killed process lapses on its own (or at once, when its
-holder was a process of this machine that is gone).
+permissions. Each apply writes tags of its own, `ecsdeploy:lock:<service>:<id>`,
+whose value names the holder, when it started and when the lock lapses (so a
+lock left by a killed process lapses on its own, or at once when its holder was
+a process of this machine that is gone).
 
-Taking the locks is one read (DescribeClusters with its tags), one write
-(TagResource), a settle, and a read back. Writing a tag is not atomic: of two
-applies that both read "free", both write. The read back, after the settle,
-decides: on one key the write that landed last wins and the other refuses; on
-two conflicting keys (a service and the whole cluster) both see each other and
-both refuse. For both to go on, one of them would have had to write after the
-other read back, that is, to take longer from its read to its write than the
-other's settle; the settle (4 round trips, at least 0.2 s) is far longer than
-that step (one round trip and no work).
+Taking the locks is one write (TagResource), a short wait, and one read
+(ListTagsForResource): an apply goes on only if it then sees no other apply's
+live lock on its services. Of two applies, each writes before it reads; so the
+one that reads last sees the other's tag, and at most one goes on. (Both may
+see each other when they start within a round trip: then both step back and
+try again after random pauses, so one of them goes on.) No key is
+written by two applies, so nothing is overwritten and release needs no read.
 
-A cluster has room for 50 tags. An apply that would leave fewer than
-`SPARE_TAGS` free locks the whole cluster with one tag, `ecsdeploy:lock:@all`,
-instead of one per service (`@` is in no service name).
+A cluster has room for 50 tags: an apply of more than `MAX_SERVICE_TAGS`
+services of a cluster locks all its services with one tag,
+`ecsdeploy:lock:@all:<id>` (`@` is in no service name).
 
 `apply` takes its locks while it observes the live state (like Terraform, which
-locks before it refreshes): the settle costs no time there.
+locks before it refreshes), so they cost it no time.
 """
 
 from __future__ import annotations
@@ -28,48 +27,69 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from ecsdeploy.adapters.aws import error_code
 from ecsdeploy.adapters.ecs import EcsReader, EcsWriter
 from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
 
 PREFIX = "ecsdeploy:lock:"
-ALL = f"{PREFIX}@all"  # every service of the cluster
-TAG_LIMIT = 50  # user tags an ECS resource can carry
-SPARE_TAGS = 10  # left free for people and other applies before one tag locks all
-SETTLE_ROUND_TRIPS = 4
-MIN_SETTLE_SECONDS = 0.2
-# A lock this close to its expiry may have been taken over; release reads it first.
-RELEASE_MARGIN = timedelta(seconds=60)
+ALL = "@all"  # in place of a service name: every service of the cluster
+MAX_SERVICE_TAGS = 10  # more services than this in one cluster: one tag for all
+KEY_LIMIT = 128  # ECS tag keys
+# Tag reads may trail writes by a moment; safety does not depend on this wait.
+SETTLE_ROUND_TRIPS = 1
+MIN_SETTLE_SECONDS = 0.05
+# A lock this young may belong to an apply that started with ours: try again.
+RACE_WINDOW = timedelta(seconds=5)
+ATTEMPTS = 3
+RETRY_PAUSE = (0.1, 0.6)  # seconds, at random, times the attempt
 
 T = TypeVar("T")
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
 class LockValue:
     holder: str
+    since: datetime
     until: datetime
-    token: str
 
     def encode(self) -> str:
-        return f"{self.holder} until {self.until.strftime('%Y-%m-%dT%H:%M:%SZ')} id {self.token}"
+        return f"{self.holder} since {self.since:{_TIME}} until {self.until:{_TIME}}"
 
     @staticmethod
     def decode(text: str) -> LockValue | None:
         try:
-            holder, rest = text.rsplit(" until ", 1)
-            until_text, token = rest.split(" id ", 1)
-            until = datetime.strptime(until_text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            rest, until_text = text.rsplit(" until ", 1)
+            holder, since_text = rest.rsplit(" since ", 1)
+            since = datetime.strptime(since_text, _TIME).replace(tzinfo=UTC)
+            until = datetime.strptime(until_text, _TIME).replace(tzinfo=UTC)
         except ValueError:
             return None
-        return LockValue(holder, until, token)
+        return LockValue(holder, since, until)
+
+
+def lock_key(service: str, token: str) -> str:
+    """The tag of one apply's lock on one service (or on `ALL`)."""
+    room = KEY_LIMIT - len(PREFIX) - len(token) - 1
+    return f"{PREFIX}{service[:room]}:{token}"
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """`ecsdeploy:lock:web:1a2b` -> ("web", "1a2b"); None for other tags."""
+    if not key.startswith(PREFIX):
+        return None
+    service, sep, token = key[len(PREFIX) :].rpartition(":")
+    return (service, token) if sep and service and token else None
 
 
 def _holder() -> str:
@@ -101,15 +121,6 @@ def _holder_is_gone(holder: str) -> bool:
     return False
 
 
-def _conflicts(key: str, mine: Iterable[str]) -> bool:
-    mine = set(mine)
-    return key in mine or (key.startswith(PREFIX) and (key == ALL or ALL in mine))
-
-
-def _what(key: str, cluster: str) -> str:
-    return f"every service of cluster {cluster}" if key == ALL else f"service {key[len(PREFIX) :]}"
-
-
 def _each(fn: Callable[[str], T], items: Sequence[str]) -> list[T]:
     """fn over items, at once when there are several (one per cluster)."""
     if len(items) <= 1:
@@ -118,12 +129,41 @@ def _each(fn: Callable[[str], T], items: Sequence[str]) -> list[T]:
         return list(pool.map(fn, items))
 
 
-@dataclass
-class _Cluster:
-    name: str
-    arn: str
-    keys: list[str]  # the tags this apply writes
-    broken: list[str]  # foreign locks --break-lock removes
+@dataclass(frozen=True)
+class _Other:
+    """Another apply's lock seen on a cluster."""
+
+    key: str
+    service: str
+    value: LockValue
+
+
+class _Conflict(Exception):
+    def __init__(self, cluster: str, wanted: Sequence[str], other: _Other) -> None:
+        self.cluster = cluster
+        self.wanted = wanted
+        self.other = other
+
+    def refusal(self) -> RefusedError:
+        other = self.other
+        service = other.service if other.service != ALL else self.wanted[0]
+        what = (
+            f"every service of cluster {self.cluster} is"
+            if service == ALL
+            else f"service {service} is"
+        )
+        held = (
+            f" (it holds every service of cluster {self.cluster})"
+            if other.service == ALL and service != ALL
+            else ""
+        )
+        return RefusedError(
+            f"{what} locked by another apply: {other.value.holder}, since "
+            f"{other.value.since:%Y-%m-%d %H:%M:%S} UTC, until "
+            f"{other.value.until:%Y-%m-%d %H:%M:%S} UTC{held}",
+            hint="wait for it to finish; if that apply is gone, wait for the expiry "
+            "or pass --break-lock",
+        )
 
 
 class ServiceLocks:
@@ -141,8 +181,7 @@ class ServiceLocks:
         self._writer = writer
         self._ttl = ttl_seconds
         self._settle = settle_seconds
-        self._held: dict[str, list[str]] = {}  # cluster ARN -> tag keys confirmed ours
-        self._until: datetime | None = None
+        self._held: dict[str, list[str]] = {}  # cluster ARN -> our tag keys there
         self._token = uuid.uuid4().hex[:12]
 
     @property
@@ -154,127 +193,103 @@ class ServiceLocks:
 
         Nothing is left behind when it raises: what was written is removed.
         """
-        wanted = {c.rsplit("/", 1)[-1]: list(dict.fromkeys(s)) for c, s in services.items() if s}
+        wanted = {c: list(dict.fromkeys(s)) for c, s in sorted(services.items()) if s}
         if not wanted:
             return
-        now = datetime.now(UTC)
-        found = self._reader.existing_clusters(sorted(wanted), tags=True)
-        missing = [c for c in sorted(wanted) if c not in found]
-        if missing:
-            raise OperationError(f"cluster {', '.join(missing)} does not exist")
-        plans: list[_Cluster] = []
-        for name in sorted(wanted):
-            cluster = found[name]
-            tags = {t["key"]: t["value"] for t in cluster.get("tags") or []}
-            room = TAG_LIMIT - len([k for k in tags if not k.startswith("aws:")])
-            per_service = [f"{PREFIX}{s}"[:128] for s in wanted[name]]
-            keys = per_service if len(per_service) <= room - SPARE_TAGS else [ALL]
-            broken = []
-            for key, value in tags.items():
-                current = self._foreign(key, value, now)
-                if current is None or not _conflicts(key, keys):
-                    continue
-                if not break_lock:
-                    raise RefusedError(
-                        f"{_what(keys[0] if key == ALL else key, name)} is locked by another "
-                        f"apply: {current.holder}, until {current.until:%Y-%m-%d %H:%M:%S} UTC"
-                        + (
-                            f" (it holds every service of cluster {name})"
-                            if key == ALL and keys != [ALL]
-                            else ""
-                        ),
-                        hint="wait for it to finish; if that apply is gone, wait for the expiry "
-                        "or pass --break-lock",
-                    )
-                if key not in keys:
-                    broken.append(key)
-            plans.append(_Cluster(name, str(cluster["clusterArn"]), keys, broken))
-
-        self._until = now + timedelta(seconds=self._ttl)
-        mine = LockValue(_holder(), self._until, self._token).encode()
-        started = time.monotonic()
-
-        def write(plan: _Cluster) -> None:
-            try:
-                self._writer.tag(plan.arn, dict.fromkeys(plan.keys, mine))
-            except OperationError as exc:
-                raise OperationError(
-                    f"cannot lock services of cluster {plan.name}: {exc.message}",
-                    hint="a cluster carries at most 50 tags; remove some, or run apply "
-                    "for fewer services at a time",
-                ) from None
-            self._held[plan.arn] = list(plan.keys)
-            if plan.broken:
-                self._writer.untag(plan.arn, plan.broken)
-
-        by_arn = {p.arn: p for p in plans}
         try:
-            _each(lambda arn: write(by_arn[arn]), list(by_arn))
-            round_trip = time.monotonic() - started
-            settle = self._settle
-            if settle is None:
-                settle = max(MIN_SETTLE_SECONDS, SETTLE_ROUND_TRIPS * round_trip)
-            time.sleep(settle)
-            now = datetime.now(UTC)
-            for plan, tags in zip(plans, _each(self._reader.tags, list(by_arn)), strict=True):
-                self._check(plan, tags, now)
+            for attempt in range(ATTEMPTS):
+                try:
+                    self._attempt(wanted, break_lock=break_lock)
+                    return
+                except _Conflict as conflict:
+                    self.release()
+                    young = datetime.now(UTC) - conflict.other.value.since < RACE_WINDOW
+                    if not young or attempt == ATTEMPTS - 1:
+                        raise conflict.refusal() from None
+                # Both may have stepped back: after a random pause one of them goes first.
+                time.sleep(random.uniform(*RETRY_PAUSE) * (attempt + 1))  # noqa: S311 (not a secret)
         except BaseException:
             self.release()
             raise
 
-    def _foreign(self, key: str, value: str, now: datetime) -> LockValue | None:
-        """The live lock of another apply a tag holds, if it holds one."""
-        if not key.startswith(PREFIX):
-            return None
-        current = LockValue.decode(value)
-        if current is None or current.token == self._token or current.until <= now:
-            return None
-        if _holder_is_gone(current.holder):
-            return None  # a process of this machine that died (SIGKILL, OOM)
-        return current
+    def _attempt(self, wanted: Mapping[str, list[str]], *, break_lock: bool) -> None:
+        now = datetime.now(UTC)
+        value = LockValue(_holder(), now, now + timedelta(seconds=self._ttl)).encode()
+        keys: dict[str, list[str]] = {}
+        for cluster, names in wanted.items():
+            chosen = names if len(names) <= MAX_SERVICE_TAGS else [ALL]
+            keys[cluster] = [lock_key(s, self._token) for s in chosen]
+        arns = self._cluster_arns(list(wanted))
 
-    def _check(self, plan: _Cluster, tags: Mapping[str, str], now: datetime) -> None:
-        """After the settle: every key ours, and no other apply on these services."""
-        for key in plan.keys:
-            found = LockValue.decode(tags.get(key, ""))
-            if found is None or found.token != self._token:
-                self._held[plan.arn] = [k for k in self._held[plan.arn] if k != key]
-                raise RefusedError(
-                    f"{_what(key, plan.name)} is locked by another apply that started at the "
-                    f"same moment: {found.holder if found else 'unknown'}",
-                    hint="run again once it has finished",
-                )
-        for key, value in tags.items():
-            current = self._foreign(key, value, now)
-            if current is not None and _conflicts(key, plan.keys):
-                raise RefusedError(
-                    f"{_what(key if key != ALL else plan.keys[0], plan.name)} is locked by "
-                    f"another apply that started at the same moment: {current.holder}",
-                    hint="run again once it has finished",
-                )
+        def write(cluster: str) -> None:
+            self._held[arns[cluster]] = keys[cluster]
+            try:
+                self._writer.tag(arns[cluster], dict.fromkeys(keys[cluster], value))
+            except OperationError as exc:
+                if error_code(exc) == "InvalidParameterException":
+                    raise OperationError(
+                        f"cannot lock services of cluster {_name(cluster)}: {exc.message}",
+                        hint="a cluster carries at most 50 tags; remove some of its own",
+                    ) from None
+                raise
+
+        started = time.monotonic()
+        _each(write, list(wanted))
+        settle = self._settle
+        if settle is None:
+            settle = max(MIN_SETTLE_SECONDS, SETTLE_ROUND_TRIPS * (time.monotonic() - started))
+        time.sleep(settle)
+        tags = _each(lambda c: self._reader.tags(arns[c]), list(wanted))
+        seen = dict(zip(wanted, tags, strict=True))
+        now = datetime.now(UTC)
+        for cluster, names in wanted.items():
+            others, stale = self._others(seen[cluster], now)
+            mine = {s for s, _ in filter(None, map(parse_key, keys[cluster]))}
+            in_the_way = [o for o in others if o.service == ALL or ALL in mine or o.service in mine]
+            with contextlib.suppress(EcsDeployError):
+                if stale or (break_lock and in_the_way):
+                    self._writer.untag(
+                        arns[cluster], stale + ([o.key for o in in_the_way] if break_lock else [])
+                    )
+            if in_the_way and not break_lock:
+                raise _Conflict(_name(cluster), names, in_the_way[0])
+
+    def _cluster_arns(self, clusters: list[str]) -> dict[str, str]:
+        arns = {c: c for c in clusters if c.startswith("arn:")}
+        names = [c for c in clusters if c not in arns]
+        if names:
+            found = self._reader.existing_clusters(names)
+            missing = [c for c in names if c not in found]
+            if missing:
+                raise OperationError(f"cluster {', '.join(missing)} does not exist")
+            arns.update({c: str(found[c]["clusterArn"]) for c in names})
+        return arns
+
+    def _others(self, tags: Mapping[str, str], now: datetime) -> tuple[list[_Other], list[str]]:
+        """Other applies' live locks, and the lapsed ones (to remove)."""
+        others: list[_Other] = []
+        stale: list[str] = []
+        for key, text in sorted(tags.items()):
+            parsed = parse_key(key)
+            if parsed is None or parsed[1] == self._token:
+                continue
+            value = LockValue.decode(text)
+            if value is None or value.until <= now or _holder_is_gone(value.holder):
+                stale.append(key)  # lapsed, unreadable, or its process died (SIGKILL, OOM)
+                continue
+            others.append(_Other(key, parsed[0], value))
+        return others, stale
 
     def release(self) -> None:
         """Remove this apply's tags (best effort: a lock left behind lapses at its expiry)."""
-        held, self._held = {arn: keys for arn, keys in self._held.items() if keys}, {}
-        if not held:
-            return
-        # Ours for sure until close to the expiry; past that, another apply may have it.
-        sure = self._until is not None and datetime.now(UTC) < self._until - RELEASE_MARGIN
+        held, self._held = self._held, {}
 
         def free(arn: str) -> None:
-            keys = held[arn]
             with contextlib.suppress(EcsDeployError):  # never hide the real error for it
-                if not sure:
-                    tags = self._reader.tags(arn)
-                    keys = [
-                        k
-                        for k in keys
-                        if (LockValue.decode(tags.get(k, "")) or _NONE).token == self._token
-                    ]
-                if keys:
-                    self._writer.untag(arn, keys)
+                self._writer.untag(arn, held[arn])
 
-        _each(free, list(held))
+        _each(free, [arn for arn, keys in held.items() if keys])
 
 
-_NONE = LockValue("", datetime.min.replace(tzinfo=UTC), "")
+def _name(cluster: str) -> str:
+    return cluster.rsplit("/", 1)[-1]

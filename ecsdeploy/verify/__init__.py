@@ -14,8 +14,9 @@ from ecsdeploy.plan.build import Context
 from ecsdeploy.plan.observe import LiveState
 from ecsdeploy.plan.observe import observe as observe_live
 
-from .observe import ImageErrors, RecordingLocal, RecordingStore
+from .observe import Fetched, ImageErrors, RecordingLocal, RecordingStore
 from .observe import observe as observe_facts
+from .observe import prefetch as prefetch_facts
 from .rules import Finding, ServiceFacts, check_service, counts, summary
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "blocking",
     "counts",
     "enforce",
+    "prefetch",
     "preflight",
     "run",
     "summary",
@@ -44,14 +46,24 @@ def _keys(ctx: Context, services: list[str] | None) -> list[str]:
     return [k for k in order if k in services]
 
 
+def prefetch(ctx: Context, services: list[str] | None = None) -> Fetched:
+    """The lookups `run` makes that need no live state, for apply to make while it
+    observes (target groups, container instances, roles, log groups, secrets)."""
+    return prefetch_facts(ctx.config, ctx.rendered, ctx.clients, _keys(ctx, services))
+
+
 def run(
-    ctx: Context, live: LiveState | None = None, services: list[str] | None = None
+    ctx: Context,
+    live: LiveState | None = None,
+    services: list[str] | None = None,
+    fetched: Fetched | None = None,
 ) -> list[Finding]:
     """Every finding for the context's services (or `services`), in deploy order.
 
     With `live` (the plan's observation, as apply has it) nothing is observed
     twice; without it services and images are observed here, an image lookup
-    that fails becoming a finding rather than an error.
+    that fails becoming a finding rather than an error. `fetched` comes from
+    `prefetch`.
     """
     keys = _keys(ctx, services)
     rendered = {k: ctx.rendered[k] for k in keys}
@@ -61,7 +73,9 @@ def run(
         stores = {key: RecordingStore(store, errors) for key, store in ctx.stores.items()}
         local = RecordingLocal(ctx.local, errors) if ctx.local is not None else None
         live = observe_live(ctx.config, rendered, ctx.images, ctx.ecs, stores, local)
-    facts = observe_facts(ctx.config, rendered, ctx.images, live, ctx.clients, keys, errors)
+    facts = observe_facts(
+        ctx.config, rendered, ctx.images, live, ctx.clients, keys, errors, fetched
+    )
     found: list[Finding] = []
     for key in keys:
         found += check_service(

@@ -182,29 +182,16 @@ def _image_facts(ref: ImageRef, live: LiveState, errors: ImageErrors | None) -> 
     return ImageFacts(ref.key, ref.uri, False, detail)
 
 
-def observe(
+Fetched = Mapping[_Job, Any]  # what each job found
+
+
+def _jobs(
     config: Config,
     rendered: Mapping[str, RenderedService],
-    images: Mapping[str, ImageRef],
-    live: LiveState,
-    clients: AwsClients,
     keys: list[str],
-    image_errors: ImageErrors | None = None,
-) -> dict[str, ServiceFacts]:
-    """The facts for each service of `keys`; raises OperationError on an AWS error."""
-    elb = ElbAdapter(clients)
-    instances = InstancesAdapter(clients)
-    resources = ResourcesAdapter(clients)
-
-    launch: dict[str, str] = {}
-    for key in keys:
-        state = live.services.get(key)
-        launch[key] = rules.resolve_launch_type(
-            config.services[key],
-            rendered[key].task_definition,
-            state.service if state is not None else None,
-        )
-
+    launch: Mapping[str, str],
+) -> list[_Job]:
+    """The lookups the services' checks need."""
     jobs: dict[_Job, None] = {}
     for key in keys:
         service = config.services[key]
@@ -219,6 +206,13 @@ def observe(
             jobs[_Job("log_group", group)] = None
         for secret in rules.secrets(td):
             jobs[_Job("secret", (secret.kind, secret.id, secret.region))] = None
+    return list(jobs)
+
+
+def _fetch(clients: AwsClients, jobs: list[_Job]) -> dict[_Job, Any]:
+    elb = ElbAdapter(clients)
+    instances = InstancesAdapter(clients)
+    resources = ResourcesAdapter(clients)
 
     def run(job: _Job) -> Any:
         if job.kind == "target_group":
@@ -240,8 +234,50 @@ def observe(
             return resources.secret_exists(secret_id, region)
         return resources.parameter_exists(secret_id, region)
 
-    ordered = list(jobs)
-    results = dict(zip(ordered, _parallel(run, ordered), strict=True))
+    return dict(zip(jobs, _parallel(run, jobs), strict=True))
+
+
+def prefetch(
+    config: Config, rendered: Mapping[str, RenderedService], clients: AwsClients, keys: list[str]
+) -> Fetched:
+    """The lookups that do not need the live services, ahead of `observe`.
+
+    apply runs this while it observes the live state. The launch type is guessed
+    without the live service; `observe` looks up what a wrong guess left out.
+    """
+    launch = {
+        k: rules.resolve_launch_type(config.services[k], rendered[k].task_definition, None)
+        for k in keys
+    }
+    return _fetch(clients, _jobs(config, rendered, keys, launch))
+
+
+def observe(
+    config: Config,
+    rendered: Mapping[str, RenderedService],
+    images: Mapping[str, ImageRef],
+    live: LiveState,
+    clients: AwsClients,
+    keys: list[str],
+    image_errors: ImageErrors | None = None,
+    fetched: Fetched | None = None,
+) -> dict[str, ServiceFacts]:
+    """The facts for each service of `keys`; raises OperationError on an AWS error.
+
+    `fetched` (from `prefetch`) saves the lookups already made.
+    """
+    launch: dict[str, str] = {}
+    for key in keys:
+        state = live.services.get(key)
+        launch[key] = rules.resolve_launch_type(
+            config.services[key],
+            rendered[key].task_definition,
+            state.service if state is not None else None,
+        )
+    jobs = _jobs(config, rendered, keys, launch)
+    known = fetched or {}
+    results = _fetch(clients, [j for j in jobs if j not in known])
+    results.update({j: known[j] for j in jobs if j in known})
 
     facts: dict[str, ServiceFacts] = {}
     for key in keys:
