@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from concurrent.futures import Future
 from typing import Any
 
 from ecsdeploy.errors import OperationError
@@ -40,6 +41,8 @@ class EcsAdapter:
         self._clients = clients
         self._td_cache: dict[str, dict[str, Any]] = {}
         self._td_lock = threading.Lock()
+        # One DescribeClusters per question, however many threads ask it at once.
+        self._clusters: dict[tuple[str, ...], Future[dict[str, dict[str, Any]]]] = {}
 
     @property
     def _ecs(self) -> Any:
@@ -47,19 +50,37 @@ class EcsAdapter:
 
     # --- clusters and services --------------------------------------------------------
 
-    def existing_clusters(
-        self, names: Iterable[str], *, tags: bool = False
-    ) -> dict[str, dict[str, Any]]:
-        """Cluster name -> DescribeClusters' entry (with its `tags` when asked)."""
-        names = list(dict.fromkeys(names))
+    def existing_clusters(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Cluster name -> DescribeClusters' entry, for those that exist.
+
+        Asked twice (apply's lock and its observation ask at the same moment), the
+        adapter calls once: clusters come and go far slower than a command runs.
+        """
+        key = tuple(sorted(set(names)))
+        with self._td_lock:
+            answer = self._clusters.get(key)
+            asking = answer is None
+            if answer is None:
+                answer = self._clusters[key] = Future()
+        if not asking:
+            return answer.result()
+        try:
+            found = self._describe_clusters(key)
+        except BaseException as exc:
+            with self._td_lock:
+                del self._clusters[key]  # the next one asks again
+            answer.set_exception(exc)
+            raise
+        answer.set_result(found)
+        return found
+
+    def _describe_clusters(self, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        extra: dict[str, Any] = {"include": ["TAGS"]} if tags else {}
         for start in range(0, len(names), 100):
             resp = call(
                 "ecs:DescribeClusters",
                 self._ecs.describe_clusters,
-                clusters=names[start : start + 100],
-                **extra,
+                clusters=list(names[start : start + 100]),
             )
             for cluster in resp.get("clusters", []):
                 if cluster.get("status") in ("ACTIVE", "PROVISIONING"):
@@ -90,6 +111,11 @@ class EcsAdapter:
         return [s for s in resp.get("services", []) if s.get("status") != "INACTIVE"]
 
     # --- task definitions -------------------------------------------------------------
+
+    def described(self, arn: str) -> bool:
+        """Whether `describe_task_definition(arn)` would answer from the cache."""
+        with self._td_lock:
+            return arn in self._td_cache
 
     def describe_task_definition(self, arn: str) -> dict[str, Any]:
         """The task definition (describe shape, tags included); each ARN described once."""

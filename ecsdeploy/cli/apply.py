@@ -118,7 +118,12 @@ def command(
         by_cluster.setdefault(context.config.clusters[svc.cluster].name, []).append(svc.name)
     # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.
     ttl = max((s.deployment.timeout for s in selected), default=0) * 2 + 600
-    locks = ServiceLocks(EcsReader(context.clients), EcsWriter(context.clients), ttl_seconds=ttl)
+    locks = ServiceLocks(
+        EcsReader(context.clients),
+        EcsWriter(context.clients),
+        ttl_seconds=ttl,
+        clusters=context.ecs,  # one DescribeClusters for the lock and the observation
+    )
     from ecsdeploy import verify
 
     selection = list(services) or None

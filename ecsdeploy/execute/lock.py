@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from ecsdeploy.adapters.aws import error_code
-from ecsdeploy.adapters.ecs import EcsReader, EcsWriter
+from ecsdeploy.adapters.ecs import EcsAdapter, EcsReader, EcsWriter
 from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
 
 PREFIX = "ecsdeploy:lock:"
@@ -176,8 +176,11 @@ class ServiceLocks:
         *,
         ttl_seconds: float,
         settle_seconds: float | None = None,
+        clusters: EcsAdapter | None = None,
     ) -> None:
+        """`clusters` looks the clusters up (apply passes the one its observation uses)."""
         self._reader = reader
+        self._clusters = clusters or reader
         self._writer = writer
         self._ttl = ttl_seconds
         self._settle = settle_seconds
@@ -258,7 +261,7 @@ class ServiceLocks:
         arns = {c: c for c in clusters if c.startswith("arn:")}
         names = [c for c in clusters if c not in arns]
         if names:
-            found = self._reader.existing_clusters(names)
+            found = self._clusters.existing_clusters(names)
             missing = [c for c in names if c not in found]
             if missing:
                 raise OperationError(f"cluster {', '.join(missing)} does not exist")

@@ -119,19 +119,38 @@ def observe(
 ) -> LiveState:
     """Read everything the planner compares against; raises OperationError on AWS errors.
 
-    Three rounds of calls, each concurrent: what needs nothing (clusters, service
-    lists, family revisions, image digests), then the services, then the task
-    definitions they run, so the wall time is three round trips plus pagination.
+    Chains of calls, all at once: the clusters; each cluster's service list then
+    its services (in batches of 10); each family's revisions then its newest
+    task definition; each image's digests. The wall time is two round trips,
+    plus one when a service runs a revision other than its family's newest.
     """
     services = {key: config.services[key] for key in rendered}
     cluster_names = sorted({config.clusters[s.cluster].name for s in services.values()})
     families = sorted({r.family for r in rendered.values()})
     used_images = sorted({k for r in rendered.values() for k in r.images})
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+
+    def family(name: str) -> list[str]:
+        revisions = ecs.active_revisions(name)
+        if revisions:
+            ecs.describe_task_definition(revisions[0])  # kept in the adapter's cache
+        return revisions
+
+    def cluster_services(cluster: str) -> list[dict[str, Any]]:
+        # Every service in the cluster, so no revision in use anywhere is deregistered.
+        names = sorted({arn.rsplit("/", 1)[-1] for arn in ecs.list_service_arns(cluster)})
+        batches = _batches(names)
+        if len(batches) <= 1:
+            return [svc for b in batches for svc in ecs.describe_services_batch(cluster, b)]
+        found = [batch_pool.submit(ecs.describe_services_batch, cluster, b) for b in batches]
+        return [svc for job in found for svc in job.result()]
+
+    with (
+        ThreadPoolExecutor(max_workers=WORKERS) as pool,
+        ThreadPoolExecutor(max_workers=WORKERS) as batch_pool,  # never waits on `pool`
+    ):
         clusters_job = pool.submit(ecs.existing_clusters, cluster_names)
-        # Every service in those clusters, so no revision in use anywhere is deregistered.
-        listing = {c: pool.submit(ecs.list_service_arns, c) for c in cluster_names}
-        revision_jobs = {f: pool.submit(ecs.active_revisions, f) for f in families}
+        listing = {c: pool.submit(cluster_services, c) for c in cluster_names}
+        revision_jobs = {f: pool.submit(family, f) for f in families}
         digest_jobs = {
             (key, which): pool.submit(_digest, images[key], which, stores, local)
             for key in used_images
@@ -145,7 +164,10 @@ def observe(
                 hint="ecsdeploy deploys services into existing clusters; create the cluster "
                 "first, or check `clusters:` and --region",
             )
-        listed = {c: job.result() for c, job in listing.items()}
+        described: dict[tuple[str, str], dict[str, Any]] = {}
+        for cluster, job in listing.items():
+            for svc in job.result():
+                described[(cluster, svc["serviceName"])] = svc
         revisions = {f: job.result() for f, job in revision_jobs.items()}
         image_states = {
             key: ImageState(
@@ -155,20 +177,6 @@ def observe(
             )
             for key in used_images
         }
-
-    jobs = [
-        (cluster, batch)
-        for cluster in cluster_names
-        for batch in _batches(sorted({arn.rsplit("/", 1)[-1] for arn in listed[cluster]}))
-    ]
-    described: dict[tuple[str, str], dict[str, Any]] = {}
-    for cluster, found in zip(
-        (c for c, _ in jobs),
-        _parallel(lambda job: ecs.describe_services_batch(*job), jobs),
-        strict=True,
-    ):
-        for svc in found:
-            described[(cluster, svc["serviceName"])] = svc
 
     users: dict[str, set[str]] = {}
     for svc in described.values():
@@ -196,9 +204,9 @@ def observe(
         latest = revisions.get(rendered[key].family) or []
         if latest:
             wanted.add(latest[0])
-    described_tds = dict(
-        zip(sorted(wanted), _parallel(ecs.describe_task_definition, sorted(wanted)), strict=True)
-    )
+    # The newest revisions are described already; what is left is usually nothing.
+    _parallel(ecs.describe_task_definition, [a for a in sorted(wanted) if not ecs.described(a)])
+    described_tds = {arn: ecs.describe_task_definition(arn) for arn in sorted(wanted)}
 
     return LiveState(
         services=states,
