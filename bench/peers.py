@@ -119,6 +119,18 @@ def ensure_peers_venv(*, quiet: bool = True) -> PeerVenv:
     return peers
 
 
+def compile_ours() -> None:
+    """Byte-compile ecsdeploy, as installing a wheel does (pip did so for the peers).
+
+    A checkout installed in editable mode has no bytecode when PYTHONDONTWRITEBYTECODE
+    is set (it is on these machines): every run would then compile each module it
+    imports, a cost no installed tool pays.
+    """
+    import compileall
+
+    compileall.compile_dir(str(REPO_DIR / "ecsdeploy"), quiet=1, force=False)
+
+
 def offline_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The current environment made safe for AWS tools: dummy credentials, no instance
     metadata lookups, and any AWS call sent to a closed port on 127.0.0.1 unless

@@ -10,7 +10,7 @@ from typing import Any
 
 from ecsdeploy.errors import OperationError
 
-from .aws import AwsClients, call
+from .aws import AwsClients, call, error_code
 
 DESCRIBE_BATCH = 10  # DescribeServices takes at most 10 services per call
 
@@ -136,6 +136,33 @@ class EcsAdapter:
             self._td_cache[td["taskDefinitionArn"]] = td
             self._td_cache[arn] = td
         return td
+
+    def latest_revision(self, family: str) -> str | None:
+        """The family's newest ACTIVE revision, described in one call (kept in the cache)."""
+        try:
+            resp = call(
+                "ecs:DescribeTaskDefinition",
+                self._ecs.describe_task_definition,
+                taskDefinition=family,
+                include=["TAGS"],
+            )
+        except OperationError as exc:
+            # ECS says ClientException "Unable to describe task definition."; moto differs.
+            code = error_code(exc)
+            missing = "unable to describe task definition" in exc.message.lower()
+            if code == "TaskDefinitionNotFoundException" or (code == "ClientException" and missing):
+                return None
+            raise
+        td: dict[str, Any] = dict(resp["taskDefinition"])
+        if td.get("status") != "ACTIVE":  # moto answers the newest of any status
+            found = self.active_revisions(family)
+            return found[0] if found else None
+        if resp.get("tags"):
+            td["tags"] = resp["tags"]
+        arn = str(td["taskDefinitionArn"])
+        with self._td_lock:
+            self._td_cache[arn] = td
+        return arn
 
     def active_revisions(self, family: str) -> list[str]:
         """ACTIVE revisions of exactly this family, newest first."""

@@ -135,7 +135,8 @@ def command(
     previous = signal.getsignal(signal.SIGTERM)
     cancel = threading.Event()
     try:
-        live = observe_live(context)
+        # --no-wait deregisters nothing: the families' newest revisions are enough.
+        live = observe_live(context, list_revisions=not no_wait)
         if saved is not None:
             refuse_if_stale(saved, live)
             plan = saved

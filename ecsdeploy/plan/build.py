@@ -150,8 +150,18 @@ def _registry_auth(
     )
 
 
-def observe_live(ctx: Context) -> LiveState:
-    live = observe(ctx.config, ctx.rendered, ctx.images, ctx.ecs, ctx.stores, ctx.local)
+def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
+    """What the plan is made against; `list_revisions=False` when nothing will be
+    deregistered (the family's newest revision is then all that is read)."""
+    live = observe(
+        ctx.config,
+        ctx.rendered,
+        ctx.images,
+        ctx.ecs,
+        ctx.stores,
+        ctx.local,
+        list_revisions=list_revisions,
+    )
     if not ctx.ecs_configs and not ctx.secret_names:
         return live
     from ecsdeploy.adapters.instances import InstancesAdapter

@@ -89,6 +89,9 @@ class LiveState:
     container_instances: dict[str, tuple[InstanceState, ...]] = field(default_factory=dict)
     # repository_credentials registries: registry key -> its secret (never the value).
     secrets: dict[str, SecretState] = field(default_factory=dict)
+    # False when `families` holds each family's newest revision only (apply --no-wait,
+    # which deregisters nothing, does not list them all).
+    revisions_listed: bool = True
 
 
 def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -116,12 +119,15 @@ def observe(
     ecs: EcsAdapter,
     stores: Mapping[str, ImageStore],
     local: LocalImages | None = None,
+    *,
+    list_revisions: bool = True,
 ) -> LiveState:
     """Read everything the planner compares against; raises OperationError on AWS errors.
 
     Chains of calls, all at once: the clusters; each cluster's service list then
     its services (in batches of 10); each family's revisions then its newest
-    task definition; each image's digests. The wall time is two round trips,
+    task definition (or, without `list_revisions`, the newest alone, one call);
+    each image's digests. The wall time is two round trips,
     plus one when a service runs a revision other than its family's newest.
     """
     services = {key: config.services[key] for key in rendered}
@@ -130,6 +136,9 @@ def observe(
     used_images = sorted({k for r in rendered.values() for k in r.images})
 
     def family(name: str) -> list[str]:
+        if not list_revisions:  # the newest one is enough when nothing is deregistered
+            latest = ecs.latest_revision(name)
+            return [latest] if latest else []
         revisions = ecs.active_revisions(name)
         if revisions:
             ecs.describe_task_definition(revisions[0])  # kept in the adapter's cache
@@ -212,6 +221,7 @@ def observe(
         services=states,
         task_definitions=described_tds,
         families={f: tuple(a) for f, a in revisions.items()},
+        revisions_listed=list_revisions,
         images=image_states,
         users={arn: frozenset(s) for arn, s in users.items()},
         clusters={name: str(existing[name]["clusterArn"]) for name in cluster_names},

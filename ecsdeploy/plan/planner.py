@@ -260,7 +260,11 @@ def plan_service(
         # Also when nothing changes but a rollout is still going (an apply interrupted
         # while it waited): re-running apply then waits for it and checks it.
         steps.append(WaitStep(timeout=service.deployment.timeout, checks=_checks(service)))
-    dereg = _deregister(service, state, revisions, registering, target_arn, live.users)
+    dereg = (
+        _deregister(service, state, revisions, registering, target_arn, live.users)
+        if live.revisions_listed
+        else None
+    )
     if dereg is not None:
         steps.append(dereg)
 

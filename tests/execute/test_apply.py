@@ -20,6 +20,9 @@ def _service(sandbox: Any, name: str) -> dict[str, Any]:
     return svc
 
 
+ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}  # an injected error is not retried
+
+
 def _active(sandbox: Any, family: str) -> list[str]:
     arns: list[str] = sandbox.client("ecs").list_task_definitions(
         familyPrefix=family, status="ACTIVE", sort="ASC"
@@ -252,3 +255,39 @@ def test_rollback_errors(app: App) -> None:
     result = app.run("rollback", "web", "--to", "9")
     assert result.exit_code == 1
     assert "quickstart-web:9 is not an ACTIVE revision of quickstart-web" in result.output
+
+
+ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}  # an injected error is not retried
+
+
+def _active(sandbox: Any, family: str) -> list[str]:
+    arns = sandbox.client("ecs").list_task_definitions(familyPrefix=family, status="ACTIVE")
+    return sorted(a.rsplit("/", 1)[1] for a in arns["taskDefinitionArns"])
+
+
+def test_no_wait_neither_lists_nor_deregisters_revisions(app: App, sandbox: Any) -> None:
+    for revision in ("c" * 40, "d" * 40, "e" * 40):  # web :2 :3 :4, keep_revisions 3
+        assert app.run("apply", "--yes", "--allow-downtime", revision=revision).exit_code == 0
+    plan = app.run("plan", "--service", "web", revision=REV_B)
+    assert "- deregister quickstart-web:2\n" in plan.output  # as an apply that waits would
+    sandbox.control.reset_calls()
+    result = app.run("apply", "--yes", "--allow-downtime", "--no-wait", "--service", "web")
+    assert result.exit_code == 0, result.output
+    assert "deregister quickstart-web" not in result.output  # the plan shown is performed
+    assert "0 revisions to deregister" in result.output
+    calls = sandbox.control.calls()
+    assert "ecs:ListTaskDefinitions" not in calls
+    assert calls["ecs:DescribeTaskDefinition"] == 1  # the family's newest, by family name
+    assert _active(sandbox, "quickstart-web") == [f"quickstart-web:{n}" for n in range(2, 6)]
+
+
+def test_no_wait_reuses_a_revision_registered_by_a_failed_apply(app: App, sandbox: Any) -> None:
+    sandbox.control.set_faults(error=1.0, operations=("ecs:UpdateService",))
+    failed = app.run("apply", "--yes", "--allow-downtime", "--service", "web", env=ONE_ATTEMPT)
+    sandbox.control.clear_faults()
+    assert failed.exit_code == 1, failed.output
+    assert "registered quickstart-web:2" in failed.output
+    result = app.run("apply", "--yes", "--allow-downtime", "--no-wait", "--service", "web")
+    assert result.exit_code == 0, result.output
+    assert "reusing quickstart-web:2, already registered" in result.output
+    assert _active(sandbox, "quickstart-web") == ["quickstart-web:1", "quickstart-web:2"]

@@ -207,3 +207,21 @@ def test_unreachable_endpoint_is_a_clear_error(app: App, monkeypatch: pytest.Mon
         result.output
     )
     assert "check the network, --region and --endpoint-url" in result.output
+
+
+def test_latest_revision_reads_the_newest_active_one(app: App, sandbox: Any) -> None:
+    from ecsdeploy.adapters.aws import AwsClients, AwsSettings
+    from ecsdeploy.adapters.ecs import EcsAdapter
+
+    ecs = sandbox.client("ecs")
+    td = ecs.describe_task_definition(taskDefinition="quickstart-web")["taskDefinition"]
+    fields = ("family", "containerDefinitions", "networkMode", "cpu", "memory")
+    second = ecs.register_task_definition(**{k: td[k] for k in fields if k in td})
+    adapter = EcsAdapter(AwsClients(AwsSettings("us-east-1", None, sandbox.endpoint_url)))
+    assert (
+        adapter.latest_revision("quickstart-web") == second["taskDefinition"]["taskDefinitionArn"]
+    )
+    # The newest deregistered: the one before it (ECS's answer; moto's needs a listing).
+    ecs.deregister_task_definition(taskDefinition="quickstart-web:2")
+    assert adapter.latest_revision("quickstart-web") == td["taskDefinitionArn"]
+    assert adapter.latest_revision("no-such-family") is None
