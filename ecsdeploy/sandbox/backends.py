@@ -36,15 +36,24 @@ def _resource(resources: list[dict[str, Any]], name: str, default: int) -> int:
 class MotoBackends:
     """Typed access to the parts of moto's ECS, EC2 and ELBv2 models the engine uses."""
 
-    def _ecs(self, account: str, region: str) -> Any:
-        from moto.backends import get_backend
+    def __init__(self) -> None:
+        self._dicts: dict[str, Any] = {}
 
-        return get_backend("ecs")[account][region]
+    def _backend(self, service: str, account: str, region: str) -> Any:
+        # moto's get_backend walks its module list on every call, and the scheduler
+        # asks at every step: its BackendDict, which lives as long as moto, is kept.
+        found = self._dicts.get(service)
+        if found is None:
+            from moto.backends import get_backend
+
+            found = self._dicts[service] = get_backend(service)  # type: ignore[call-overload]
+        return found[account][region]
+
+    def _ecs(self, account: str, region: str) -> Any:
+        return self._backend("ecs", account, region)
 
     def _elbv2(self, account: str, region: str) -> Any:
-        from moto.backends import get_backend
-
-        return get_backend("elbv2")[account][region]
+        return self._backend("elbv2", account, region)
 
     def task_spec(self, account: str, region: str, reference: str) -> TaskSpec:
         td = self._ecs(account, region).describe_task_definition(reference)
@@ -56,6 +65,15 @@ class MotoBackends:
         }
         return task_spec_from_definition(td.arn, td.family, definition)
 
+    def draining_instance_arns(
+        self, account: str, region: str, cluster_name: str
+    ) -> frozenset[str]:
+        """The cluster's DRAINING container instances (the scheduler asks at every step)."""
+        by_cluster = self._ecs(account, region).container_instances.get(cluster_name, {})
+        return frozenset(
+            ci.container_instance_arn for ci in list(by_cluster.values()) if ci.status == "DRAINING"
+        )
+
     def container_instances(
         self, account: str, region: str, cluster_name: str
     ) -> list[ContainerInstanceInfo]:
@@ -64,10 +82,11 @@ class MotoBackends:
         for ci in list(by_cluster.values()):
             if ci.status not in ("ACTIVE", "DRAINING"):
                 continue
+            arn = ci.container_instance_arn  # moto builds it on each read: once here
             found.append(
                 ContainerInstanceInfo(
-                    arn=ci.container_instance_arn,
-                    instance_id=ci.container_instance_arn.split("/")[-1],
+                    arn=arn,
+                    instance_id=arn.split("/")[-1],
                     ec2_instance_id=ci.ec2_instance_id,
                     availability_zone=str(
                         ci.attributes.get("ecs.availability-zone") or f"{region}a"

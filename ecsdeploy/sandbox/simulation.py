@@ -905,8 +905,7 @@ class Simulation:
     def _draining_instances(self, svc: Service) -> frozenset[str]:
         if _fargate_like(svc.launch_type):
             return frozenset()
-        instances = self.backends.container_instances(svc.account, svc.region, svc.cluster_name)
-        return frozenset(ci.arn for ci in instances if ci.status == "DRAINING")
+        return self.backends.draining_instance_arns(svc.account, svc.region, svc.cluster_name)
 
     def _instance_views(self, svc: Service) -> list[InstanceView]:
         instances = self.backends.container_instances(svc.account, svc.region, svc.cluster_name)
