@@ -381,6 +381,7 @@ class Sandbox:
         )
         from werkzeug.serving import make_server
 
+        _cache_moto_module_list()
         sandbox = self
 
         class _Server(ThreadedMotoServer):
@@ -553,6 +554,22 @@ def _check_port_free(host: str, port: int) -> None:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
+
+
+def _cache_moto_module_list() -> None:
+    """moto's server lists and stats its ~170 module folders for every request, to
+    see whether the Host header names a service (never, here): once is enough."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "cached", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def cached() -> tuple[str, ...]:
+        return modules
+
+    cached.cached = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = cached
 
 
 def _warm_up() -> None:
