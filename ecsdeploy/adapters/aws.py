@@ -36,22 +36,28 @@ class AwsClients:
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
         self._session: Any = None
+        self._region = ""
 
     def _make_session(self) -> Any:
-        import boto3
+        # botocore's session, not boto3's: the same credentials, regions and config
+        # files, without importing boto3's resources and S3 transfer machinery.
         import botocore.exceptions
+        import botocore.session
 
+        session = botocore.session.Session(profile=self.settings.profile)
+        if self.settings.region:
+            session.set_config_variable("region", self.settings.region)
         try:
-            session = boto3.session.Session(
-                profile_name=self.settings.profile, region_name=self.settings.region
-            )
+            session.get_scoped_config()  # the profile's section: ProfileNotFound if none
+            region = session.get_config_variable("region")
         except botocore.exceptions.ProfileNotFound as exc:
             raise OperationError(str(exc), hint="check --profile and ~/.aws/config") from None
-        if session.region_name is None:
+        if not region:
             raise OperationError(
                 "no AWS region is set",
                 hint="set `region:` in deploy.yaml, pass --region, or set AWS_REGION",
             )
+        self._region = str(region)
         return session
 
     @property
@@ -59,8 +65,7 @@ class AwsClients:
         with self._lock:
             if self._session is None:
                 self._session = self._make_session()
-            region: str = self._session.region_name
-            return region
+            return self._region
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -76,8 +81,11 @@ class AwsClients:
                     read_timeout=60,
                     user_agent_extra=f"ecsdeploy/{__version__}",
                 )
-                self._clients[service] = self._session.client(
-                    service, endpoint_url=self.settings.endpoint_url, config=config
+                self._clients[service] = self._session.create_client(
+                    service,
+                    region_name=self._region,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=config,
                 )
             return self._clients[service]
 

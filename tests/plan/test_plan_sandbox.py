@@ -225,3 +225,30 @@ def test_latest_revision_reads_the_newest_active_one(app: App, sandbox: Any) -> 
     ecs.deregister_task_definition(taskDefinition="quickstart-web:2")
     assert adapter.latest_revision("quickstart-web") == td["taskDefinitionArn"]
     assert adapter.latest_revision("no-such-family") is None
+
+
+def test_an_unknown_profile_is_an_error_that_says_so(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "aws-config"
+    config.write_text("[profile known]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    result = app.run("plan", "--profile", "nosuch")
+    assert result.exit_code == 1, result.output
+    assert "The config profile (nosuch) could not be found" in result.output
+    assert "check --profile and ~/.aws/config" in result.output
+
+
+def test_no_region_anywhere_is_an_error_that_says_so(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.edit("deploy.yaml", "region: us-east-1\n", "")
+    empty = tmp_path / "aws-config"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    result = app.run("plan")
+    assert result.exit_code == 1, result.output
+    assert "no AWS region is set" in result.output
+    assert "set `region:` in deploy.yaml, pass --region, or set AWS_REGION" in result.output
