@@ -243,17 +243,18 @@ class Executor:
 
     def roll_out_ecs_config(self) -> dict[str, str]:
         """Each cluster's roll-out, one after the other; cluster name -> why it failed."""
-        from ecsdeploy.adapters.container_instances import ContainerInstances
-        from ecsdeploy.adapters.instances import InstancesAdapter
-        from ecsdeploy.adapters.ssm import SsmAdapter
-
-        from .ecsconfig_rollout import EcsConfigRollout
-
         failed: dict[str, str] = {}
         for sp in self.plan.services:
             for step in sp.steps:
                 if not isinstance(step, EcsConfigStep):
                     continue
+                # Imported here: most applies have no roll-out, and SSM's adapter is big.
+                from ecsdeploy.adapters.container_instances import ContainerInstances
+                from ecsdeploy.adapters.instances import InstancesAdapter
+                from ecsdeploy.adapters.ssm import SsmAdapter
+
+                from .ecsconfig_rollout import EcsConfigRollout
+
                 services = [
                     s
                     for s in self.ctx.config.services.values()
