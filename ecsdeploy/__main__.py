@@ -1,6 +1,6 @@
 """Entry point for `python -m ecsdeploy`."""
 
-from ecsdeploy.cli import main
+from ecsdeploy.cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

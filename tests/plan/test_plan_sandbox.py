@@ -252,3 +252,31 @@ def test_no_region_anywhere_is_an_error_that_says_so(
     assert result.exit_code == 1, result.output
     assert "no AWS region is set" in result.output
     assert "set `region:` in deploy.yaml, pass --region, or set AWS_REGION" in result.output
+
+
+def test_the_command_flushes_everything_before_its_quick_exit(app: App) -> None:
+    # `python -m ecsdeploy` ends with os._exit after flushing: the whole JSON arrives
+    # through the pipe, with the exit code the plan asked for.
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml)),
+            *("--revision", REV_B, "plan", "--format", "json", "--detailed-exitcode"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["counts"]["register"] == 2
+    missing = subprocess.run(
+        [sys.executable, "-m", "ecsdeploy", "-f", "/nonexistent/deploy.yaml", "validate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 3
+    assert "error: /nonexistent/deploy.yaml not found" in missing.stderr
