@@ -25,6 +25,7 @@ from bench.peers import (
     REPO_DIR,
     CommandFailed,
     TimingStats,
+    compile_ours,
     ensure_peers_venv,
     offline_env,
     run_once,
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if not python.exists():
         python = Path(sys.executable)
     print(f"ecsdeploy: {ecsdeploy}")
+    compile_ours()  # as an installed wheel is; pip compiled the peers
     started = time.monotonic()
     peers = ensure_peers_venv()
     print(f"peers:     {peers.root} (ready in {time.monotonic() - started:.1f} s)")
