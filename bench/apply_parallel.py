@@ -145,6 +145,7 @@ def measure(services: int, speed: float, latency_ms: float, runs: int) -> Result
         Sandbox(speed=speed) as sandbox,
         latency_proxy(sandbox.endpoint_url, latency_ms) as endpoint,
     ):
+        sandbox.reset()  # moto's state is per process: start each latency from nothing
         folder = Path(tmp)
         keys = write_app(folder, services)
         config = load_config(folder / "deploy.yaml")
