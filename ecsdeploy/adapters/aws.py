@@ -18,7 +18,7 @@ from ecsdeploy.errors import OperationError
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 10
-MAX_POOL = 32
+MAX_POOL = 64  # above the threads that may share a client (observe's 32 and more)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -110,30 +110,37 @@ def command(
                 hint="commit or stash them, or pass --allow-dirty",
             )
 
-    # The locks are taken while the live state is observed (their settle costs no time
+    # The locks are taken while the live state is observed (their wait costs no time
     # there) and confirmed before anything is shown or written.
     selected = [context.config.services[k] for k in context.rendered]
     by_cluster: dict[str, list[str]] = {}
     for svc in selected:
         by_cluster.setdefault(context.config.clusters[svc.cluster].name, []).append(svc.name)
-    # Long enough for the slowest rollout and its rollback; a killed apply's lock lapses.
-    ttl = max((s.deployment.timeout for s in selected), default=0) * 2 + 600
     locks = ServiceLocks(
         EcsReader(context.clients),
         EcsWriter(context.clients),
-        ttl_seconds=ttl,
         clusters=context.ecs,  # one DescribeClusters for the lock and the observation
     )
     from ecsdeploy import verify
 
-    selection = list(services) or None
-    lock_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply")
-    locking = lock_pool.submit(locks.acquire, by_cluster, break_lock=break_lock)
-    # verify's lookups that need no live state, at the same time.
-    prefetching = lock_pool.submit(verify.prefetch, context, selection)
-    reporter: Reporter | None = None
-    previous = signal.getsignal(signal.SIGTERM)
     cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGTERM)
+
+    phase = ["preparing"]  # then "deploying" (the executor stops itself), "cleaning up"
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        if phase[0] == "preparing":  # nothing written yet: stop now, giving the locks back
+            raise KeyboardInterrupt
+
+    reporter: Reporter | None = None
+    signal.signal(signal.SIGTERM, on_term)
+    selection = list(services) or None
+    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply")
+    locking = background.submit(locks.acquire, by_cluster, break_lock=break_lock)
+    # verify's lookups that need no live state, at the same time.
+    prefetching = background.submit(verify.prefetch, context, selection)
+    narrowing: Future[None] | None = None
     try:
         # --no-wait deregisters nothing: the families' newest revisions are enough.
         live = observe_live(context, list_revisions=not no_wait)
@@ -143,12 +150,19 @@ def command(
         else:
             plan = build_plan(context, live)
         locking.result()
+        locks.keep_alive()
         if saved is None and fmt == "text":
             click.echo(view.text(plan, color=color), nl=False)
         if not plan.has_work:
             if fmt == "text" and saved is not None:
                 click.echo("No changes.")
             return int(ExitStatus.OK)
+        changed = [sp for sp in plan.services if sp.changed or sp.waits]
+        # Other applies may deploy the services this one leaves as they are.
+        keep: dict[str, list[str]] = {}
+        for sp in changed:
+            keep.setdefault(sp.cluster, []).append(sp.name)
+        narrowing = background.submit(locks.narrow, keep)
 
         if saved is None and not yes and plan.changed:
             if not sys.stdin.isatty():
@@ -164,25 +178,23 @@ def command(
         findings = verify.run(context, live, selection, prefetching.result())
         verify.enforce(findings, allow_downtime=allow_downtime)
 
-        changed = [sp for sp in plan.services if sp.changed or sp.waits]
         reporter = make_reporter(
             fmt, [sp.key for sp in changed], color=color, tty=sys.stdout.isatty()
         )
-
-        def on_term(signum: int, frame: FrameType | None) -> None:
-            cancel.set()
-
-        signal.signal(signal.SIGTERM, on_term)
         executor = Executor(
             context, plan, reporter, wait=not no_wait, parallel=parallel, cancel=cancel, live=live
         )
+        phase[0] = "deploying"
         results = executor.run()
     finally:
-        # Whatever happened, the locks taken (or being taken) are given back.
+        phase[0] = "cleaning up"
+        # Whatever happened, the locks taken (or being taken) are given back first.
         wait([locking])
-        wait([prefetching])
+        if narrowing is not None:
+            wait([narrowing])
         locks.release()
-        lock_pool.shutdown()
+        wait([prefetching])
+        background.shutdown()
         if reporter is not None:
             reporter.close()
         signal.signal(signal.SIGTERM, previous)

@@ -85,10 +85,11 @@ def command(
     color = use_color(opts.no_color)
     reporter = make_reporter(fmt, [key], color=color, tty=sys.stdout.isatty())
     timeout = svc_cfg.deployment.timeout
-    locks = ServiceLocks(reader, writer, ttl_seconds=timeout * 2 + 600)
+    locks = ServiceLocks(reader, writer)
     cancel = threading.Event()
     try:
         locks.acquire({str(live["clusterArn"]): [svc_cfg.name]}, break_lock=break_lock)
+        locks.keep_alive()
         watch = Watch(
             reader, Targets(context.clients), reporter, cluster, svc_cfg.name, key, cancel
         )

@@ -9,10 +9,13 @@ a process of this machine that is gone).
 Taking the locks is one write (TagResource), a short wait, and one read
 (ListTagsForResource): an apply goes on only if it then sees no other apply's
 live lock on its services. Of two applies, each writes before it reads; so the
-one that reads last sees the other's tag, and at most one goes on. (Both may
-see each other when they start within a round trip: then both step back and
-try again after random pauses, so one of them goes on.) No key is
-written by two applies, so nothing is overwritten and release needs no read.
+one that reads last sees the other's tag, and at most one goes on, provided a
+read sees the writes made before it; ECS's APIs are eventually consistent, and
+the wait (2 round trips, at least 0.1 s) is there for that lag. (Both may see
+each other when they start within a round trip: then both step back and try
+again after random pauses, so one of them goes on.) No key is written by two
+applies, so nothing is overwritten and release needs no read. Held locks are
+renewed every 2 minutes and lapse 10 minutes after the last renewal.
 
 A cluster has room for 50 tags: an apply of more than `MAX_SERVICE_TAGS`
 services of a cluster locks all its services with one tag,
@@ -29,6 +32,7 @@ import getpass
 import os
 import random
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -45,9 +49,13 @@ PREFIX = "ecsdeploy:lock:"
 ALL = "@all"  # in place of a service name: every service of the cluster
 MAX_SERVICE_TAGS = 10  # more services than this in one cluster: one tag for all
 KEY_LIMIT = 128  # ECS tag keys
-# Tag reads may trail writes by a moment; safety does not depend on this wait.
-SETTLE_ROUND_TRIPS = 1
-MIN_SETTLE_SECONDS = 0.05
+# ECS's APIs are eventually consistent: a read may miss a write of a moment ago.
+# The wait between writing and reading back covers that lag.
+SETTLE_ROUND_TRIPS = 2
+MIN_SETTLE_SECONDS = 0.1
+# A lock lapses this long after its holder last renewed it (a killed apply's, say).
+LOCK_TTL_SECONDS = 600.0
+RENEW_SECONDS = 120.0
 # A lock this young may belong to an apply that started with ours: try again.
 RACE_WINDOW = timedelta(seconds=5)
 ATTEMPTS = 3
@@ -167,14 +175,18 @@ class _Conflict(Exception):
 
 
 class ServiceLocks:
-    """Locks for the services of one apply; release() frees what it took."""
+    """Locks for the services of one apply; release() frees what it took.
+
+    While held they are renewed (`keep_alive`), so a lock lapses `ttl_seconds`
+    after its holder stops, however long the apply runs.
+    """
 
     def __init__(
         self,
         reader: EcsReader,
         writer: EcsWriter,
         *,
-        ttl_seconds: float,
+        ttl_seconds: float = LOCK_TTL_SECONDS,
         settle_seconds: float | None = None,
         clusters: EcsAdapter | None = None,
     ) -> None:
@@ -184,12 +196,22 @@ class ServiceLocks:
         self._writer = writer
         self._ttl = ttl_seconds
         self._settle = settle_seconds
-        self._held: dict[str, list[str]] = {}  # cluster ARN -> our tag keys there
+        self._guard = threading.Lock()
+        self._held: dict[str, set[str]] = {}  # cluster ARN -> our tag keys there
+        self._names: dict[str, str] = {}  # cluster ARN -> its name, for messages
+        self._since = datetime.now(UTC)
         self._token = uuid.uuid4().hex[:12]
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self._ops = threading.Lock()  # renew, narrow and release one at a time
 
     @property
     def token(self) -> str:
         return self._token
+
+    def _value(self) -> str:
+        now = datetime.now(UTC)
+        return LockValue(_holder(), self._since, now + timedelta(seconds=self._ttl)).encode()
 
     def acquire(self, services: Mapping[str, Sequence[str]], *, break_lock: bool = False) -> None:
         """Lock `services` (cluster name or ARN -> service names), or raise RefusedError.
@@ -200,9 +222,14 @@ class ServiceLocks:
         if not wanted:
             return
         try:
+            by_arn: dict[str, list[str]] = {}
+            for cluster, arn in self._cluster_arns(list(wanted)).items():
+                self._names[arn] = _name(cluster)
+                by_arn.setdefault(arn, [])
+                by_arn[arn] += [n for n in wanted[cluster] if n not in by_arn[arn]]
             for attempt in range(ATTEMPTS):
                 try:
-                    self._attempt(wanted, break_lock=break_lock)
+                    self._attempt(by_arn, break_lock=break_lock)
                     return
                 except _Conflict as conflict:
                     self.release()
@@ -216,25 +243,14 @@ class ServiceLocks:
             raise
 
     def _attempt(self, wanted: Mapping[str, list[str]], *, break_lock: bool) -> None:
-        now = datetime.now(UTC)
-        value = LockValue(_holder(), now, now + timedelta(seconds=self._ttl)).encode()
-        keys: dict[str, list[str]] = {}
-        for cluster, names in wanted.items():
-            chosen = names if len(names) <= MAX_SERVICE_TAGS else [ALL]
-            keys[cluster] = [lock_key(s, self._token) for s in chosen]
-        arns = self._cluster_arns(list(wanted))
+        self._since = datetime.now(UTC)
+        value = self._value()
+        keys = {arn: _keys(names, self._token) for arn, names in wanted.items()}
 
-        def write(cluster: str) -> None:
-            self._held[arns[cluster]] = keys[cluster]
-            try:
-                self._writer.tag(arns[cluster], dict.fromkeys(keys[cluster], value))
-            except OperationError as exc:
-                if error_code(exc) == "InvalidParameterException":
-                    raise OperationError(
-                        f"cannot lock services of cluster {_name(cluster)}: {exc.message}",
-                        hint="a cluster carries at most 50 tags; remove some of its own",
-                    ) from None
-                raise
+        def write(arn: str) -> None:
+            with self._guard:
+                self._held.setdefault(arn, set()).update(keys[arn])
+            self._tag(arn, dict.fromkeys(keys[arn], value))
 
         started = time.monotonic()
         _each(write, list(wanted))
@@ -242,20 +258,41 @@ class ServiceLocks:
         if settle is None:
             settle = max(MIN_SETTLE_SECONDS, SETTLE_ROUND_TRIPS * (time.monotonic() - started))
         time.sleep(settle)
-        tags = _each(lambda c: self._reader.tags(arns[c]), list(wanted))
-        seen = dict(zip(wanted, tags, strict=True))
+        seen = dict(zip(wanted, _each(self._reader.tags, list(wanted)), strict=True))
         now = datetime.now(UTC)
-        for cluster, names in wanted.items():
-            others, stale = self._others(seen[cluster], now)
-            mine = {s for s, _ in filter(None, map(parse_key, keys[cluster]))}
+        for arn, names in wanted.items():
+            others, stale = self._others(seen[arn], now)
+            mine = {s for s, _ in filter(None, map(parse_key, keys[arn]))}
             in_the_way = [o for o in others if o.service == ALL or ALL in mine or o.service in mine]
             with contextlib.suppress(EcsDeployError):
                 if stale or (break_lock and in_the_way):
                     self._writer.untag(
-                        arns[cluster], stale + ([o.key for o in in_the_way] if break_lock else [])
+                        arn, stale + ([o.key for o in in_the_way] if break_lock else [])
                     )
             if in_the_way and not break_lock:
-                raise _Conflict(_name(cluster), names, in_the_way[0])
+                raise _Conflict(self._names[arn], names, in_the_way[0])
+
+    def _tag(self, arn: str, tags: dict[str, str]) -> None:
+        """TagResource; a cluster out of room is first cleared of lapsed locks."""
+        for attempt in (1, 2):
+            try:
+                self._writer.tag(arn, tags)
+                return
+            except OperationError as exc:
+                if error_code(exc) != "InvalidParameterException":
+                    raise
+                stale = self._others(self._reader.tags(arn), datetime.now(UTC))[1]
+                if attempt == 1 and stale:
+                    self._writer.untag(arn, stale)
+                    continue
+                full = "tag" in exc.message.lower()
+                raise OperationError(
+                    f"cannot lock services of cluster {self._names.get(arn, _name(arn))}: "
+                    f"{exc.message}",
+                    hint="a cluster carries at most 50 tags; remove some of its own"
+                    if full
+                    else None,
+                ) from None
 
     def _cluster_arns(self, clusters: list[str]) -> dict[str, str]:
         arns = {c: c for c in clusters if c.startswith("arn:")}
@@ -283,15 +320,81 @@ class ServiceLocks:
             others.append(_Other(key, parsed[0], value))
         return others, stale
 
+    def narrow(self, services: Mapping[str, Sequence[str]]) -> None:
+        """Keep only the locks of `services` (cluster name -> service names): once the
+        plan shows what changes, other applies may deploy the rest. Best effort.
+
+        New keys are written before old ones are removed, so the changing services
+        are covered all along.
+        """
+        with self._ops:
+            self._narrow(services)
+
+    def _narrow(self, services: Mapping[str, Sequence[str]]) -> None:
+        for arn, cluster in dict(self._names).items():
+            with self._guard:
+                held = set(self._held.get(arn, set()))
+            if not held:
+                continue
+            keep = set(_keys(services[cluster], self._token)) if services.get(cluster) else set()
+            with contextlib.suppress(EcsDeployError):
+                new = keep - held
+                if new:
+                    with self._guard:
+                        self._held[arn] |= new
+                    self._writer.tag(arn, dict.fromkeys(new, self._value()))
+                gone = sorted(held - keep)
+                if gone:
+                    self._writer.untag(arn, gone)
+                    with self._guard:
+                        self._held[arn] -= set(gone)
+
+    def renew(self) -> None:
+        """Push the expiry of every lock held `ttl_seconds` ahead (best effort)."""
+        with self._ops:
+            self._renew()
+
+    def _renew(self) -> None:
+        with self._guard:
+            held = {arn: sorted(keys) for arn, keys in self._held.items() if keys}
+        value = self._value()
+        for arn, keys in held.items():
+            with contextlib.suppress(EcsDeployError):
+                self._writer.tag(arn, dict.fromkeys(keys, value))
+
+    def keep_alive(self, every: float = RENEW_SECONDS) -> None:
+        """Renew the locks every `every` seconds until release()."""
+        if self._renewer is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(every):
+                self.renew()
+
+        self._renewer = threading.Thread(target=loop, name="lock-renewal", daemon=True)
+        self._renewer.start()
+
     def release(self) -> None:
         """Remove this apply's tags (best effort: a lock left behind lapses at its expiry)."""
-        held, self._held = self._held, {}
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=30)  # a renewal under way writes nothing after this
+            self._renewer = None
+        self._stop = threading.Event()
+        with self._ops, self._guard:
+            held, self._held = self._held, {}
 
         def free(arn: str) -> None:
             with contextlib.suppress(EcsDeployError):  # never hide the real error for it
-                self._writer.untag(arn, held[arn])
+                self._writer.untag(arn, sorted(held[arn]))
 
         _each(free, [arn for arn, keys in held.items() if keys])
+
+
+def _keys(services: Sequence[str], token: str) -> list[str]:
+    """One key per service, or one for the whole cluster past `MAX_SERVICE_TAGS`."""
+    chosen = list(services) if len(services) <= MAX_SERVICE_TAGS else [ALL]
+    return [lock_key(s, token) for s in chosen]
 
 
 def _name(cluster: str) -> str:

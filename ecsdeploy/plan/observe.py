@@ -24,7 +24,7 @@ from ecsdeploy.errors import EcsDeployError, OperationError
 from ecsdeploy.render import ImageRef, RenderedService
 
 T = TypeVar("T")
-WORKERS = 32  # as many as the clients' connection pools (adapters.aws.MAX_POOL)
+WORKERS = 32  # threads per pool; the clients keep more connections (adapters.aws.MAX_POOL)
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,8 @@ def _jobs(
     return list(jobs)
 
 
-def _fetch(clients: AwsClients, jobs: list[_Job]) -> dict[_Job, Any]:
+def _fetch(clients: AwsClients, jobs: list[_Job], *, capture: bool = False) -> dict[_Job, Any]:
+    """What each job finds; with `capture`, a job's error is its answer (raised if used)."""
     elb = ElbAdapter(clients)
     instances = InstancesAdapter(clients)
     resources = ResourcesAdapter(clients)
@@ -234,7 +235,15 @@ def _fetch(clients: AwsClients, jobs: list[_Job]) -> dict[_Job, Any]:
             return resources.secret_exists(secret_id, region)
         return resources.parameter_exists(secret_id, region)
 
-    return dict(zip(jobs, _parallel(run, jobs), strict=True))
+    def attempt(job: _Job) -> Any:
+        try:
+            return run(job)
+        except EcsDeployError as exc:
+            if not capture:
+                raise
+            return exc
+
+    return dict(zip(jobs, _parallel(attempt, jobs), strict=True))
 
 
 def prefetch(
@@ -249,7 +258,8 @@ def prefetch(
         k: rules.resolve_launch_type(config.services[k], rendered[k].task_definition, None)
         for k in keys
     }
-    return _fetch(clients, _jobs(config, rendered, keys, launch))
+    # A lookup the guess got wrong must not fail apply: errors wait until one is used.
+    return _fetch(clients, _jobs(config, rendered, keys, launch), capture=True)
 
 
 def observe(
@@ -277,7 +287,11 @@ def observe(
     jobs = _jobs(config, rendered, keys, launch)
     known = fetched or {}
     results = _fetch(clients, [j for j in jobs if j not in known])
-    results.update({j: known[j] for j in jobs if j in known})
+    for job in jobs:
+        if job in known:
+            if isinstance(known[job], EcsDeployError):
+                raise known[job]
+            results[job] = known[job]
 
     facts: dict[str, ServiceFacts] = {}
     for key in keys:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,9 +30,9 @@ CLUSTER = "quickstart"
 MANY = [f"svc-{i:02d}" for i in range(MAX_SERVICE_TAGS + 1)]  # one tag for all of them
 
 
-def _locks(sandbox: Any, **kwargs: Any) -> ServiceLocks:
+def _locks(sandbox: Any, ttl_seconds: float = 900, **kwargs: Any) -> ServiceLocks:
     clients = AwsClients(AwsSettings(region="us-east-1", endpoint_url=sandbox.endpoint_url))
-    return ServiceLocks(EcsReader(clients), EcsWriter(clients), ttl_seconds=900, **kwargs)
+    return ServiceLocks(EcsReader(clients), EcsWriter(clients), ttl_seconds=ttl_seconds, **kwargs)
 
 
 def _cluster_arn(sandbox: Any) -> str:
@@ -201,3 +202,51 @@ def test_keys_fit_ecs_and_parse_back() -> None:
     assert parse_key(key) == ("s" * (128 - len(PREFIX) - 13), "0123456789ab")
     assert parse_key("team") is None
     assert parse_key(f"{PREFIX}web") is None
+
+
+def test_held_locks_are_renewed_until_released(app: App, sandbox: Any) -> None:
+    locks = _locks(sandbox, ttl_seconds=2)
+    locks.acquire({CLUSTER: ["web"]})
+    locks.keep_alive(every=0.2)
+    time.sleep(2.5)  # past the first expiry: only renewal keeps the lock alive
+    (value,) = lock_tags(sandbox.endpoint_url, CLUSTER).values()
+    decoded = LockValue.decode(value)
+    assert decoded is not None and decoded.until > datetime.now(UTC)
+    with pytest.raises(RefusedError):
+        _locks(sandbox).acquire({CLUSTER: ["web"]})
+    locks.release()
+    assert lock_tags(sandbox.endpoint_url, CLUSTER) == {}
+
+
+def test_a_full_cluster_is_cleared_of_lapsed_locks_first(app: App, sandbox: Any) -> None:
+    _tag(sandbox, {f"team-{i}": "x" for i in range(45)})
+    _tag(sandbox, {f"{PREFIX}svc{i}:gone": _other(os.getpid(), lapses=-1) for i in range(5)})
+    locks = _locks(sandbox)
+    locks.acquire({CLUSTER: ["web"]})
+    assert list(lock_tags(sandbox.endpoint_url, CLUSTER)) == [f"{PREFIX}web:{locks.token}"]
+    locks.release()
+
+
+def test_narrowing_to_the_changed_services_frees_the_rest(app: App, sandbox: Any) -> None:
+    locks = _locks(sandbox)
+    locks.acquire({CLUSTER: [*MANY, "web", "worker"]})
+    assert _services(lock_tags(sandbox.endpoint_url, CLUSTER)) == [ALL]
+    locks.narrow({CLUSTER: ["web"]})
+    assert _services(lock_tags(sandbox.endpoint_url, CLUSTER)) == ["web"]
+    other = _locks(sandbox)
+    other.acquire({CLUSTER: ["worker"]})  # another apply may deploy the rest
+    with pytest.raises(RefusedError):
+        _locks(sandbox).acquire({CLUSTER: ["web"]})
+    locks.narrow({})
+    assert _services(lock_tags(sandbox.endpoint_url, CLUSTER)) == ["worker"]
+    other.release()
+    locks.release()
+    assert lock_tags(sandbox.endpoint_url, CLUSTER) == {}
+
+
+def test_a_cluster_named_by_name_and_by_arn_is_one(app: App, sandbox: Any) -> None:
+    locks = _locks(sandbox)
+    locks.acquire({CLUSTER: ["web"], _cluster_arn(sandbox): ["worker"]})
+    assert _services(lock_tags(sandbox.endpoint_url, CLUSTER)) == ["web", "worker"]
+    locks.release()
+    assert lock_tags(sandbox.endpoint_url, CLUSTER) == {}

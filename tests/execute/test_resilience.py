@@ -130,3 +130,21 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_converges(app: App, sandbox: Any) -> N
     assert "ecs:UpdateService" not in calls
     assert _active(sandbox, "quickstart-web") == ["quickstart-web:1", "quickstart-web:2"]
     assert "deployed quickstart-web:2" in result.output
+
+
+def test_an_apply_holds_only_the_services_it_changes(app: App, sandbox: Any) -> None:
+    assert app.run("apply", "--yes", "--allow-downtime", "--service", "worker").exit_code == 0
+    break_web(app, "SANDBOX_START_SECONDS", "3000")  # keeps the next rollout going
+    first = _spawn(app, "apply", "--yes", "--allow-downtime")  # worker: no changes
+    try:
+        _read_until(first, "waiting for the rollout of quickstart-web:2")
+        # It locked both while it planned, then kept web only: worker is free.
+        other = app.run("apply", "--yes", "--allow-downtime", "--service", "worker")
+        assert other.exit_code == 0, other.output
+        assert "No changes." in other.output or "no changes" in other.output
+        web = app.run("apply", "--yes", "--allow-downtime", "--service", "web")
+        assert web.exit_code == 4, web.output
+        assert "service web is locked by another apply:" in web.output
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=60)

@@ -530,3 +530,25 @@ def test_preflight_is_run_then_enforce(quickstart: App, sandbox: Any) -> None:
         preflight(ctx, allow_downtime=False)
     allowed = preflight(ctx, allow_downtime=True)
     assert [f.rule for f in allowed if f.severity == "error"] == ["minimum-healthy"]
+
+
+def test_prefetched_lookups_count_and_their_errors_only_where_used(
+    quickstart: App, sandbox: Any
+) -> None:
+    from ecsdeploy.errors import OperationError
+    from ecsdeploy.verify import prefetch
+    from ecsdeploy.verify.observe import _Job
+
+    ctx = _context(quickstart, sandbox)
+    live = observe_live(ctx)
+    fetched = dict(prefetch(ctx))
+    assert _Job("cluster", "quickstart") in fetched  # EC2: the instances, ahead of time
+    sandbox.control.reset_calls()
+    assert run(ctx, live, None, fetched) == run(ctx, live)
+    # A lookup no service needs failed (a wrong guess of the launch type): no matter.
+    fetched[_Job("cluster", "elsewhere")] = OperationError("AccessDenied on elsewhere")
+    run(ctx, live, None, fetched)
+    # One that is needed failed: its error is verify's.
+    fetched[_Job("cluster", "quickstart")] = OperationError("AccessDenied on quickstart")
+    with pytest.raises(OperationError, match="AccessDenied on quickstart"):
+        run(ctx, live, None, fetched)
