@@ -19,6 +19,7 @@ from ecsdeploy.errors import ExitStatus, InputError, Problem, RefusedError
 
 if TYPE_CHECKING:
     from ecsdeploy.execute.executor import ServiceResult
+    from ecsdeploy.execute.lock import ServiceLocks
     from ecsdeploy.execute.report import Reporter
 
 
@@ -123,6 +124,9 @@ def command(
     )
     from ecsdeploy import verify
 
+    # The clusters first, alone: the lock's first write waits for their ARNs, and
+    # answered amid the observation's burst of calls they would come late.
+    context.ecs.existing_clusters(by_cluster)
     cancel = threading.Event()
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -149,22 +153,17 @@ def command(
             plan = saved
         else:
             plan = build_plan(context, live)
-        locking.result()
-        locks.keep_alive()
+        asking = saved is None and not yes and plan.changed
+        if asking:
+            confirm_locks(locking, locks)  # a refusal before the question, not after
         if saved is None and fmt == "text":
             click.echo(view.text(plan, color=color), nl=False)
         if not plan.has_work:
             if fmt == "text" and saved is not None:
                 click.echo("No changes.")
             return int(ExitStatus.OK)
-        changed = [sp for sp in plan.services if sp.changed or sp.waits]
-        # Other applies may deploy the services this one leaves as they are.
-        keep: dict[str, list[str]] = {}
-        for sp in changed:
-            keep.setdefault(sp.cluster, []).append(sp.name)
-        narrowing = background.submit(locks.narrow, keep)
 
-        if saved is None and not yes and plan.changed:
+        if asking:
             if not sys.stdin.isatty():
                 raise RefusedError(
                     "apply needs a confirmation and there is no terminal to ask on",
@@ -177,6 +176,13 @@ def command(
         # The zero-downtime pre-flight, before the first write (exit 4 unless allowed).
         findings = verify.run(context, live, selection, prefetching.result())
         verify.enforce(findings, allow_downtime=allow_downtime)
+        confirm_locks(locking, locks)  # held before the first write
+        changed = [sp for sp in plan.services if sp.changed or sp.waits]
+        # Other applies may deploy the services this one leaves as they are.
+        keep: dict[str, list[str]] = {}
+        for sp in changed:
+            keep.setdefault(sp.cluster, []).append(sp.name)
+        narrowing = background.submit(locks.narrow, keep)
 
         reporter = make_reporter(
             fmt, [sp.key for sp in changed], color=color, tty=sys.stdout.isatty()
@@ -199,6 +205,12 @@ def command(
             reporter.close()
         signal.signal(signal.SIGTERM, previous)
     return _summarise(results, reporter, interrupted=cancel.is_set())
+
+
+def confirm_locks(locking: Future[None], locks: ServiceLocks) -> None:
+    """Wait for the locks (RefusedError if another apply holds them); keep them alive."""
+    locking.result()
+    locks.keep_alive()
 
 
 def _summarise(results: list[ServiceResult], reporter: Reporter, *, interrupted: bool) -> int:

@@ -11,7 +11,8 @@ Taking the locks is one write (TagResource), a short wait, and one read
 live lock on its services. Of two applies, each writes before it reads; so the
 one that reads last sees the other's tag, and at most one goes on, provided a
 read sees the writes made before it; ECS's APIs are eventually consistent, and
-the wait (2 round trips, at least 0.1 s) is there for that lag. (Both may see
+the wait (a round trip, at least 0.1 s) is there for that lag: two applies
+could both go on only if a read missed a write older than the wait. (Both may see
 each other when they start within a round trip: then both step back and try
 again after random pauses, so one of them goes on.) No key is written by two
 applies, so nothing is overwritten and release needs no read. Held locks are
@@ -51,7 +52,7 @@ MAX_SERVICE_TAGS = 10  # more services than this in one cluster: one tag for all
 KEY_LIMIT = 128  # ECS tag keys
 # ECS's APIs are eventually consistent: a read may miss a write of a moment ago.
 # The wait between writing and reading back covers that lag.
-SETTLE_ROUND_TRIPS = 2
+SETTLE_ROUND_TRIPS = 1
 MIN_SETTLE_SECONDS = 0.1
 # A lock lapses this long after its holder last renewed it (a killed apply's, say).
 LOCK_TTL_SECONDS = 600.0
