@@ -40,7 +40,7 @@ class EcsAdapter:
     def __init__(self, clients: AwsClients) -> None:
         self._clients = clients
         self._td_cache: dict[str, dict[str, Any]] = {}
-        self._td_lock = threading.Lock()
+        self._lock = threading.Lock()
         # One DescribeClusters per question, however many threads ask it at once.
         self._clusters: dict[tuple[str, ...], Future[dict[str, dict[str, Any]]]] = {}
 
@@ -57,7 +57,7 @@ class EcsAdapter:
         adapter calls once: clusters come and go far slower than a command runs.
         """
         key = tuple(sorted(set(names)))
-        with self._td_lock:
+        with self._lock:
             answer = self._clusters.get(key)
             asking = answer is None
             if answer is None:
@@ -67,7 +67,7 @@ class EcsAdapter:
         try:
             found = self._describe_clusters(key)
         except BaseException as exc:
-            with self._td_lock:
+            with self._lock:
                 del self._clusters[key]  # the next one asks again
             answer.set_exception(exc)
             raise
@@ -114,25 +114,17 @@ class EcsAdapter:
 
     def described(self, arn: str) -> bool:
         """Whether `describe_task_definition(arn)` would answer from the cache."""
-        with self._td_lock:
+        with self._lock:
             return arn in self._td_cache
 
     def describe_task_definition(self, arn: str) -> dict[str, Any]:
         """The task definition (describe shape, tags included); each ARN described once."""
-        with self._td_lock:
+        with self._lock:
             cached = self._td_cache.get(arn)
         if cached is not None:
             return cached
-        resp = call(
-            "ecs:DescribeTaskDefinition",
-            self._ecs.describe_task_definition,
-            taskDefinition=arn,
-            include=["TAGS"],
-        )
-        td: dict[str, Any] = dict(resp["taskDefinition"])
-        if resp.get("tags"):
-            td["tags"] = resp["tags"]
-        with self._td_lock:
+        td = self._describe(arn)
+        with self._lock:
             self._td_cache[td["taskDefinitionArn"]] = td
             self._td_cache[arn] = td
         return td
@@ -140,12 +132,7 @@ class EcsAdapter:
     def latest_revision(self, family: str) -> str | None:
         """The family's newest ACTIVE revision, described in one call (kept in the cache)."""
         try:
-            resp = call(
-                "ecs:DescribeTaskDefinition",
-                self._ecs.describe_task_definition,
-                taskDefinition=family,
-                include=["TAGS"],
-            )
+            td = self._describe(family)
         except OperationError as exc:
             # ECS says ClientException "Unable to describe task definition."; moto differs.
             code = error_code(exc)
@@ -153,16 +140,26 @@ class EcsAdapter:
             if code == "TaskDefinitionNotFoundException" or (code == "ClientException" and missing):
                 return None
             raise
-        td: dict[str, Any] = dict(resp["taskDefinition"])
         if td.get("status") != "ACTIVE":  # moto answers the newest of any status
             found = self.active_revisions(family)
             return found[0] if found else None
-        if resp.get("tags"):
-            td["tags"] = resp["tags"]
         arn = str(td["taskDefinitionArn"])
-        with self._td_lock:
+        with self._lock:
             self._td_cache[arn] = td
         return arn
+
+    def _describe(self, reference: str) -> dict[str, Any]:
+        """DescribeTaskDefinition of an ARN, `family:revision` or family, tags included."""
+        resp = call(
+            "ecs:DescribeTaskDefinition",
+            self._ecs.describe_task_definition,
+            taskDefinition=reference,
+            include=["TAGS"],
+        )
+        td: dict[str, Any] = dict(resp["taskDefinition"])
+        if resp.get("tags"):
+            td["tags"] = resp["tags"]
+        return td
 
     def active_revisions(self, family: str) -> list[str]:
         """ACTIVE revisions of exactly this family, newest first."""

@@ -112,7 +112,7 @@ def command(
             )
 
     # The locks are taken while the live state is observed (their wait costs no time
-    # there) and confirmed before anything is shown or written.
+    # there) and confirmed before the first write, or before apply asks.
     selected = [context.config.services[k] for k in context.rendered]
     by_cluster: dict[str, list[str]] = {}
     for svc in selected:

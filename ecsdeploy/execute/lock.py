@@ -37,7 +37,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -45,6 +44,7 @@ from typing import TypeVar
 from ecsdeploy.adapters.aws import error_code
 from ecsdeploy.adapters.ecs import EcsAdapter, EcsReader, EcsWriter
 from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
+from ecsdeploy.threads import each
 
 PREFIX = "ecsdeploy:lock:"
 ALL = "@all"  # in place of a service name: every service of the cluster
@@ -130,12 +130,9 @@ def _holder_is_gone(holder: str) -> bool:
     return False
 
 
-def _each(fn: Callable[[str], T], items: Sequence[str]) -> list[T]:
-    """fn over items, at once when there are several (one per cluster)."""
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-        return list(pool.map(fn, items))
+def _each(fn: Callable[[str], T], arns: Sequence[str]) -> list[T]:
+    """fn over clusters, at once when there are several."""
+    return each(fn, arns, workers=8)
 
 
 @dataclass(frozen=True)
@@ -154,22 +151,14 @@ class _Conflict(Exception):
         self.other = other
 
     def refusal(self) -> RefusedError:
-        other = self.other
-        service = other.service if other.service != ALL else self.wanted[0]
-        what = (
-            f"every service of cluster {self.cluster} is"
-            if service == ALL
-            else f"service {service} is"
-        )
-        held = (
-            f" (it holds every service of cluster {self.cluster})"
-            if other.service == ALL and service != ALL
-            else ""
-        )
+        value = self.other.value
+        whole = self.other.service == ALL
+        service = self.wanted[0] if whole else self.other.service
+        held = f" (it holds every service of cluster {self.cluster})" if whole else ""
         return RefusedError(
-            f"{what} locked by another apply: {other.value.holder}, since "
-            f"{other.value.since:%Y-%m-%d %H:%M:%S} UTC, until "
-            f"{other.value.until:%Y-%m-%d %H:%M:%S} UTC{held}",
+            f"service {service} is locked by another apply: {value.holder}, since "
+            f"{value.since:%Y-%m-%d %H:%M:%S} UTC, until {value.until:%Y-%m-%d %H:%M:%S} UTC"
+            f"{held}",
             hint="wait for it to finish; if that apply is gone, wait for the expiry "
             "or pass --break-lock",
         )
@@ -197,14 +186,14 @@ class ServiceLocks:
         self._writer = writer
         self._ttl = ttl_seconds
         self._settle = settle_seconds
-        self._guard = threading.Lock()
+        # Guards _held, and makes renew, narrow and release take turns.
+        self._lock = threading.RLock()
         self._held: dict[str, set[str]] = {}  # cluster ARN -> our tag keys there
         self._names: dict[str, str] = {}  # cluster ARN -> its name, for messages
         self._since = datetime.now(UTC)
         self._token = uuid.uuid4().hex[:12]
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
-        self._ops = threading.Lock()  # renew, narrow and release one at a time
 
     @property
     def token(self) -> str:
@@ -246,10 +235,11 @@ class ServiceLocks:
     def _attempt(self, wanted: Mapping[str, list[str]], *, break_lock: bool) -> None:
         self._since = datetime.now(UTC)
         value = self._value()
-        keys = {arn: _keys(names, self._token) for arn, names in wanted.items()}
+        scopes = {arn: _scope(names) for arn, names in wanted.items()}
+        keys = {arn: [lock_key(s, self._token) for s in scope] for arn, scope in scopes.items()}
 
         def write(arn: str) -> None:
-            with self._guard:
+            with self._lock:
                 self._held.setdefault(arn, set()).update(keys[arn])
             self._tag(arn, dict.fromkeys(keys[arn], value))
 
@@ -263,7 +253,7 @@ class ServiceLocks:
         now = datetime.now(UTC)
         for arn, names in wanted.items():
             others, stale = self._others(seen[arn], now)
-            mine = {s for s, _ in filter(None, map(parse_key, keys[arn]))}
+            mine = set(scopes[arn])
             in_the_way = [o for o in others if o.service == ALL or ALL in mine or o.service in mine]
             with contextlib.suppress(EcsDeployError):
                 if stale or (break_lock and in_the_way):
@@ -328,40 +318,29 @@ class ServiceLocks:
         New keys are written before old ones are removed, so the changing services
         are covered all along.
         """
-        with self._ops:
-            self._narrow(services)
-
-    def _narrow(self, services: Mapping[str, Sequence[str]]) -> None:
-        for arn, cluster in dict(self._names).items():
-            with self._guard:
-                held = set(self._held.get(arn, set()))
-            if not held:
-                continue
-            keep = set(_keys(services[cluster], self._token)) if services.get(cluster) else set()
-            with contextlib.suppress(EcsDeployError):
-                new = keep - held
-                if new:
-                    with self._guard:
-                        self._held[arn] |= new
-                    self._writer.tag(arn, dict.fromkeys(new, self._value()))
-                gone = sorted(held - keep)
-                if gone:
-                    self._writer.untag(arn, gone)
-                    with self._guard:
-                        self._held[arn] -= set(gone)
+        with self._lock:
+            for arn, cluster in self._names.items():
+                held = self._held.get(arn, set())
+                if not held:
+                    continue
+                scope = _scope(services[cluster]) if services.get(cluster) else []
+                keep = {lock_key(s, self._token) for s in scope}
+                with contextlib.suppress(EcsDeployError):
+                    if keep - held:
+                        self._writer.tag(arn, dict.fromkeys(keep - held, self._value()))
+                        held |= keep
+                    if held - keep:
+                        self._writer.untag(arn, sorted(held - keep))
+                        held &= keep
 
     def renew(self) -> None:
         """Push the expiry of every lock held `ttl_seconds` ahead (best effort)."""
-        with self._ops:
-            self._renew()
-
-    def _renew(self) -> None:
-        with self._guard:
-            held = {arn: sorted(keys) for arn, keys in self._held.items() if keys}
-        value = self._value()
-        for arn, keys in held.items():
-            with contextlib.suppress(EcsDeployError):
-                self._writer.tag(arn, dict.fromkeys(keys, value))
+        with self._lock:
+            value = self._value()
+            for arn, keys in self._held.items():
+                if keys:
+                    with contextlib.suppress(EcsDeployError):
+                        self._writer.tag(arn, dict.fromkeys(sorted(keys), value))
 
     def keep_alive(self, every: float = RENEW_SECONDS) -> None:
         """Renew the locks every `every` seconds until release()."""
@@ -382,7 +361,7 @@ class ServiceLocks:
             self._renewer.join(timeout=30)  # a renewal under way writes nothing after this
             self._renewer = None
         self._stop = threading.Event()
-        with self._ops, self._guard:
+        with self._lock:
             held, self._held = self._held, {}
 
         def free(arn: str) -> None:
@@ -392,10 +371,9 @@ class ServiceLocks:
         _each(free, [arn for arn, keys in held.items() if keys])
 
 
-def _keys(services: Sequence[str], token: str) -> list[str]:
-    """One key per service, or one for the whole cluster past `MAX_SERVICE_TAGS`."""
-    chosen = list(services) if len(services) <= MAX_SERVICE_TAGS else [ALL]
-    return [lock_key(s, token) for s in chosen]
+def _scope(services: Sequence[str]) -> list[str]:
+    """What one apply locks in a cluster: its services, or `ALL` past `MAX_SERVICE_TAGS`."""
+    return list(services) if len(services) <= MAX_SERVICE_TAGS else [ALL]
 
 
 def _name(cluster: str) -> str:

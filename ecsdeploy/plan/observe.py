@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 from ecsdeploy.config.model import Config
 from ecsdeploy.errors import EcsDeployError, OperationError
 from ecsdeploy.render import ImageRef, RenderedService
+from ecsdeploy.threads import each
 
 T = TypeVar("T")
 WORKERS = 32  # threads per pool; the clients keep more connections (adapters.aws.MAX_POOL)
@@ -95,11 +96,7 @@ class LiveState:
 
 
 def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
-    items = list(items)
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
-        return list(pool.map(fn, items))
+    return each(fn, items, workers=WORKERS)
 
 
 def _batches(names: list[str]) -> list[list[str]]:

@@ -613,16 +613,12 @@ class Api:
 
     def tag_resource(self, call: Call, forward: Forward) -> Reply | None:
         """ECS's limit moto lacks: 50 user tags per resource (overwriting a key is free)."""
-        from moto.backends import get_backend
-
         arn = str(call.params.get("resourceArn") or "")
         try:
-            current = get_backend("ecs")[call.account][call.region].list_tags_for_resource(arn)
+            current = self.sim.backends.ecs_tag_keys(call.account, call.region, arn)
         except Exception:  # moto answers for what it does not know
             return None
-        keys = {t["key"] for t in current or []} | {
-            t.get("key") for t in call.params.get("tags") or []
-        }
+        keys = current | {t.get("key") for t in call.params.get("tags") or []}
         if len([k for k in keys if not str(k).startswith("aws:")]) > TAG_LIMIT:
             return json_error(
                 "InvalidParameterException",

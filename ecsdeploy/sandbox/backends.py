@@ -65,6 +65,10 @@ class MotoBackends:
         }
         return task_spec_from_definition(td.arn, td.family, definition)
 
+    def ecs_tag_keys(self, account: str, region: str, arn: str) -> set[str]:
+        """The tag keys an ECS resource has (moto raises for a resource it does not know)."""
+        return {t["key"] for t in self._ecs(account, region).list_tags_for_resource(arn) or []}
+
     def draining_instance_arns(
         self, account: str, region: str, cluster_name: str
     ) -> frozenset[str]:

@@ -10,8 +10,7 @@ exist) are recorded here so verify can report them as findings.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from ecsdeploy.config.model import Config
 from ecsdeploy.errors import EcsDeployError
 from ecsdeploy.plan.observe import LiveState, LocalImages
 from ecsdeploy.render import ImageRef, RenderedService
+from ecsdeploy.threads import each
 
 from . import rules
 from .rules import (
@@ -98,13 +98,6 @@ class RecordingLocal:
 class _Job:
     kind: str
     key: Any
-
-
-def _parallel(fn: Callable[[_Job], Any], jobs: list[_Job]) -> list[Any]:
-    if len(jobs) <= 1:
-        return [fn(j) for j in jobs]
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(jobs))) as pool:
-        return list(pool.map(fn, jobs))
 
 
 def _resource(resources: list[dict[str, Any]], name: str) -> dict[str, Any]:
@@ -243,7 +236,7 @@ def _fetch(clients: AwsClients, jobs: list[_Job], *, capture: bool = False) -> d
                 raise
             return exc
 
-    return dict(zip(jobs, _parallel(attempt, jobs), strict=True))
+    return dict(zip(jobs, each(attempt, jobs, workers=WORKERS), strict=True))
 
 
 def prefetch(
