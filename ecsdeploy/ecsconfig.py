@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ecsdeploy.adapters.credentials import Credentials
@@ -90,10 +90,27 @@ def build(
     credentials: Mapping[str, Credentials],
 ) -> EcsConfig:
     cluster = config.clusters[cluster_key]
+    return build_from(
+        cluster_key,
+        cluster.name,
+        [config.registries[k] for k in registry_keys],
+        credentials,
+        sorted(cluster.ecs_config.settings.items()),
+    )
+
+
+def build_from(
+    cluster_key: str,
+    cluster_name: str,
+    registries: Sequence[Registry],
+    credentials: Mapping[str, Credentials],
+    extra_settings: Sequence[tuple[str, str]] = (),
+) -> EcsConfig:
+    """The managed ecs.config of a cluster: its registries' auth, then its other settings."""
     settings: list[tuple[str, str]] = []
     secret: set[str] = set()
-    if registry_keys:
-        types = {k: _auth_type(config.registries[k]) for k in registry_keys}
+    if registries:
+        types = {r.key: _auth_type(r) for r in registries}
         if len(set(types.values())) > 1:
             listed = ", ".join(f"{k} ({t})" for k, t in sorted(types.items()))
             raise InputError(
@@ -104,9 +121,8 @@ def build(
             )
         auth_type = next(iter(types.values()))
         data: dict[str, dict[str, str]] = {}
-        for key in sorted(registry_keys, key=lambda k: config.registries[k].url):
-            registry = config.registries[key]
-            creds = credentials[key]
+        for registry in sorted(registries, key=lambda r: r.url):
+            creds = credentials[registry.key]
             email = creds.email or (registry.auth.email if registry.auth else None)
             if auth_type == "docker":
                 entry = {"username": creds.username, "password": creds.password}
@@ -117,13 +133,13 @@ def build(
             data[registry.url] = entry
         settings += [(AUTH_TYPE, auth_type), (AUTH_DATA, json.dumps(data, separators=(",", ":")))]
         secret.add(AUTH_DATA)
-    settings += sorted(cluster.ecs_config.settings.items())
+    settings += list(extra_settings)
     return EcsConfig(
         cluster_key=cluster_key,
-        cluster=cluster.name,
+        cluster=cluster_name,
         settings=tuple(settings),
         secret_keys=frozenset(secret),
-        registries=tuple(registry_keys),
+        registries=tuple(r.key for r in registries),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -224,6 +224,18 @@ class EcsWriter:
         )
         created: dict[str, Any] = resp["service"]
         return created
+
+    def send_service_request(self, request: Mapping[str, Any], *, create: bool) -> dict[str, Any]:
+        """A plan's CreateService or UpdateService input, sent as it is."""
+        name = request.get("serviceName" if create else "service")
+        operation = "CreateService" if create else "UpdateService"
+        resp = call(
+            f"ecs:{operation} {name}",
+            self._ecs.create_service if create else self._ecs.update_service,
+            **request,
+        )
+        service: dict[str, Any] = resp["service"]
+        return service
 
     def deregister_task_definition(self, arn: str) -> None:
         call(

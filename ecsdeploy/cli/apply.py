@@ -1,29 +1,24 @@
-"""`ecsdeploy apply`: perform the plan step by step, wait, check, roll back on failure."""
+"""`ecsdeploy apply`: parse the options, run the apply operation, render its result."""
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
 from ecsdeploy.cli.context import make_context, use_color
 from ecsdeploy.cli.options import shared_options
-from ecsdeploy.errors import ExitStatus, InputError, Problem, RefusedError
+from ecsdeploy.errors import EcsDeployError, ExitStatus, InputError, Problem, RefusedError
 
 if TYPE_CHECKING:
-    from ecsdeploy.execute.executor import ServiceResult
-    from ecsdeploy.execute.lock import ServiceLocks
     from ecsdeploy.execute.report import Reporter
+    from ecsdeploy.plan.model import Plan
 
 
-def _read_plan_file(path: Path) -> object:
+def read_plan_file(path: Path) -> Plan:
     from ecsdeploy.plan.serialize import from_dict
 
     try:
@@ -33,6 +28,33 @@ def _read_plan_file(path: Path) -> object:
     except (OSError, ValueError) as exc:
         raise InputError(Problem(f"plan file {path} cannot be read: {exc}")) from None
     return from_dict(data, str(path))
+
+
+class CliUI:
+    """How the command line shows the plan, asks, and reports progress."""
+
+    def __init__(self, fmt: str, *, color: bool) -> None:
+        self.fmt = fmt
+        self.color = color
+
+    def show_plan(self, plan: Plan) -> None:
+        from ecsdeploy.views import plan as view
+
+        if self.fmt == "text":
+            click.echo(view.text(plan, color=self.color), nl=False)
+
+    def confirm(self, plan: Plan) -> bool:
+        if not sys.stdin.isatty():
+            raise RefusedError(
+                "apply needs a confirmation and there is no terminal to ask on",
+                hint="pass --yes, or apply a reviewed plan file: ecsdeploy apply plan.json",
+            )
+        return click.confirm("\nApply these changes?", default=False)
+
+    def reporter(self, services: list[str]) -> Reporter:
+        from ecsdeploy.execute.report import make_reporter
+
+        return make_reporter(self.fmt, services, color=self.color, tty=sys.stdout.isatty())
 
 
 @click.command("apply")
@@ -76,152 +98,51 @@ def command(
 ) -> int:
     """Perform the plan: images, task definitions, services, then wait and check.
 
-    Without PLANFILE it plans first, shows the plan and asks; with PLANFILE (from
-    `plan --out`) it applies exactly that plan, refusing if the live state moved.
+    Without PLANFILE it plans from deploy.yaml, shows the plan and asks; with
+    PLANFILE (from `plan --out`) it applies exactly that plan, reading neither
+    deploy.yaml nor the templates, and refuses if the live state moved.
     """
-    from ecsdeploy.adapters.ecs import EcsReader, EcsWriter
+    from ecsdeploy.adapters.aws import AwsSettings
     from ecsdeploy.cli import GlobalOptions
-    from ecsdeploy.execute.executor import Executor
-    from ecsdeploy.execute.lock import ServiceLocks
-    from ecsdeploy.execute.report import make_reporter
-    from ecsdeploy.execute.staleness import refuse_if_stale
-    from ecsdeploy.plan.build import build_plan, observe_live
-    from ecsdeploy.plan.model import Plan
-    from ecsdeploy.views import plan as view
+    from ecsdeploy.operations.apply import ApplyOptions, apply_config, apply_plan
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
-    saved: Plan | None = None
-    if planfile is not None:
-        loaded = _read_plan_file(planfile)
-        assert isinstance(loaded, Plan)
-        saved = loaded
-        services = services or tuple(sp.key for sp in saved.services)
-    context = make_context(ctx, services)
-    color = use_color(opts.no_color)
-
-    if not allow_dirty and opts.revision is None:
-        try:
-            dirty = bool(context.renderer.git.get("dirty"))
-        except Exception:  # no repository: nothing to be dirty
-            dirty = False
-        if dirty:
-            raise RefusedError(
-                "the Git tree has uncommitted changes: the deployment would not match any commit",
-                hint="commit or stash them, or pass --allow-dirty",
-            )
-
-    # The locks are taken while the live state is observed (their wait costs no time
-    # there) and confirmed before the first write, or before apply asks.
-    selected = [context.config.services[k] for k in context.rendered]
-    by_cluster: dict[str, list[str]] = {}
-    for svc in selected:
-        by_cluster.setdefault(context.config.clusters[svc.cluster].name, []).append(svc.name)
-    locks = ServiceLocks(
-        EcsReader(context.clients),
-        EcsWriter(context.clients),
-        clusters=context.ecs,  # one DescribeClusters for the lock and the observation
+    ui = CliUI(fmt, color=use_color(opts.no_color))
+    options = ApplyOptions(
+        yes=yes,
+        wait=not no_wait,
+        services=services,
+        allow_dirty=allow_dirty,
+        allow_downtime=allow_downtime,
+        break_lock=break_lock,
+        parallel=parallel,
     )
-    from ecsdeploy import verify
-
-    # The clusters first, alone: the lock's first write waits for their ARNs, and
-    # answered amid the observation's burst of calls they would come late.
-    context.ecs.existing_clusters(by_cluster)
-    cancel = threading.Event()
-    previous = signal.getsignal(signal.SIGTERM)
-
-    phase = ["preparing"]  # then "deploying" (the executor stops itself), "cleaning up"
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        cancel.set()
-        if phase[0] == "preparing":  # nothing written yet: stop now, giving the locks back
-            raise KeyboardInterrupt
-
-    reporter: Reporter | None = None
-    signal.signal(signal.SIGTERM, on_term)
-    selection = list(services) or None
-    background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply")
-    locking = background.submit(locks.acquire, by_cluster, break_lock=break_lock)
-    # verify's lookups that need no live state, at the same time.
-    prefetching = background.submit(verify.prefetch, context, selection)
-    narrowing: Future[None] | None = None
     try:
-        # --no-wait deregisters nothing: the families' newest revisions are enough.
-        live = observe_live(context, list_revisions=not no_wait)
-        if saved is not None:
-            refuse_if_stale(saved, live)
-            plan = saved
+        if planfile is not None:
+            saved = read_plan_file(planfile)
+            settings = AwsSettings(opts.region, opts.profile, opts.endpoint_url)
+            result = apply_plan(saved, settings, options, ui)
         else:
-            plan = build_plan(context, live)
-        asking = saved is None and not yes and plan.changed
-        if asking:
-            confirm_locks(locking, locks)  # a refusal before the question, not after
-        if saved is None and fmt == "text":
-            click.echo(view.text(plan, color=color), nl=False)
-        if not plan.has_work:
-            if fmt == "text" and saved is not None:
-                click.echo("No changes.")
-            return int(ExitStatus.OK)
-
-        if asking:
-            if not sys.stdin.isatty():
-                raise RefusedError(
-                    "apply needs a confirmation and there is no terminal to ask on",
-                    hint="pass --yes, or apply a reviewed plan file: ecsdeploy apply plan.json",
-                )
-            if not click.confirm("\nApply these changes?", default=False):
-                click.echo("Nothing was changed.")
-                return int(ExitStatus.OK)
-
-        # The zero-downtime pre-flight, before the first write (exit 4 unless allowed).
-        findings = verify.run(context, live, selection, prefetching.result())
-        verify.enforce(findings, allow_downtime=allow_downtime)
-        confirm_locks(locking, locks)  # held before the first write
-        changed = [sp for sp in plan.services if sp.changed or sp.waits]
-        # Other applies may deploy the services this one leaves as they are.
-        keep: dict[str, list[str]] = {}
-        for sp in changed:
-            keep.setdefault(sp.cluster, []).append(sp.name)
-        narrowing = background.submit(locks.narrow, keep)
-
-        reporter = make_reporter(
-            fmt, [sp.key for sp in changed], color=color, tty=sys.stdout.isatty()
-        )
-        executor = Executor(
-            context, plan, reporter, wait=not no_wait, parallel=parallel, cancel=cancel, live=live
-        )
-        phase[0] = "deploying"
-        results = executor.run()
-    finally:
-        phase[0] = "cleaning up"
-        # Whatever happened, the locks taken (or being taken) are given back first.
-        wait([locking])
-        if narrowing is not None:
-            wait([narrowing])
-        locks.release()
-        wait([prefetching])
-        background.shutdown()
-        if reporter is not None:
-            reporter.close()
-        signal.signal(signal.SIGTERM, previous)
-    return _summarise(results, reporter, interrupted=cancel.is_set())
+            result = apply_config(make_context(ctx, services), options, ui)
+    except EcsDeployError as exc:
+        if fmt == "json":  # CI reads stdout: the outcome is there too, not only on stderr
+            _json_result("refused" if exc.exit_status == ExitStatus.REFUSED else "error", exc)
+        raise
+    if result.declined:
+        click.echo("Nothing was changed.")
+    elif not result.results:  # nothing to do
+        if fmt == "json":
+            _json_result("unchanged", None)
+        elif planfile is not None:
+            click.echo("No changes.")
+    return result.exit_status
 
 
-def confirm_locks(locking: Future[None], locks: ServiceLocks) -> None:
-    """Wait for the locks (RefusedError if another apply holds them); keep them alive."""
-    locking.result()
-    locks.keep_alive()
+def _json_result(status: str, exc: EcsDeployError | None) -> None:
+    from ecsdeploy.execute.report import result_record
+    from ecsdeploy.secrets import redact
 
-
-def _summarise(results: list[ServiceResult], reporter: Reporter, *, interrupted: bool) -> int:
-    for result in results:
-        reporter.summary(f"{result.key}: {result.status.replace('_', ' ')}: {result.message}")
-    if interrupted:
-        reporter.summary("Interrupted. Run `ecsdeploy apply` again to converge.")
-        return 130
-    ok = sum(1 for r in results if r.ok)
-    failed = ok < len(results)
-    reporter.summary(
-        f"Apply {'failed' if failed else 'complete'}: {ok} of {len(results)} services ok."
-    )
-    return int(ExitStatus.FAILED if failed else ExitStatus.OK)
+    code = int(exc.exit_status) if exc is not None else int(ExitStatus.OK)
+    message = None if exc is None else exc.message
+    click.echo(redact(json.dumps(result_record([], status, code, message))))

@@ -14,7 +14,8 @@ from ecsdeploy.errors import ExitStatus
 
 
 def write_plan_file(path: Path, data: dict[str, object]) -> None:
-    """Write the plan readable by its owner only (it holds the rendered task definitions)."""
+    """Write the plan readable by its owner only: it holds the task definitions as they
+    will be registered, environment values included (a sensitive artifact)."""
     from ecsdeploy.secrets import redact
 
     text = redact(json.dumps(data, indent=2)) + "\n"
@@ -45,6 +46,11 @@ def write_plan_file(path: Path, data: dict[str, object]) -> None:
 @click.option(
     "--service", "services", multiple=True, metavar="S", help="Only this service (repeat)."
 )
+@click.option(
+    "--allow-downtime",
+    is_flag=True,
+    help="Accept downtime findings; recorded in the plan, honoured by `apply FILE`.",
+)
 @shared_options
 @click.pass_context
 def command(
@@ -53,17 +59,23 @@ def command(
     fmt: str,
     detailed_exitcode: bool,
     services: tuple[str, ...],
+    allow_downtime: bool,
 ) -> int:
-    """Compare deploy.yaml with the live state and print the steps apply would take."""
+    """Compare deploy.yaml with the live state and print the steps apply would take.
+
+    The zero-downtime pre-flight runs on the planned task definitions; a finding
+    that would make apply refuse is shown as blocking, and the plan then exits 4
+    after printing in full, as apply would.
+    """
     from ecsdeploy.cli import GlobalOptions
-    from ecsdeploy.plan.build import build_plan
+    from ecsdeploy.operations.plan import PlanOptions, make
     from ecsdeploy.plan.serialize import to_dict
     from ecsdeploy.views import plan as view
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
     context = make_context(ctx, services)
-    plan = build_plan(context)
+    plan, _ = make(context, PlanOptions(services=services, allow_downtime=allow_downtime))
     if fmt == "json":
         click.echo(view.as_json(plan))
     elif fmt == "markdown":
@@ -71,9 +83,23 @@ def command(
     else:
         click.echo(view.text(plan, color=use_color(opts.no_color)), nl=False)
     if out is not None:
-        write_plan_file(out, to_dict(plan, with_task_definitions=True))
+        write_plan_file(out, to_dict(plan, for_apply=True))
         if fmt == "text":
             click.echo(f"\nSaved the plan to {out}; apply it with: ecsdeploy apply {out}")
+    if plan.blocking:
+        n = len(plan.blocking)
+        click.echo(
+            f"error: apply would refuse this plan: {n} blocking finding{'s' if n != 1 else ''} "
+            "(marked `blocking` above)",
+            err=True,
+        )
+        if all(f.downtime for f in plan.blocking):
+            click.echo(
+                "  hint: fix them, or accept the downtime where reviewers see it: "
+                "ecsdeploy plan --allow-downtime",
+                err=True,
+            )
+        return int(ExitStatus.REFUSED)
     if detailed_exitcode and plan.changed:
         return int(ExitStatus.CHANGES)
     return int(ExitStatus.OK)

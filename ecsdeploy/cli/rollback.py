@@ -31,9 +31,11 @@ def command(
     from ecsdeploy.adapters.targets import Targets
     from ecsdeploy.cli import GlobalOptions
     from ecsdeploy.cli.common import load
+    from ecsdeploy.execute.executor import roll_back
     from ecsdeploy.execute.lock import ServiceLocks
     from ecsdeploy.execute.report import make_reporter
     from ecsdeploy.execute.wait import Cancelled, Watch
+    from ecsdeploy.plan.planner import wait_step_for
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
@@ -84,7 +86,6 @@ def command(
 
     color = use_color(opts.no_color)
     reporter = make_reporter(fmt, [key], color=color, tty=sys.stdout.isatty())
-    timeout = svc_cfg.deployment.timeout
     locks = ServiceLocks(reader, writer)
     cancel = threading.Event()
     try:
@@ -94,22 +95,24 @@ def command(
             reader, Targets(context.clients), reporter, cluster, svc_cfg.name, key, cancel
         )
         watch.start(live)
-        reporter.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
-        writer.update_service(cluster, svc_cfg.name, taskDefinition=target, forceNewDeployment=True)
         if no_wait:
+            reporter.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
+            writer.update_service(
+                cluster, svc_cfg.name, taskDefinition=target, forceNewDeployment=True
+            )
             reporter.summary(f"{key}: updated to {short_arn(target)} (not waited for)")
             return int(ExitStatus.OK)
-        lb = svc_cfg.load_balancer
         try:
-            outcome = watch.wait(
+            outcome = roll_back(
+                writer,
+                watch,
+                reporter,
+                key,
+                cluster,
+                svc_cfg.name,
                 target,
-                timeout=timeout,
-                poll=svc_cfg.deployment.poll_interval,
-                lb=lb,
-                check_targets=lb is not None and lb.checks.targets_healthy,
-                http=lb.checks.http if lb is not None else None,
-                breaker=svc_cfg.deployment.circuit_breaker.enable,
-                rollback=True,
+                wait_step_for(svc_cfg),
+                with_http=True,
             )
         except (Cancelled, KeyboardInterrupt):
             reporter.summary(f"{key}: interrupted; ECS goes on rolling out {short_arn(target)}")

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, short_arn
 from ecsdeploy.adapters.images import push_auth
 from ecsdeploy.adapters.targets import Targets
-from ecsdeploy.config.model import Service
 from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
-from ecsdeploy.plan.build import Context
 from ecsdeploy.plan.model import (
     DeregisterStep,
     EcsConfigStep,
@@ -35,28 +34,53 @@ from ecsdeploy.plan.model import (
 from ecsdeploy.plan.observe import LiveState
 
 from .report import Reporter
+from .runtime import Runtime
 from .wait import Cancelled, WaitOutcome, Watch
 
 DEFAULT_PARALLEL = 8
 
 
+STATUSES = ("ok", "rolled_back", "failed", "skipped", "interrupted", "unchanged")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class ServiceResult:
+    """How one service of an apply ended; `status` is one of STATUSES."""
+
     key: str
-    status: str  # unchanged, deployed, updated (no wait), rolled_back, failed, skipped, interrupted
+    status: str
     message: str = ""
-    arn: str | None = None
+    arn: str | None = None  # the revision the service is on at the end
     details: list[str] = field(default_factory=list)
+    old_revision: str | None = None  # what it ran before the apply
+    new_revision: str | None = None  # what the apply moved it to
+    deployment_id: str | None = None  # the ECS deployment the apply started
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    waited: bool = True  # False with --no-wait: "ok" means updated, not deployed
 
     @property
     def ok(self) -> bool:
-        return self.status in ("unchanged", "deployed", "updated")
+        return self.status in ("ok", "unchanged")
+
+    @property
+    def label(self) -> str:
+        """The status in words, for people."""
+        if self.status == "ok":
+            return "deployed" if self.waited else "updated"
+        return self.status.replace("_", " ")
 
 
 class Executor:
+    """Sends what the plan holds, and nothing else: it never reads deploy.yaml."""
+
     def __init__(
         self,
-        ctx: Context,
+        runtime: Runtime,
         plan: Plan,
         reporter: Reporter,
         *,
@@ -65,7 +89,7 @@ class Executor:
         cancel: threading.Event | None = None,
         live: LiveState | None = None,
     ) -> None:
-        self.ctx = ctx
+        self.rt = runtime
         # What the plan was checked against: each service's events before the change.
         self.live = live
         self.plan = plan
@@ -73,10 +97,12 @@ class Executor:
         self.wait_enabled = wait
         self.parallel = max(1, parallel)
         self.cancel = cancel or threading.Event()
-        self.reader = EcsReader(ctx.clients)
-        self.writer = EcsWriter(ctx.clients)
-        self.targets = Targets(ctx.clients)
+        self.reader = EcsReader(runtime.clients)
+        self.writer = EcsWriter(runtime.clients)
+        self.targets = Targets(runtime.clients)
         self.state: dict[str, str] = {}  # what each service has reached, for an interruption
+        self.targets_of: dict[str, str] = {}  # the revision each service is moved to
+        self.deployments: dict[str, str] = {}  # the ECS deployment each update started
         self.secret_arns: dict[str, str] = {}  # secret name -> ARN (repository_credentials)
 
     # -- images -------------------------------------------------------------------------
@@ -98,21 +124,20 @@ class Executor:
                 future.result()
 
     def _image(self, step: ImageStep, owner: str) -> None:
-        # Tags come from the step itself: a saved plan is applied exactly as planned.
-        ref = self.ctx.images[step.image]
+        # Everything comes from the step: a saved plan is applied exactly as planned.
+        registry = self.plan.registries[step.registry]
         tag = step.target.rsplit(":", 1)[1]
         how = "re-tag" if step.method == "promote" else "push"
         self.reporter.step(owner, f"{how} {step.source} -> {step.target}")
         if step.method == "promote":
             source_tag = step.source.rsplit(":", 1)[1]
-            digest = self.ctx.stores[ref.registry_key].retag(ref.repository, source_tag, tag)
+            digest = self.rt.stores[step.registry].retag(step.repository, source_tag, tag)
         else:
             from ecsdeploy.adapters.docker_engine import DockerEngine
 
-            engine = self.ctx.local if isinstance(self.ctx.local, DockerEngine) else DockerEngine()
-            registry = self.ctx.config.registries[ref.registry_key]
-            auth = push_auth(registry, self.ctx.clients, os.environ)
-            digest = engine.push(step.source, f"{ref.registry}/{ref.repository}", tag, auth)
+            engine = self.rt.local if isinstance(self.rt.local, DockerEngine) else DockerEngine()
+            auth = push_auth(registry, self.rt.clients, os.environ)
+            digest = engine.push(step.source, f"{registry.url}/{step.repository}", tag, auth)
         if step.method == "promote" and step.source_digest and digest != step.source_digest:
             raise OperationError(
                 f"{step.target} has digest {digest}, expected {step.source_digest} of {step.source}"
@@ -137,7 +162,8 @@ class Executor:
                 ServiceResult(k, "failed" if sp.changed else "unchanged", f"images: {exc.message}")
                 for k, sp in plans.items()
             ]
-        # ecs.config before any service of the cluster changes (SPEC section 5, step 3).
+        # ecs.config before any service of the cluster changes: a new task must find
+        # its instance able to pull from the private registry.
         failed_clusters = self.roll_out_ecs_config()
         if self.cancel.is_set():
             return [
@@ -153,7 +179,7 @@ class Executor:
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             while pending or running:
                 for key, sp in list(pending.items()):
-                    deps = [d for d in self.ctx.config.services[key].depends_on if d in plans]
+                    deps = [d for d in sp.depends_on if d in plans]
                     if any(d in results and not results[d].ok for d in deps):
                         results[key] = ServiceResult(
                             key, "skipped", "a service it depends on failed"
@@ -189,7 +215,7 @@ class Executor:
             for step in sp.steps:
                 if not isinstance(step, EcsConfigStep):
                     continue
-                managed = self.ctx.ecs_configs.get(step.cluster_key)
+                managed = self.rt.ecs_configs.get(step.cluster_key)
                 if managed is None or managed.digest != step.digest:
                     raise RefusedError(
                         f"plan is stale: the ecs.config of cluster {step.cluster} is not the "
@@ -201,13 +227,13 @@ class Executor:
         """Create or update the repository_credentials secrets of the plan."""
         from ecsdeploy.adapters.secrets_store import SecretsStore
 
-        store = SecretsStore(self.ctx.clients)
+        store = SecretsStore(self.rt.clients)
         for sp in self.plan.services:
             for step in sp.steps:
                 if not isinstance(step, SecretStep) or step.name in self.secret_arns:
                     continue
-                creds = self.ctx.credentials[step.registry]
-                url = self.ctx.config.registries[step.registry].url
+                creds = self.rt.credentials[step.registry]
+                url = self.plan.registries[step.registry].url
                 self.reporter.step(sp.key, f"writing secret {step.name}")
                 state = store.describe(step.name)  # it may exist since the plan
                 if state.arn is None:
@@ -231,9 +257,7 @@ class Executor:
             creds = container.get("repositoryCredentials") or {}
             name = placeholder_secret(creds.get("credentialsParameter"))
             if name is not None:
-                arn = (
-                    self.secret_arns.get(name) or SecretsStore(self.ctx.clients).describe(name).arn
-                )
+                arn = self.secret_arns.get(name) or SecretsStore(self.rt.clients).describe(name).arn
                 if arn is None:
                     raise OperationError(f"secret {name} does not exist; run apply without a plan")
                 container = {**container, "repositoryCredentials": {"credentialsParameter": arn}}
@@ -255,24 +279,19 @@ class Executor:
 
                 from .ecsconfig_rollout import EcsConfigRollout
 
-                services = [
-                    s
-                    for s in self.ctx.config.services.values()
-                    if self.ctx.config.clusters[s.cluster].name == step.cluster
-                ]
                 rollout = EcsConfigRollout(
-                    SsmAdapter(self.ctx.clients),
-                    ContainerInstances(self.ctx.clients),
-                    InstancesAdapter(self.ctx.clients),
+                    SsmAdapter(self.rt.clients),
+                    ContainerInstances(self.rt.clients),
+                    InstancesAdapter(self.rt.clients),
                     self.reader,
                     self.reporter,
                     self.cancel,
-                    region=self.ctx.clients.region,
-                    poll=min([5.0, *(s.deployment.poll_interval for s in services)]),
-                    drain_timeout=max([900.0, *(s.deployment.timeout for s in services)]),
+                    region=self.rt.clients.region,
+                    poll=step.poll,
+                    drain_timeout=step.drain_timeout,
                 )
                 try:
-                    rollout.run(step, self.ctx.ecs_configs[step.cluster_key], sp.key)
+                    rollout.run(step, self.rt.ecs_configs[step.cluster_key], sp.key)
                 except (Cancelled, KeyboardInterrupt):
                     self.cancel.set()
                     return failed
@@ -284,16 +303,28 @@ class Executor:
         return failed
 
     def _service(self, sp: ServicePlan) -> ServiceResult:
+        started = _now()
         try:
-            return self._apply(sp)
+            result = self._apply(sp)
         except Cancelled:
-            return ServiceResult(sp.key, "interrupted", self.state.get(sp.key, "not started"))
+            result = ServiceResult(
+                sp.key,
+                "interrupted",
+                self.state.get(sp.key, "not started"),
+                sp.current_task_definition,
+            )
         except EcsDeployError as exc:
             self.reporter.error(sp.key, exc.message)
-            return ServiceResult(sp.key, "failed", exc.message)
+            result = ServiceResult(sp.key, "failed", exc.message)
+        result.old_revision = sp.current_task_definition
+        result.started_at = started
+        result.ended_at = _now()
+        if result.new_revision is None:
+            result.new_revision = self.targets_of.get(sp.key)
+        result.deployment_id = result.deployment_id or self.deployments.get(sp.key)
+        return result
 
     def _apply(self, sp: ServicePlan) -> ServiceResult:
-        service = self.ctx.config.services[sp.key]
         if not sp.changed and not sp.waits:
             return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
         if not sp.waits and not any(
@@ -307,55 +338,70 @@ class Executor:
             self.reader, self.targets, self.reporter, sp.cluster, sp.name, sp.key, self.cancel
         )
         target = sp.current_task_definition
-        for step in sp.steps:
-            if isinstance(step, RegisterStep):
-                if step.reuse_arn:
-                    target = step.reuse_arn
-                    self.reporter.done(sp.key, f"reusing {short_arn(target)}, already registered")
-                else:
-                    self.reporter.step(sp.key, f"registering {step.family}")
-                    target = self.writer.register_task_definition(
-                        self._resolve_secret_arns(dict(sp.task_definition))
-                    )
-                    self.reporter.done(sp.key, f"registered {short_arn(target)}")
-                self.state[sp.key] = f"{short_arn(target)} registered; the service was not changed"
-        assert target is not None
-        service_step = next((s for s in sp.steps if isinstance(s, ServiceStep)), None)
-        if service_step is not None:
-            watch.start(self._before(sp) if not service_step.create else None)
-            if service_step.create:
-                self.reporter.step(sp.key, f"creating service {sp.name} on {short_arn(target)}")
-                self.writer.create_service(
-                    sp.cluster, sp.name, **self._create_fields(service, target)
-                )
+        register = sp.register
+        if register is not None:
+            if register.reuse_arn:
+                target = register.reuse_arn
+                self.reporter.done(sp.key, f"reusing {short_arn(target)}, already registered")
             else:
-                self.reporter.step(sp.key, f"updating service {sp.name} to {short_arn(target)}")
-                self.writer.update_service(
-                    sp.cluster, sp.name, **self._update_fields(service, target)
+                self.reporter.step(sp.key, f"registering {register.family}")
+                target = self.writer.register_task_definition(
+                    self._resolve_secret_arns(dict(sp.task_definition))
                 )
+                self.reporter.done(sp.key, f"registered {short_arn(target)}")
+            self.targets_of[sp.key] = target
+            self.state[sp.key] = f"{short_arn(target)} registered; the service was not changed"
+        service_step = sp.service_step
+        if service_step is not None:
+            request = dict(service_step.request)
+            if request.get("taskDefinition") is None:
+                request["taskDefinition"] = target
+            target = str(request["taskDefinition"])
+            self.targets_of[sp.key] = target
+            watch.start(self._before(sp) if not service_step.create else None)
+            verb = "creating" if service_step.create else "updating"
+            self.reporter.step(sp.key, f"{verb} service {sp.name} on {short_arn(target)}")
+            answer = self.writer.send_service_request(request, create=service_step.create)
+            primary = next(
+                (d for d in answer.get("deployments") or [] if d.get("status") == "PRIMARY"), None
+            )
+            if primary is not None and primary.get("id"):
+                self.deployments[sp.key] = str(primary["id"])
             self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
         else:
             watch.start(self.reader.describe_service(sp.cluster, sp.name))
-        wait_step = next((s for s in sp.steps if isinstance(s, WaitStep)), None)
+        if target is None:
+            raise OperationError(
+                f"service {sp.name} has no revision to deploy: the plan neither registers "
+                "nor reuses one",
+                hint="make the plan again",
+            )
+        wait_step = sp.wait_step
         if wait_step is None or not self.wait_enabled:
-            status = "updated" if service_step is not None else "deployed"
             note = " (not waited for: --no-wait; old revisions kept)" if service_step else ""
             self.reporter.done(sp.key, f"{short_arn(target)}{note}")
-            return ServiceResult(sp.key, status, f"on {short_arn(target)}{note}", target)
+            return ServiceResult(
+                sp.key,
+                "ok",
+                f"on {short_arn(target)}{note}",
+                target,
+                new_revision=target,
+                waited=service_step is None,
+            )
 
         self.reporter.step(sp.key, f"waiting for the rollout of {short_arn(target)}")
-        lb = service.load_balancer
+        lb = wait_step.load_balancer
         outcome = watch.wait(
             target,
             timeout=wait_step.timeout,
-            poll=service.deployment.poll_interval,
+            poll=wait_step.poll,
             lb=lb,
             check_targets=lb is not None and lb.checks.targets_healthy,
             http=lb.checks.http if lb is not None else None,
-            breaker=service.deployment.circuit_breaker.enable,
+            breaker=wait_step.circuit_breaker,
         )
         if not outcome.ok:
-            return self._roll_back(sp, service, watch, target, outcome)
+            return self._roll_back(sp, wait_step, watch, target, outcome)
         self.reporter.done(
             sp.key, f"deployed {short_arn(target)}: rollout completed, checks passed"
         )
@@ -363,7 +409,7 @@ class Executor:
         dereg = next((s for s in sp.steps if isinstance(s, DeregisterStep)), None)
         if dereg is not None:
             self._deregister(sp, dereg.arns)
-        return ServiceResult(sp.key, "deployed", f"on {short_arn(target)}", target)
+        return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)
 
     def _before(self, sp: ServicePlan) -> dict[str, Any] | None:
         """The service as it was before the change (its events are not news)."""
@@ -373,7 +419,7 @@ class Executor:
         return self.reader.describe_service(sp.cluster, sp.name)
 
     def _roll_back(
-        self, sp: ServicePlan, service: Service, watch: Watch, failed: str, outcome: WaitOutcome
+        self, sp: ServicePlan, wait_step: WaitStep, watch: Watch, failed: str, outcome: WaitOutcome
     ) -> ServiceResult:
         self.reporter.error(sp.key, f"release {short_arn(failed)} failed: {outcome.reason}")
         for line in outcome.details:
@@ -383,25 +429,22 @@ class Executor:
             message = (
                 f"{outcome.reason}; the service was new, so there is no revision to go back to"
             )
-            return ServiceResult(sp.key, "failed", message, failed, list(outcome.details))
-        if outcome.ecs_rolled_back:
-            self.reporter.step(
-                sp.key, f"ECS is rolling back to {short_arn(previous)}; waiting for it"
+            return ServiceResult(
+                sp.key, "failed", message, failed, list(outcome.details), new_revision=failed
             )
-        else:
-            self.reporter.step(sp.key, f"rolling back to {short_arn(previous)}")
-            self.writer.update_service(
-                sp.cluster, sp.name, taskDefinition=previous, forceNewDeployment=True
-            )
-        self.state[sp.key] = f"rolling back to {short_arn(previous)}"
-        lb = service.load_balancer
-        back = watch.wait(
+        back = roll_back(
+            self.writer,
+            watch,
+            self.reporter,
+            sp.key,
+            sp.cluster,
+            sp.name,
             previous,
-            timeout=service.deployment.timeout,
-            poll=service.deployment.poll_interval,
-            lb=lb,
-            check_targets=lb is not None and lb.checks.targets_healthy,
-            rollback=True,
+            wait_step,
+            ecs_rolls_back=outcome.ecs_rolled_back,
+            on_start=lambda: self.state.__setitem__(
+                sp.key, f"rolling back to {short_arn(previous)}"
+            ),
         )
         if back.ok:
             verdict = watch.verdict()
@@ -411,12 +454,21 @@ class Executor:
                 sp.key, f"rolled back: the service runs {short_arn(previous)} again"
             )
             message = f"{outcome.reason}; the service runs {short_arn(previous)} again"
-            return ServiceResult(sp.key, "rolled_back", message, previous, list(outcome.details))
+            return ServiceResult(
+                sp.key,
+                "rolled_back",
+                message,
+                previous,
+                list(outcome.details),
+                new_revision=failed,
+            )
         message = (
             f"{outcome.reason}; the rollback to {short_arn(previous)} did not finish: {back.reason}"
         )
         self.reporter.error(sp.key, message)
-        return ServiceResult(sp.key, "failed", message, previous, list(outcome.details))
+        return ServiceResult(
+            sp.key, "failed", message, previous, list(outcome.details), new_revision=failed
+        )
 
     def _deregister(self, sp: ServicePlan, arns: Iterable[str]) -> None:
         users = self._in_use()
@@ -430,7 +482,7 @@ class Executor:
     def _in_use(self) -> dict[str, set[str]]:
         """Task definitions in use now by any service of the config's clusters."""
         users: dict[str, set[str]] = {}
-        for cluster in sorted({c.name for c in self.ctx.config.clusters.values()}):
+        for cluster in sorted(set(self.plan.clusters) | {sp.cluster for sp in self.plan.services}):
             names = sorted({a.rsplit("/", 1)[-1] for a in self.reader.list_service_arns(cluster)})
             for start in range(0, len(names), 10):
                 for svc in self.reader.describe_services_batch(cluster, names[start : start + 10]):
@@ -441,49 +493,40 @@ class Executor:
                             users.setdefault(arn, set()).add(svc["serviceArn"])
         return users
 
-    # -- request bodies -----------------------------------------------------------------
 
-    @staticmethod
-    def _deployment_configuration(service: Service) -> dict[str, Any]:
-        dep = service.deployment
-        return {
-            "minimumHealthyPercent": dep.minimum_healthy_percent,
-            "maximumPercent": dep.maximum_percent,
-            "deploymentCircuitBreaker": {
-                "enable": dep.circuit_breaker.enable,
-                "rollback": dep.circuit_breaker.rollback,
-            },
-        }
+def roll_back(
+    writer: EcsWriter,
+    watch: Watch,
+    reporter: Reporter,
+    key: str,
+    cluster: str,
+    service: str,
+    previous: str,
+    wait_step: WaitStep,
+    *,
+    ecs_rolls_back: bool = False,
+    on_start: Callable[[], None] | None = None,
+    with_http: bool = False,
+) -> WaitOutcome:
+    """Put a service back on `previous` (unless ECS's breaker already does) and wait for it.
 
-    def _update_fields(self, service: Service, target: str) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "taskDefinition": target,
-            "desiredCount": service.desired_count,
-            "deploymentConfiguration": self._deployment_configuration(service),
-        }
-        if service.health_check_grace_period is not None:
-            fields["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
-        return fields
-
-    def _create_fields(self, service: Service, target: str) -> dict[str, Any]:
-        fields = self._update_fields(service, target)
-        if service.launch_type:
-            fields["launchType"] = service.launch_type
-        lb = service.load_balancer
-        if lb is not None:
-            fields["loadBalancers"] = [
-                {
-                    "targetGroupArn": self.targets.arn(lb.target_group),
-                    "containerName": lb.container,
-                    "containerPort": lb.port,
-                }
-            ]
-        if service.network is not None:
-            fields["networkConfiguration"] = {
-                "awsvpcConfiguration": {
-                    "subnets": list(service.network.subnets),
-                    "securityGroups": list(service.network.security_groups),
-                    "assignPublicIp": "ENABLED" if service.network.assign_public_ip else "DISABLED",
-                }
-            }
-        return fields
+    The one rollback path: apply's automatic rollback and `ecsdeploy rollback` use it.
+    """
+    if ecs_rolls_back:
+        reporter.step(key, f"ECS is rolling back to {short_arn(previous)}; waiting for it")
+    else:
+        reporter.step(key, f"rolling back to {short_arn(previous)}")
+        writer.update_service(cluster, service, taskDefinition=previous, forceNewDeployment=True)
+    if on_start is not None:
+        on_start()
+    lb = wait_step.load_balancer
+    return watch.wait(
+        previous,
+        timeout=wait_step.timeout,
+        poll=wait_step.poll,
+        lb=lb,
+        check_targets=lb is not None and lb.checks.targets_healthy,
+        http=lb.checks.http if with_http and lb is not None else None,
+        breaker=wait_step.circuit_breaker,
+        rollback=True,
+    )

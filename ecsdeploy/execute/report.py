@@ -7,11 +7,18 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ecsdeploy.secrets import redact
+
+if TYPE_CHECKING:
+    from .executor import ServiceResult
+
+# The version of `apply --format json`'s lines (schemas/apply-output.schema.json).
+OUTPUT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -74,19 +81,80 @@ class Reporter:
     def summary(self, message: str, **data: Any) -> None:
         self.emit(Event("summary", None, message, data))
 
+    def finish(self, results: Sequence[ServiceResult], status: str, exit_code: int) -> None:
+        """How each service ended, then the whole apply."""
+        for result in results:
+            self.summary(f"{result.key}: {result.label}: {result.message}")
+        if status == "interrupted":
+            self.summary("Interrupted. Run `ecsdeploy apply` again to converge.")
+            return
+        ok = sum(1 for r in results if r.ok)
+        verdict = "failed" if status == "failed" else "complete"
+        self.summary(f"Apply {verdict}: {ok} of {len(results)} services ok.")
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="milliseconds")
+
+
+def service_record(result: ServiceResult) -> dict[str, Any]:
+    """A `service` line of `apply --format json`."""
+    return {
+        "version": OUTPUT_VERSION,
+        "type": "service",
+        "service": result.key,
+        "status": result.status,
+        "waited": result.waited,
+        "old_revision": result.old_revision,
+        "new_revision": result.new_revision,
+        "revision": result.arn,
+        "deployment_id": result.deployment_id,
+        "started_at": _time(result.started_at),
+        "ended_at": _time(result.ended_at),
+        "reason": result.message,
+        "details": list(result.details),
+    }
+
+
+def result_record(
+    results: Sequence[ServiceResult], status: str, exit_code: int, message: str | None = None
+) -> dict[str, Any]:
+    """The last line of `apply --format json`."""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return {
+        "version": OUTPUT_VERSION,
+        "type": "result",
+        "status": status,
+        "exit_code": exit_code,
+        "services": counts,
+        "message": message,
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
+
 
 class JsonReporter(Reporter):
-    """One JSON object per line: {"time", "kind", "service", "message", ...data}."""
+    """One JSON object per line (schemas/apply-output.schema.json): `event` lines as
+    things happen, a `service` line per service at the end, then one `result`."""
 
     def emit(self, event: Event) -> None:
         record = {
+            "version": OUTPUT_VERSION,
+            "type": "event",
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "kind": event.kind,
             "service": event.service,
             "message": event.message,
-            **event.data,
         }
+        if event.data:
+            record["data"] = event.data
         self._write(json.dumps(record, default=str))
+
+    def finish(self, results: Sequence[ServiceResult], status: str, exit_code: int) -> None:
+        for result in results:
+            self._write(json.dumps(service_record(result), default=str))
+        self._write(json.dumps(result_record(results, status, exit_code), default=str))
 
 
 class LiveReporter(Reporter):

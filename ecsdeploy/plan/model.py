@@ -6,13 +6,20 @@ plan saved to a file is read back into these same types.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ecsdeploy.config.model import LoadBalancer, Registry
+from ecsdeploy.findings import Finding
+
 from .diff import TaskDefinitionDiff
 
-FORMAT_VERSION = 1
+# 2: the plan carries every request apply sends (register, create/update service),
+# the wait's settings, the registries, the pre-flight's findings; apply reads no
+# deploy.yaml. A reader of version 1 would have rebuilt those from deploy.yaml.
+FORMAT_VERSION = 2
 
 
 class Action(StrEnum):
@@ -23,7 +30,7 @@ class Action(StrEnum):
 
 
 class StepKind(StrEnum):
-    IMAGE = "image"  # tag with the revision and push (seed steps 1 and 2)
+    IMAGE = "image"  # tag with the Git revision and push to the registry
     SECRET = "secret"  # noqa: S105 (a step kind: registry credentials in Secrets Manager)
     ECS_CONFIG = "ecs_config"
     REGISTER = "register"
@@ -49,6 +56,8 @@ class ImageStep:
     source: str  # what the tag is made from
     target: str  # the revision-tagged URI
     source_digest: str | None
+    registry: str = ""  # key of the registry in the plan's `registries`
+    repository: str = ""
     kind: StepKind = StepKind.IMAGE
     action: Action = Action.CREATE
 
@@ -67,12 +76,22 @@ class RegisterStep:
         return Action.READ if self.reuse_arn else Action.CREATE
 
 
+# In a service request: the revision this plan registers, known once it is registered.
+REGISTERED_BY_PLAN = None
+
+
 @dataclass(frozen=True)
 class ServiceStep:
-    """Create or update the ECS service."""
+    """Create or update the ECS service.
+
+    `request` is the CreateService or UpdateService input apply sends, exactly;
+    its `taskDefinition` is None when the revision is the one this plan registers
+    (its ARN is known only then). `changes` is what a reviewer reads.
+    """
 
     changes: tuple[Change, ...]
     create: bool = False
+    request: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> StepKind:
@@ -85,8 +104,13 @@ class ServiceStep:
 
 @dataclass(frozen=True)
 class WaitStep:
+    """Wait for the rollout and judge it; on failure, go back to the revision before."""
+
     timeout: float
     checks: tuple[str, ...]  # human descriptions of what success needs
+    poll: float = 5.0
+    circuit_breaker: bool = True  # ECS's breaker is on: its rollback is a failure to report
+    load_balancer: LoadBalancer | None = None  # target health and the HTTP check
     kind: StepKind = StepKind.WAIT
     action: Action = Action.READ
 
@@ -100,10 +124,13 @@ class DeregisterStep:
 
 @dataclass(frozen=True)
 class EcsConfigStep:
-    """Bring a cluster's container instances' /etc/ecs/ecs.config up to date (SPEC section 7).
+    """Bring a cluster's container instances' /etc/ecs/ecs.config up to date.
 
     One per cluster, carried by the first service of that cluster in the plan; it
     concerns the whole cluster. `lines` are masked: the plan never holds a secret.
+    apply rebuilds the lines from `registries` (credentials from the environment
+    variables the plan's registries name) and `settings`, and refuses the roll-out
+    when the result's digest is not `digest`.
     """
 
     cluster: str  # ECS name
@@ -113,6 +140,10 @@ class EcsConfigStep:
     digest: str  # EcsConfig.digest the instances will record
     lines: tuple[str, ...]  # the managed lines, secrets masked
     drain: bool = False
+    registries: tuple[str, ...] = ()  # keys of the registries whose auth it carries
+    settings: tuple[tuple[str, str], ...] = ()  # the cluster's other agent settings
+    poll: float = 5.0
+    drain_timeout: float = 900.0
     kind: StepKind = StepKind.ECS_CONFIG
     action: Action = Action.UPDATE
 
@@ -171,6 +202,19 @@ class ServicePlan:
     steps: tuple[Step, ...]
     fingerprint: Fingerprint
     warnings: tuple[Warning, ...] = ()
+    depends_on: tuple[str, ...] = ()  # keys of services deployed first
+
+    @property
+    def register(self) -> RegisterStep | None:
+        return next((s for s in self.steps if isinstance(s, RegisterStep)), None)
+
+    @property
+    def service_step(self) -> ServiceStep | None:
+        return next((s for s in self.steps if isinstance(s, ServiceStep)), None)
+
+    @property
+    def wait_step(self) -> WaitStep | None:
+        return next((s for s in self.steps if isinstance(s, WaitStep)), None)
 
     @property
     def changed(self) -> bool:
@@ -186,6 +230,22 @@ class ServicePlan:
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """Digests of what the plan was made from, so a reader can tell which files it reflects."""
+
+    config: str  # sha256 of deploy.yaml
+    templates: Mapping[str, str]  # template path (relative to deploy.yaml) -> sha256
+    variables: str  # sha256 of the variables after environment and --var overlays
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "templates": dict(self.templates),
+            "variables": self.variables,
+        }
+
+
+@dataclass(frozen=True)
 class Plan:
     services: tuple[ServicePlan, ...]
     revision: str | None
@@ -196,6 +256,21 @@ class Plan:
     tool_version: str
     format_version: int = FORMAT_VERSION
     warnings: tuple[Warning, ...] = field(default=())
+    # What apply needs to send the requests without deploy.yaml: the registries'
+    # settings (names of credential variables, never values), every cluster's name
+    # (no revision any service there uses is deregistered).
+    registries: Mapping[str, Registry] = field(default_factory=dict)
+    clusters: tuple[str, ...] = ()
+    inputs: Inputs | None = None
+    git_dirty: bool = False
+    # The pre-flight's verdict: every finding, and whether downtime was accepted.
+    findings: tuple[Finding, ...] = ()
+    allow_downtime: bool = False
+
+    @property
+    def blocking(self) -> list[Finding]:
+        """The findings that make apply refuse this plan (exit 4)."""
+        return [f for f in self.findings if f.blocks(allow_downtime=self.allow_downtime)]
 
     @property
     def changed(self) -> bool:

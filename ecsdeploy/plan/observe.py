@@ -283,3 +283,41 @@ def observe_secrets(store: SecretsStore, names: Mapping[str, str]) -> dict[str, 
     """registry key -> its secret's state (DescribeSecret only)."""
     keys = sorted(names)
     return dict(zip(keys, _parallel(lambda k: store.describe(names[k]), keys), strict=True))
+
+
+def observe_services(ecs: EcsAdapter, wanted: Mapping[str, tuple[str, str]]) -> LiveState:
+    """The services a saved plan names (key -> (cluster, name)), and nothing else.
+
+    What applying a plan file reads before it acts: enough to refuse a plan whose
+    services moved on. DescribeServices in batches of 10 per cluster.
+    """
+    by_cluster: dict[str, list[str]] = {}
+    for cluster, name in wanted.values():
+        by_cluster.setdefault(cluster, [])
+        if name not in by_cluster[cluster]:
+            by_cluster[cluster].append(name)
+    existing = ecs.existing_clusters(by_cluster)
+    missing = sorted(c for c in by_cluster if c not in existing)
+    if missing:
+        raise OperationError(
+            f"cluster {', '.join(missing)} does not exist",
+            hint="the plan was made against clusters that are gone, or --region differs",
+        )
+    jobs = [(c, batch) for c, names in sorted(by_cluster.items()) for batch in _batches(names)]
+    found = _parallel(lambda job: ecs.describe_services_batch(*job), jobs)
+    described = {
+        (c, svc["serviceName"]): svc
+        for (c, _), svcs in zip(jobs, found, strict=True)
+        for svc in svcs
+    }
+    return LiveState(
+        services={
+            key: ServiceState(key=key, cluster=c, name=n, service=described.get((c, n)))
+            for key, (c, n) in wanted.items()
+        },
+        task_definitions={},
+        families={},
+        images={},
+        clusters={name: str(existing[name]["clusterArn"]) for name in by_cluster},
+        revisions_listed=False,
+    )

@@ -103,27 +103,16 @@ def _live_settings(state: ServiceState) -> dict[str, object]:
     }
 
 
-def zero_downtime_warnings(service: Service) -> list[Warning]:
-    """SPEC section 6's checks that need no AWS call (verify adds the ones that do).
-
-    The rules are verify's (`ecsdeploy.verify.rules.rolling_findings`); a plan
-    only warns, so its errors show as warnings and its notes stay notes.
-    """
-    # Imported here: ecsdeploy.verify imports the plan package, which imports this module.
-    from ecsdeploy.verify.rules import rolling_findings
-
-    return [
-        Warning(
-            service.key,
-            f.message,
-            f.fix,
-            "note" if f.severity == "note" else "warning",
-        )
-        for f in rolling_findings(service)
-        # A service that opted out (`zero_downtime: false`) is not told again in every
-        # plan; `ecsdeploy verify` still lists these as notes.
-        if service.zero_downtime or not f.downtime
-    ]
+def wait_step_for(service: Service) -> WaitStep:
+    """How a rollout of the service is waited for and judged."""
+    dep = service.deployment
+    return WaitStep(
+        timeout=dep.timeout,
+        checks=_checks(service),
+        poll=dep.poll_interval,
+        circuit_breaker=dep.circuit_breaker.enable,
+        load_balancer=service.load_balancer,
+    )
 
 
 def _checks(service: Service) -> tuple[str, ...]:
@@ -170,9 +159,68 @@ def _image_steps(
                 source=ref.source or "",
                 target=ref.uri,
                 source_digest=state.source_digest,
+                registry=ref.registry_key,
+                repository=ref.repository,
             )
         )
     return steps
+
+
+def deployment_configuration(service: Service) -> dict[str, Any]:
+    dep = service.deployment
+    return {
+        "minimumHealthyPercent": dep.minimum_healthy_percent,
+        "maximumPercent": dep.maximum_percent,
+        "deploymentCircuitBreaker": {
+            "enable": dep.circuit_breaker.enable,
+            "rollback": dep.circuit_breaker.rollback,
+        },
+    }
+
+
+def service_request(
+    service: Service,
+    cluster: str,
+    task_definition: str | None,
+    *,
+    create: bool,
+    target_group_arn: str | None = None,
+) -> dict[str, Any]:
+    """The UpdateService (or CreateService) input for the service, as apply sends it.
+
+    `task_definition` None stands for the revision the plan registers.
+    """
+    request: dict[str, Any] = {"cluster": cluster}
+    request["serviceName" if create else "service"] = service.name
+    request |= {
+        "taskDefinition": task_definition,
+        "desiredCount": service.desired_count,
+        "deploymentConfiguration": deployment_configuration(service),
+    }
+    if service.health_check_grace_period is not None:
+        request["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
+    if not create:
+        return request
+    if service.launch_type:
+        request["launchType"] = service.launch_type
+    lb = service.load_balancer
+    if lb is not None:
+        request["loadBalancers"] = [
+            {
+                "targetGroupArn": target_group_arn or lb.target_group,
+                "containerName": lb.container,
+                "containerPort": lb.port,
+            }
+        ]
+    if service.network is not None:
+        request["networkConfiguration"] = {
+            "awsvpcConfiguration": {
+                "subnets": list(service.network.subnets),
+                "securityGroups": list(service.network.security_groups),
+                "assignPublicIp": "ENABLED" if service.network.assign_public_ip else "DISABLED",
+            }
+        }
+    return request
 
 
 def _deregister(
@@ -208,6 +256,7 @@ def plan_service(
     cluster_steps: Mapping[str, EcsConfigStep] | None = None,
     secrets_current: Mapping[str, bool] | None = None,
     planned_secrets: set[str] | None = None,
+    target_groups: Mapping[str, str] | None = None,
 ) -> ServicePlan:
     service = config.services[rendered.key]
     state = live.services[rendered.key]
@@ -219,7 +268,8 @@ def plan_service(
     desired_td = rendered.task_definition
 
     steps: list[Step] = list(_image_steps(rendered, images, live, planned_images, errors))
-    # Registry credentials (SPEC section 5 step 3): a secret, or a cluster's ecs.config.
+    # Registry credentials before the task definition that needs them: a secret, or
+    # the cluster's ecs.config.
     secret_steps, desired_td = _repository_credentials(
         config, desired_td, live, secrets_current or {}, planned_secrets
     )
@@ -246,7 +296,22 @@ def plan_service(
     desired = desired_service_settings(service, shown_target)
     if not state.exists:
         changes = tuple(Change(k, None, _show(k, v)) for k, v in desired.items())
-        steps.append(ServiceStep(changes=changes, create=True))
+        lb = service.load_balancer
+        tg_arn: str | None = None
+        if lb is not None:
+            tg_arn = (
+                lb.target_group
+                if lb.target_group.startswith("arn:")
+                else (target_groups or {}).get(lb.target_group)
+            )
+            if tg_arn is None:
+                errors.append(
+                    f"service `{service.key}`: target group {lb.target_group} does not exist"
+                )
+        request = service_request(
+            service, state.cluster, target_arn, create=True, target_group_arn=tg_arn
+        )
+        steps.append(ServiceStep(changes=changes, create=True, request=request))
     else:
         live_settings = _live_settings(state)
         changes = tuple(
@@ -255,11 +320,12 @@ def plan_service(
             if live_settings.get(k) != v
         )
         if changes:
-            steps.append(ServiceStep(changes=changes))
+            request = service_request(service, state.cluster, target_arn, create=False)
+            steps.append(ServiceStep(changes=changes, request=request))
     if any(isinstance(s, ServiceStep) for s in steps) or _rolling_out(state):
         # Also when nothing changes but a rollout is still going (an apply interrupted
         # while it waited): re-running apply then waits for it and checks it.
-        steps.append(WaitStep(timeout=service.deployment.timeout, checks=_checks(service)))
+        steps.append(wait_step_for(service))
     dereg = (
         _deregister(service, state, revisions, registering, target_arn, live.users)
         if live.revisions_listed
@@ -268,8 +334,7 @@ def plan_service(
     if dereg is not None:
         steps.append(dereg)
 
-    warnings = zero_downtime_warnings(service)
-    warnings += _registry_auth_warnings(config, service, rendered, desired_td, cluster_steps)
+    warnings = _registry_auth_warnings(config, service, rendered, desired_td, cluster_steps)
     if _uses_repository_credentials(desired_td) and not desired_td.get("executionRoleArn"):
         warnings.append(
             Warning(
@@ -296,6 +361,7 @@ def plan_service(
             exists=state.exists,
         ),
         warnings=tuple(warnings),
+        depends_on=tuple(service.depends_on),
     )
 
 
@@ -376,6 +442,11 @@ def ecs_config_steps(
         stale = _out_of_date(instances, managed.digest)
         if not stale:
             continue
+        services = [
+            s
+            for s in config.services.values()
+            if config.clusters[s.cluster].name == managed.cluster
+        ]
         steps[managed.cluster] = EcsConfigStep(
             cluster=managed.cluster,
             cluster_key=key,
@@ -384,6 +455,10 @@ def ecs_config_steps(
             digest=managed.digest,
             lines=tuple(managed.lines()),
             drain=config.clusters[key].ecs_config.drain,
+            registries=managed.registries,
+            settings=tuple(sorted(config.clusters[key].ecs_config.settings.items())),
+            poll=min([5.0, *(s.deployment.poll_interval for s in services)]),
+            drain_timeout=max([900.0, *(s.deployment.timeout for s in services)]),
         )
     return steps
 
@@ -416,11 +491,13 @@ def make_plan(
     now: datetime | None = None,
     ecs_configs: Mapping[str, EcsConfig] | None = None,
     secrets_current: Mapping[str, bool] | None = None,
+    target_groups: Mapping[str, str] | None = None,
 ) -> Plan:
     """Compute the plan; an image that cannot be made is an error here, not in apply.
 
     `ecs_configs` (cluster key -> managed ecs.config) and `secrets_current` (registry
-    key -> whether its secret holds the credentials) come from `plan.build`.
+    key -> whether its secret holds the credentials) come from the plan operation;
+    `target_groups` (name -> ARN) names the target groups of services to create.
     """
     planned_images: set[str] = set()
     planned_secrets: set[str] = set()
@@ -445,6 +522,7 @@ def make_plan(
                 cluster_steps=carried,
                 secrets_current=secrets_current,
                 planned_secrets=planned_secrets,
+                target_groups=target_groups,
             )
         )
     services = tuple(services_list)
@@ -461,4 +539,6 @@ def make_plan(
         region=region,
         created_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         tool_version=__version__,
+        registries=dict(config.registries),
+        clusters=tuple(sorted({c.name for c in config.clusters.values()})),
     )

@@ -1,16 +1,30 @@
 """A plan as JSON data (`plan --format json`, `plan --out FILE`) and back.
 
-The JSON is stable and documented (docs/plan-format.md); `format_version`
-changes whenever a reader of an older version would misread it.
+The JSON is stable and documented (docs/plan-format.md, with a JSON Schema in
+schemas/plan.schema.json); `format_version` changes whenever a reader of an
+older version would misread it. The file written by `plan --out` holds the
+task definitions as they will be registered, secret-looking environment values
+included (apply must send them); the views never show those values.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
+from ecsdeploy.config.model import (
+    HttpCheck,
+    LoadBalancer,
+    LoadBalancerChecks,
+    Registry,
+    RegistryAuth,
+)
 from ecsdeploy.errors import InputError, Problem
+from ecsdeploy.findings import Finding
+from ecsdeploy.secrets import MASK
 
-from .diff import ChangeKind, FieldChange, TaskDefinitionDiff
+from .diff import ChangeKind, FieldChange, Mask, TaskDefinitionDiff, mask_environment
 from .model import (
     FORMAT_VERSION,
     Change,
@@ -18,6 +32,7 @@ from .model import (
     EcsConfigStep,
     Fingerprint,
     ImageStep,
+    Inputs,
     Plan,
     RegisterStep,
     SecretStep,
@@ -29,12 +44,114 @@ from .model import (
 )
 
 
+def masked_task_definition(td: Mapping[str, Any], mask: Mask | None = None) -> dict[str, Any]:
+    """The task definition with the values of secret-looking environment variables hidden."""
+    mask = mask or mask_environment()
+    out = copy.deepcopy(dict(td))
+    for container in out.get("containerDefinitions") or []:
+        path = f"containerDefinitions.{container.get('name')}.environment"
+        for entry in container.get("environment") or []:
+            if isinstance(entry, dict) and mask(path, str(entry.get("name"))):
+                entry["value"] = MASK
+    return out
+
+
+def _load_balancer(lb: LoadBalancer | None) -> dict[str, Any] | None:
+    if lb is None:
+        return None
+    http = lb.checks.http
+    return {
+        "target_group": lb.target_group,
+        "container": lb.container,
+        "port": lb.port,
+        "targets_healthy": lb.checks.targets_healthy,
+        "http": None
+        if http is None
+        else {
+            "url": http.url,
+            "expect_status": http.expect_status,
+            "body": http.body,
+            "attempts": http.attempts,
+            "interval_seconds": http.interval,
+            "timeout_seconds": http.timeout,
+        },
+    }
+
+
+def _load_balancer_from(data: Mapping[str, Any] | None) -> LoadBalancer | None:
+    if data is None:
+        return None
+    http = data.get("http")
+    return LoadBalancer(
+        target_group=data["target_group"],
+        container=data["container"],
+        port=int(data["port"]),
+        checks=LoadBalancerChecks(
+            targets_healthy=bool(data.get("targets_healthy", True)),
+            http=None
+            if http is None
+            else HttpCheck(
+                url=http["url"],
+                expect_status=int(http.get("expect_status", 200)),
+                body=http.get("body"),
+                attempts=int(http.get("attempts", 5)),
+                interval=float(http.get("interval_seconds", 5.0)),
+                timeout=float(http.get("timeout_seconds", 5.0)),
+            ),
+        ),
+    )
+
+
+def _registry(registry: Registry) -> dict[str, Any]:
+    auth = registry.auth
+    return {
+        "type": registry.type,
+        "url": registry.url,
+        "insecure": registry.insecure,
+        "ecs_config": registry.ecs_config,
+        "auth": None
+        if auth is None
+        else {
+            # Names of environment variables, never their values.
+            "username_env": auth.username_env,
+            "password_env": auth.password_env,
+            "email": auth.email,
+            "auth_type": auth.auth_type,
+            "mode": auth.mode,
+            "secret_name": auth.secret_name,
+        },
+    }
+
+
+def _registry_from(key: str, data: Mapping[str, Any]) -> Registry:
+    auth = data.get("auth")
+    return Registry(
+        key=key,
+        type=data["type"],
+        url=data["url"],
+        insecure=bool(data.get("insecure", False)),
+        ecs_config=bool(data.get("ecs_config", False)),
+        auth=None
+        if auth is None
+        else RegistryAuth(
+            username_env=auth.get("username_env"),
+            password_env=auth.get("password_env"),
+            email=auth.get("email"),
+            auth_type=auth.get("auth_type", "dockercfg"),
+            mode=auth.get("mode", "ecs_config"),
+            secret_name=auth.get("secret_name"),
+        ),
+    )
+
+
 def _step(step: Step) -> dict[str, Any]:
     base: dict[str, Any] = {"kind": step.kind.value, "action": step.action.value}
     if isinstance(step, ImageStep):
         base |= {
             "image": step.image,
             "method": step.method,
+            "registry": step.registry,
+            "repository": step.repository,
             "source": step.source,
             "target": step.target,
             "source_digest": step.source_digest,
@@ -49,10 +166,17 @@ def _step(step: Step) -> dict[str, Any]:
         base |= {
             "changes": [
                 {"field": c.field, "before": c.before, "after": c.after} for c in step.changes
-            ]
+            ],
+            "request": dict(step.request),
         }
     elif isinstance(step, WaitStep):
-        base |= {"timeout_seconds": step.timeout, "checks": list(step.checks)}
+        base |= {
+            "timeout_seconds": step.timeout,
+            "poll_seconds": step.poll,
+            "circuit_breaker": step.circuit_breaker,
+            "load_balancer": _load_balancer(step.load_balancer),
+            "checks": list(step.checks),
+        }
     elif isinstance(step, DeregisterStep):
         base |= {"task_definitions": list(step.arns)}
     elif isinstance(step, EcsConfigStep):
@@ -64,6 +188,10 @@ def _step(step: Step) -> dict[str, Any]:
             "digest": step.digest,
             "lines": list(step.lines),  # masked
             "drain": step.drain,
+            "registries": list(step.registries),
+            "settings": [list(pair) for pair in step.settings],
+            "poll_seconds": step.poll,
+            "drain_timeout_seconds": step.drain_timeout,
         }
     elif isinstance(step, SecretStep):
         base |= {"registry": step.registry, "name": step.name, "arn": step.arn}
@@ -74,34 +202,54 @@ def _warning(w: Warning) -> dict[str, Any]:
     return {"severity": w.severity, "message": w.message, "fix": w.fix}
 
 
-def to_dict(plan: Plan, *, with_task_definitions: bool = False) -> dict[str, Any]:
+def _finding(f: Finding, plan: Plan) -> dict[str, Any]:
+    return {**f.as_dict(), "blocking": f.blocks(allow_downtime=plan.allow_downtime)}
+
+
+def to_dict(plan: Plan, *, for_apply: bool = False) -> dict[str, Any]:
+    """The plan as JSON data. `for_apply` (the file of `plan --out`) keeps the task
+    definitions exactly as they will be registered; otherwise secret-looking
+    environment values are masked."""
     services = []
     for sp in plan.services:
-        entry: dict[str, Any] = {
-            "key": sp.key,
-            "name": sp.name,
-            "cluster": sp.cluster,
-            "family": sp.family,
-            "changed": sp.changed,
-            "current_task_definition": sp.current_task_definition,
-            "fingerprint": sp.fingerprint.as_dict(),
-            "steps": [_step(s) for s in sp.steps],
-            "warnings": [_warning(w) for w in sp.warnings],
-        }
-        if with_task_definitions:
-            entry["task_definition"] = sp.task_definition
-        services.append(entry)
+        td = sp.task_definition if for_apply else masked_task_definition(sp.task_definition)
+        services.append(
+            {
+                "key": sp.key,
+                "name": sp.name,
+                "cluster": sp.cluster,
+                "family": sp.family,
+                "changed": sp.changed,
+                "depends_on": list(sp.depends_on),
+                "current_task_definition": sp.current_task_definition,
+                "fingerprint": sp.fingerprint.as_dict(),
+                "task_definition": td,
+                "steps": [_step(s) for s in sp.steps],
+                "warnings": [_warning(w) for w in sp.warnings],
+                "findings": [_finding(f, plan) for f in plan.findings if f.service == sp.key],
+            }
+        )
+    blocking = plan.blocking
     return {
         "format_version": plan.format_version,
         "tool_version": plan.tool_version,
         "created_at": plan.created_at,
         "revision": plan.revision,
+        "git_dirty": plan.git_dirty,
         "environment": plan.environment,
         "region": plan.region,
         "config": plan.config_path,
+        "inputs": None if plan.inputs is None else plan.inputs.as_dict(),
         "changed": plan.changed,
         "summary": plan.summary(),
         "counts": plan.counts(),
+        "verdict": {
+            "apply_refuses": bool(blocking),
+            "allow_downtime": plan.allow_downtime,
+            "blocking": len(blocking),
+        },
+        "registries": {k: _registry(r) for k, r in sorted(plan.registries.items())},
+        "clusters": list(plan.clusters),
         "services": services,
     }
 
@@ -126,6 +274,8 @@ def _step_from(data: dict[str, Any]) -> Step:
             source=data["source"],
             target=data["target"],
             source_digest=data.get("source_digest"),
+            registry=data["registry"],
+            repository=data["repository"],
         )
     if kind == "register":
         return RegisterStep(
@@ -137,9 +287,16 @@ def _step_from(data: dict[str, Any]) -> Step:
                 Change(c["field"], c.get("before"), c.get("after")) for c in data["changes"]
             ),
             create=kind == "create_service",
+            request=dict(data["request"]),
         )
     if kind == "wait":
-        return WaitStep(timeout=float(data["timeout_seconds"]), checks=tuple(data["checks"]))
+        return WaitStep(
+            timeout=float(data["timeout_seconds"]),
+            checks=tuple(data["checks"]),
+            poll=float(data["poll_seconds"]),
+            circuit_breaker=bool(data["circuit_breaker"]),
+            load_balancer=_load_balancer_from(data.get("load_balancer")),
+        )
     if kind == "deregister":
         return DeregisterStep(arns=tuple(data["task_definitions"]))
     if kind == "ecs_config":
@@ -151,6 +308,10 @@ def _step_from(data: dict[str, Any]) -> Step:
             digest=data["digest"],
             lines=tuple(data.get("lines", [])),
             drain=bool(data.get("drain", False)),
+            registries=tuple(data["registries"]),
+            settings=tuple((str(k), str(v)) for k, v in data["settings"]),
+            poll=float(data["poll_seconds"]),
+            drain_timeout=float(data["drain_timeout_seconds"]),
         )
     if kind == "secret":
         return SecretStep(registry=data["registry"], name=data["name"], arn=data.get("arn"))
@@ -161,10 +322,17 @@ def from_dict(data: dict[str, Any], source: str = "plan file") -> Plan:
     """Read a saved plan; a plan of another format version is refused, not guessed at."""
     version = data.get("format_version") if isinstance(data, dict) else None
     if version != FORMAT_VERSION:
+        older = isinstance(version, int) and version < FORMAT_VERSION
         raise InputError(
             Problem(
-                f"{source} has format_version {version!r}; this ecsdeploy reads {FORMAT_VERSION}",
-                hint="make the plan again with this version of ecsdeploy",
+                f"{source} has format_version {version!r}; this ecsdeploy reads {FORMAT_VERSION}"
+                + (
+                    " (older plans were rebuilt from deploy.yaml at apply time; a plan now "
+                    "carries every request apply sends)"
+                    if older
+                    else ""
+                ),
+                hint="plan again with this version of ecsdeploy: ecsdeploy plan --out FILE",
             )
         )
     try:
@@ -186,9 +354,11 @@ def from_dict(data: dict[str, Any], source: str = "plan file") -> Plan:
                     Warning(s["key"], w["message"], w.get("fix"), w.get("severity", "warning"))
                     for w in s.get("warnings", [])
                 ),
+                depends_on=tuple(s.get("depends_on", [])),
             )
             for s in data["services"]
         )
+        inputs = data.get("inputs")
         return Plan(
             services=services,
             revision=data.get("revision"),
@@ -197,6 +367,16 @@ def from_dict(data: dict[str, Any], source: str = "plan file") -> Plan:
             region=data.get("region"),
             created_at=data["created_at"],
             tool_version=data["tool_version"],
+            registries={k: _registry_from(k, r) for k, r in data["registries"].items()},
+            clusters=tuple(data["clusters"]),
+            inputs=None
+            if inputs is None
+            else Inputs(inputs["config"], dict(inputs["templates"]), inputs["variables"]),
+            git_dirty=bool(data.get("git_dirty", False)),
+            findings=tuple(
+                Finding.from_dict(f) for s in data["services"] for f in s.get("findings", [])
+            ),
+            allow_downtime=bool(data["verdict"]["allow_downtime"]),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(Problem(f"{source} is not a valid plan: {exc!r}")) from None

@@ -1,23 +1,27 @@
-"""The zero-downtime pre-flight (SPEC section 6): `run` the checks, `enforce` them before apply.
+"""The zero-downtime pre-flight: `run` the checks, `enforce` the verdict.
 
-`verify` prints what `run` finds; `apply` calls `run` then `enforce` before its
-first write, so a deploy that would drop traffic or fail half-way is refused
-(exit 4) before anything changes. Read-only: every AWS call is a describe/get/list.
+`verify` prints what `run` finds; `plan` runs it on the task definitions it
+plans and records the findings in the plan, and `apply` refuses (exit 4) a
+plan with a blocking finding before its first write, so a deploy that would
+drop traffic or fail half-way is refused before anything changes. Read-only:
+every AWS call is a describe/get/list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ecsdeploy.errors import InputError, RefusedError
-from ecsdeploy.plan.build import Context
+from ecsdeploy.findings import Finding, blocking
+from ecsdeploy.operations.context import Context
 from ecsdeploy.plan.observe import LiveState
 from ecsdeploy.plan.observe import observe as observe_live
 
 from .observe import Fetched, ImageErrors, RecordingLocal, RecordingStore
 from .observe import observe as observe_facts
 from .observe import prefetch as prefetch_facts
-from .rules import Finding, ServiceFacts, check_service, counts, summary
+from .rules import ServiceFacts, check_service, counts, summary
 
 __all__ = [
     "Finding",
@@ -57,13 +61,15 @@ def run(
     live: LiveState | None = None,
     services: list[str] | None = None,
     fetched: Fetched | None = None,
+    task_definitions: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Finding]:
     """Every finding for the context's services (or `services`), in deploy order.
 
     With `live` (the plan's observation, as apply has it) nothing is observed
     twice; without it services and images are observed here, an image lookup
     that fails becoming a finding rather than an error. `fetched` comes from
-    `prefetch`.
+    `prefetch`. `task_definitions` (key -> what the plan registers) replaces the
+    renders where given.
     """
     keys = _keys(ctx, services)
     rendered = {k: ctx.rendered[k] for k in keys}
@@ -78,9 +84,8 @@ def run(
     )
     found: list[Finding] = []
     for key in keys:
-        found += check_service(
-            ctx.config.services[key], ctx.rendered[key].task_definition, facts[key]
-        )
+        taskdef = (task_definitions or {}).get(key) or ctx.rendered[key].task_definition
+        found += check_service(ctx.config.services[key], taskdef, facts[key])
     return found
 
 
@@ -108,11 +113,6 @@ class PreflightRefused(RefusedError):
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return [text]
-
-
-def blocking(findings: Iterable[Finding], *, allow_downtime: bool = False) -> list[Finding]:
-    """Errors that stop apply: all of them, or with allow_downtime the non-downtime ones."""
-    return [f for f in findings if f.blocking and not (allow_downtime and f.downtime)]
 
 
 def enforce(findings: Iterable[Finding], *, allow_downtime: bool) -> None:

@@ -23,42 +23,12 @@ from typing import Any, Literal
 
 from ecsdeploy import ecs_rules
 from ecsdeploy.config.model import Service
+from ecsdeploy.findings import SEVERITIES, Finding, Severity
 from ecsdeploy.plan.normalize import parse_cpu, parse_memory
-
-Severity = Literal["error", "warning", "note"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "note")
 
 # Targets that need this long (healthy threshold x interval) to turn healthy are
 # a slow start worth a grace period.
 SLOW_HEALTHY_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing verify found: how bad, where, what, why it matters, how to fix it."""
-
-    severity: Severity
-    service: str  # the service's key in deploy.yaml
-    message: str
-    why: str
-    fix: str | None = None
-    rule: str = ""  # a stable identifier, documented in docs/verify.md
-    downtime: bool = False  # a downtime finding (see the module docstring)
-
-    @property
-    def blocking(self) -> bool:
-        return self.severity == "error"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity,
-            "service": self.service,
-            "rule": self.rule,
-            "message": self.message,
-            "why": self.why,
-            "fix": self.fix,
-            "downtime": self.downtime,
-        }
 
 
 # --- observed facts ---------------------------------------------------------------------

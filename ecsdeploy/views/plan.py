@@ -8,6 +8,7 @@ import click
 
 from ecsdeploy.adapters.ecs import short_arn
 from ecsdeploy.config.durations import format_duration
+from ecsdeploy.findings import Finding
 from ecsdeploy.plan.model import (
     Action,
     DeregisterStep,
@@ -100,6 +101,26 @@ def _ecs_config_lines(step: EcsConfigStep) -> list[tuple[str, str]]:
     return lines
 
 
+def _finding_label(plan: Plan, f: Finding) -> str:
+    if f.blocks(allow_downtime=plan.allow_downtime):
+        return "blocking"
+    if f.blocking:  # a downtime error the plan accepts
+        return "error, accepted (--allow-downtime)"
+    return f.severity
+
+
+def _findings_of(plan: Plan, sp: ServicePlan) -> list[Finding]:
+    return [f for f in plan.findings if f.service == sp.key]
+
+
+def verdict(plan: Plan) -> str | None:
+    """The line that says apply will refuse this plan, or None."""
+    n = len(plan.blocking)
+    if not n:
+        return None
+    return f"apply will refuse this plan: {n} blocking finding{'' if n == 1 else 's'}."
+
+
 def _header(plan: Plan) -> str:
     parts = [f"revision {plan.revision[:12]}" if plan.revision else "no revision"]
     if plan.environment:
@@ -140,20 +161,44 @@ def text(plan: Plan, *, color: bool) -> str:
             )
             if w.fix:
                 out.append(f"      fix: {w.fix}")
+        for f in _findings_of(plan, sp):
+            label = _finding_label(plan, f)
+            mark = "x" if label == "blocking" else "!"
+            fg = {"blocking": "red", "warning": "magenta"}.get(label)
+            out.append(paint(f"  {mark} {label}: {f.message}", fg, bold=label == "blocking"))
+            if label == "blocking":
+                out.append(f"      why: {f.why}")
+            if f.fix:
+                out.append(f"      fix: {f.fix}")
         out.append("")
     out.append(paint(plan.summary(), bold=True))
+    refused = verdict(plan)
+    if refused:
+        out.append(paint(refused[0].upper() + refused[1:], "red", bold=True))
     return redact("\n".join(out) + "\n")
 
 
 def markdown(plan: Plan) -> str:
     changed = [sp for sp in plan.services if sp.changed]
     out = [f"### {_header(plan)}", "", f"**{plan.summary()}**", ""]
-    out += ["| service | cluster | steps | warnings |", "|---|---|---|---|"]
+    refused = verdict(plan)
+    if refused:
+        out += [f"> [!CAUTION]\n> **{refused[0].upper() + refused[1:]}** See below.", ""]
+    out += ["| service | cluster | steps | findings |", "|---|---|---|---|"]
     for sp in plan.services:
         steps = ", ".join(f"`{s.action.value}` {s.kind.value}" for s in sp.steps) or "no changes"
-        out.append(f"| `{sp.key}` | `{sp.cluster}` | {steps} | {len(sp.warnings) or ''} |")
+        mine = _findings_of(plan, sp)
+        blocking = sum(1 for f in mine if _finding_label(plan, f) == "blocking")
+        noted = len(sp.warnings) + len(mine)
+        cell = f"**{blocking} blocking**" if blocking else (str(noted) if noted else "")
+        if blocking and noted > blocking:
+            cell += f", {noted - blocking} other"
+        out.append(f"| `{sp.key}` | `{sp.cluster}` | {steps} | {cell} |")
     out.append("")
-    for sp in changed + [sp for sp in plan.services if not sp.changed and sp.warnings]:
+    noted_services = [
+        sp for sp in plan.services if not sp.changed and (sp.warnings or _findings_of(plan, sp))
+    ]
+    for sp in changed + noted_services:
         out += [f"<details><summary>{_service_title(sp)}</summary>", "", "```diff"]
         for step in sp.steps:
             for symbol, line in _step_lines(step):
@@ -163,9 +208,17 @@ def markdown(plan: Plan) -> str:
         out += ["```", ""]
         for w in sp.warnings:
             out.append(f"- **{w.severity}:** {w.message}" + (f" — fix: {w.fix}" if w.fix else ""))
+        for f in _findings_of(plan, sp):
+            label = _finding_label(plan, f)
+            line = f"- **{label}:** {f.message}"
+            if label == "blocking":
+                line += f" — why: {f.why}"
+            out.append(line + (f" — fix: {f.fix}" if f.fix else ""))
         out += ["", "</details>", ""]
     return redact("\n".join(out))
 
 
 def as_json(plan: Plan) -> str:
+    """The plan as data, like the file of `plan --out` but with secret-looking
+    environment values masked."""
     return redact(json.dumps(to_dict(plan), indent=2, sort_keys=False))

@@ -68,7 +68,7 @@ def test_counts_and_summary_mention_instances_and_secrets_only_when_there_are_so
 
 def test_new_steps_round_trip_through_json() -> None:
     plan = _plan(SecretStep("private", "ecsdeploy/private", "arn:secret"), STEP)
-    back = from_dict(to_dict(plan, with_task_definitions=True))
+    back = from_dict(to_dict(plan, for_apply=True))
     assert back.services[0].steps == plan.services[0].steps
     data = to_dict(plan)
     kinds = [s["kind"] for s in data["services"][0]["steps"]]

@@ -243,7 +243,8 @@ def test_an_agent_that_does_not_reconnect_stops_the_rollout(
     from ecsdeploy.config import load_config
     from ecsdeploy.execute.ecsconfig_rollout import EcsConfigRollout, RolloutFailed
     from ecsdeploy.execute.report import Reporter
-    from ecsdeploy.plan.build import build_plan, prepare
+    from ecsdeploy.operations.context import prepare
+    from ecsdeploy.operations.plan import make as make_plan
 
     app, env = make_private_app(drain=True, instances=2)
     first, _second = _instance_ids(sandbox)
@@ -256,7 +257,7 @@ def test_an_agent_that_does_not_reconnect_stops_the_rollout(
     from ecsdeploy.plan.model import EcsConfigStep
 
     (step,) = [
-        s for sp in build_plan(ctx).services for s in sp.steps if isinstance(s, EcsConfigStep)
+        s for sp in make_plan(ctx, preflight=False)[0].services for s in sp.steps if isinstance(s, EcsConfigStep)
     ]
     import io
 

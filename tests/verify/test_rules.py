@@ -10,7 +10,6 @@ import pytest
 
 from ecsdeploy.config.model import Deployment, LoadBalancer, Service
 from ecsdeploy.errors import ExitStatus, RefusedError
-from ecsdeploy.plan.planner import zero_downtime_warnings
 from ecsdeploy.verify import blocking, enforce
 from ecsdeploy.verify.rules import (
     Finding,
@@ -214,18 +213,6 @@ def test_zero_downtime_false_turns_downtime_findings_into_notes() -> None:
     # A deployment that never progresses fails whatever downtime is accepted.
     found = rolling_findings(service(2, 100, 100, zero_downtime=False))
     assert [(f.rule, f.severity) for f in found] == [("progress", "error")]
-
-
-def test_planner_warnings_delegate_to_the_rules() -> None:
-    warnings = zero_downtime_warnings(service(1, 0, 100, lb=False))
-    assert [w.severity for w in warnings] == ["warning", "warning"]
-    assert warnings[0].message == "the service has no load balancer"
-    assert warnings[1].fix is not None and "minimum_healthy_percent" in warnings[1].fix
-    # Opted out: the downtime findings stay in `verify` (as notes), not in every plan.
-    assert zero_downtime_warnings(service(1, 0, 100, lb=False, zero_downtime=False)) == []
-    stuck = zero_downtime_warnings(service(2, 100, 100, zero_downtime=False))
-    assert [w.severity for w in stuck] == ["warning"]
-    assert zero_downtime_warnings(service(2, 50, 200)) == []
 
 
 # --- capacity ---------------------------------------------------------------------------------

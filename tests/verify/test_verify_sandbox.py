@@ -11,7 +11,7 @@ import pytest
 from ecsdeploy.adapters.aws import AwsSettings
 from ecsdeploy.config import load_config
 from ecsdeploy.errors import ExitStatus, RefusedError
-from ecsdeploy.plan.build import observe_live, prepare
+from ecsdeploy.operations.context import observe_live, prepare
 from ecsdeploy.verify import enforce, preflight, run
 from tests.apps import REV_B, App, copy_fargate_for_sandbox, copy_sample, seed_app, write_calls
 from tests.verify.apps import (

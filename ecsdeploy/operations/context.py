@@ -1,4 +1,8 @@
-"""Making a plan: render, check credentials, observe live state, compute the steps."""
+"""The working context of an operation: the config, its renders, the AWS clients and
+adapters, registry credentials; and the observation of live state against it.
+
+`prepare` renders and checks every input before any AWS call (exit 3 first).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,9 @@ from ecsdeploy.adapters.ecs import EcsAdapter
 from ecsdeploy.adapters.images import ImageStore, store_for
 from ecsdeploy.config.model import Config
 from ecsdeploy.ecsconfig import EcsConfig
-from ecsdeploy.errors import EcsDeployError, InputError, Problem
+from ecsdeploy.errors import InputError, Problem
+from ecsdeploy.plan.observe import LiveState, LocalImages, observe
 from ecsdeploy.render import ImageRef, RenderedService, Renderer
-
-from .model import Plan
-from .observe import LiveState, LocalImages, observe
-from .planner import make_plan
 
 
 @dataclass
@@ -166,8 +167,7 @@ def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
         return live
     from ecsdeploy.adapters.instances import InstancesAdapter
     from ecsdeploy.adapters.secrets_store import SecretsStore
-
-    from .observe import observe_container_instances, observe_secrets
+    from ecsdeploy.plan.observe import observe_container_instances, observe_secrets
 
     return replace(
         live,
@@ -186,21 +186,3 @@ def secrets_current(ctx: Context, live: LiveState) -> dict[str, bool]:
         key: state.arn is not None and hash_matches(state.hash_tag, ctx.credentials[key])
         for key, state in live.secrets.items()
     }
-
-
-def build_plan(ctx: Context, live: LiveState | None = None) -> Plan:
-    live = live if live is not None else observe_live(ctx)
-    try:
-        revision: str | None = ctx.renderer.git.revision()
-    except EcsDeployError:  # a config that never uses git has no revision to record
-        revision = None
-    return make_plan(
-        ctx.config,
-        ctx.rendered,
-        ctx.images,
-        live,
-        revision=revision,
-        region=ctx.clients.settings.region,
-        ecs_configs=ctx.ecs_configs,
-        secrets_current=secrets_current(ctx, live),
-    )
