@@ -137,7 +137,8 @@ class Executor:
                 ServiceResult(k, "failed" if sp.changed else "unchanged", f"images: {exc.message}")
                 for k, sp in plans.items()
             ]
-        # ecs.config before any service of the cluster changes (SPEC section 5, step 3).
+        # ecs.config before any service of the cluster changes: its instances must be able
+        # to pull from the private registries before a new task definition lands on them.
         failed_clusters = self.roll_out_ecs_config()
         if self.cancel.is_set():
             return [

@@ -100,7 +100,7 @@ class DeregisterStep:
 
 @dataclass(frozen=True)
 class EcsConfigStep:
-    """Bring a cluster's container instances' /etc/ecs/ecs.config up to date (SPEC section 7).
+    """Bring a cluster's container instances' /etc/ecs/ecs.config up to date.
 
     One per cluster, carried by the first service of that cluster in the plan; it
     concerns the whole cluster. `lines` are masked: the plan never holds a secret.

@@ -104,7 +104,7 @@ def _live_settings(state: ServiceState) -> dict[str, object]:
 
 
 def zero_downtime_warnings(service: Service) -> list[Warning]:
-    """SPEC section 6's checks that need no AWS call (verify adds the ones that do).
+    """The zero-downtime checks that need no AWS call (verify adds the ones that do).
 
     The rules are verify's (`ecsdeploy.verify.rules.rolling_findings`); a plan
     only warns, so its errors show as warnings and its notes stay notes.
@@ -219,7 +219,7 @@ def plan_service(
     desired_td = rendered.task_definition
 
     steps: list[Step] = list(_image_steps(rendered, images, live, planned_images, errors))
-    # Registry credentials (SPEC section 5 step 3): a secret, or a cluster's ecs.config.
+    # Registry credentials, before the register step: a secret, or a cluster's ecs.config.
     secret_steps, desired_td = _repository_credentials(
         config, desired_td, live, secrets_current or {}, planned_secrets
     )

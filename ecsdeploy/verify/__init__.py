@@ -1,4 +1,4 @@
-"""The zero-downtime pre-flight (SPEC section 6): `run` the checks, `enforce` them before apply.
+"""The zero-downtime pre-flight: `run` the checks, `enforce` them before apply.
 
 `verify` prints what `run` finds; `apply` calls `run` then `enforce` before its
 first write, so a deploy that would drop traffic or fail half-way is refused
