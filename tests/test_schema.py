@@ -213,7 +213,7 @@ def documents() -> list[Path]:
 
 def test_the_samples_are_there() -> None:
     names = {p.parent.name for p in SAMPLE_FILES}
-    assert {"quickstart", "private-registry", "fargate", "multi-env", "spec-example"} <= names
+    assert {"quickstart", "private-registry", "fargate", "multi-env", "reference"} <= names
 
 
 @pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -253,8 +253,7 @@ def test_sample_folder_is_complete(sample: Path) -> None:
     templates = sorted((sample / "taskdefs").iterdir())
     assert templates and all(re.search(r"\.(json|ya?ml)(\.j2)?$", t.name) for t in templates)
     first_line = (sample / "deploy.yaml").read_text(encoding="utf-8").splitlines()[0]
-    if sample.name != "spec-example":  # that one is the specification's text, verbatim
-        assert first_line == MODELINE
+    assert first_line == MODELINE
 
 
 def readme_example() -> str:
@@ -280,14 +279,14 @@ def test_readme_example_validates(validator: Draft202012Validator) -> None:
 
 def test_readme_example_is_an_excerpt_of_the_reference_sample() -> None:
     """The README's short deploy.yaml says nothing the reference sample does not, so the
-    templates it names exist and `ecsdeploy -f samples/spec-example/deploy.yaml` runs it."""
+    templates it names exist and `ecsdeploy -f samples/reference/deploy.yaml` runs it."""
     excerpt = YAML(typ="safe").load(readme_example())
-    reference = load_yaml(SAMPLES / "spec-example" / "deploy.yaml")
+    reference = load_yaml(SAMPLES / "reference" / "deploy.yaml")
     assert is_excerpt(excerpt, reference)
 
 
 def test_the_excerpt_check_finds_a_difference() -> None:
-    reference = load_yaml(SAMPLES / "spec-example" / "deploy.yaml")
+    reference = load_yaml(SAMPLES / "reference" / "deploy.yaml")
     changed = copy.deepcopy(reference)
     changed["services"]["web"]["desired_count"] = 4
     assert is_excerpt({"services": {"web": {"cluster": "main"}}}, reference)
