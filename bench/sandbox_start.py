@@ -5,7 +5,7 @@ Subprocess: from spawning `python -m ecsdeploy sandbox --port P` until its port
 answers a control request and an AWS call. Both measured a few times; the
 median and the worst are printed.
 
-    /work/venv/bin/python bench/sandbox_start.py [--runs 5]
+    python bench/sandbox_start.py [--runs 5]
 """
 
 from __future__ import annotations

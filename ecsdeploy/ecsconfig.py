@@ -1,7 +1,7 @@
 """ECS agent auth for private registries: the `/etc/ecs/ecs.config` lines a cluster needs.
 
 For every registry with `ecs_config: true` (and auth mode `ecs_config`), each cluster
-that runs one of its images gets (SPEC section 7):
+that runs one of its images gets:
 
     ECS_ENGINE_AUTH_TYPE=dockercfg
     ECS_ENGINE_AUTH_DATA={"tutum.co":{"auth":"<base64 of user:password>","email":"ops@example.com"}}

@@ -1,4 +1,4 @@
-"""The tool's own errors and the exit status each one maps to (SPEC section 3)."""
+"""The tool's own errors and the exit status each one maps to."""
 
 from __future__ import annotations
 

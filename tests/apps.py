@@ -101,7 +101,7 @@ def copy_sample(sample: str, dest: Path) -> Path:
 
 def copy_fargate_for_sandbox(dest: Path) -> Path:
     """The fargate sample, made to seed: the sandbox's region, the target group by name,
-    and no network block (its subnets are made up; the seed's own are used)."""
+    and no network block (its subnets are made up; the ones seeding creates are used)."""
     folder = copy_sample("fargate", dest)
     deploy = folder / "deploy.yaml"
     text = deploy.read_text()

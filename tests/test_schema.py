@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +19,7 @@ SCHEMA_PATH = ROOT / "schemas" / "deploy.schema.json"
 EXAMPLE_PATH = ROOT / "deploy.yaml.example"
 SAMPLES = ROOT / "samples"
 SAMPLE_FILES = sorted(SAMPLES.glob("*/deploy.yaml"))
-# The specification lives beside the repository in the workspace, not in it.
-SPEC_PATH = Path(os.environ.get("ECSDEPLOY_SPEC", "/work/shared/SPEC.md"))
+README_PATH = ROOT / "README.md"
 MODELINE = "# yaml-language-server: $schema=../../schemas/deploy.schema.json"
 
 Doc = dict[str, Any]
@@ -215,7 +213,7 @@ def documents() -> list[Path]:
 
 def test_the_samples_are_there() -> None:
     names = {p.parent.name for p in SAMPLE_FILES}
-    assert {"quickstart", "private-registry", "fargate", "multi-env", "spec-example"} <= names
+    assert {"quickstart", "private-registry", "fargate", "multi-env", "reference"} <= names
 
 
 @pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -255,24 +253,45 @@ def test_sample_folder_is_complete(sample: Path) -> None:
     templates = sorted((sample / "taskdefs").iterdir())
     assert templates and all(re.search(r"\.(json|ya?ml)(\.j2)?$", t.name) for t in templates)
     first_line = (sample / "deploy.yaml").read_text(encoding="utf-8").splitlines()[0]
-    if sample.name != "spec-example":  # that one is the specification's text, verbatim
-        assert first_line == MODELINE
+    assert first_line == MODELINE
 
 
-def spec_example() -> str:
-    text = SPEC_PATH.read_text(encoding="utf-8")
-    section = text.split("## 2. deploy.yaml", 1)[1]
+def readme_example() -> str:
+    """The yaml block under the README's `## deploy.yaml` heading."""
+    text = README_PATH.read_text(encoding="utf-8")
+    section = text.split("\n## deploy.yaml\n", 1)[1]
     match = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert match, "no yaml block in SPEC section 2"
+    assert match, "no yaml block under '## deploy.yaml' in README.md"
     return match.group(1)
 
 
-@pytest.mark.skipif(not SPEC_PATH.is_file(), reason="SPEC.md is not beside this checkout")
-def test_spec_example_sample_is_the_spec_text_verbatim(validator: Draft202012Validator) -> None:
-    text = spec_example()
-    assert (SAMPLES / "spec-example" / "deploy.yaml").read_text(encoding="utf-8") == text
-    errors = errors_of(validator, YAML(typ="safe").load(text))
+def is_excerpt(part: Any, whole: Any) -> bool:
+    """Every key of `part` is in `whole` with the same value (mappings compared key by key)."""
+    if isinstance(part, dict) and isinstance(whole, dict):
+        return all(k in whole and is_excerpt(v, whole[k]) for k, v in part.items())
+    return bool(part == whole)
+
+
+def test_readme_example_validates(validator: Draft202012Validator) -> None:
+    errors = errors_of(validator, YAML(typ="safe").load(readme_example()))
     assert not errors, describe(errors)
+
+
+def test_readme_example_is_an_excerpt_of_the_reference_sample() -> None:
+    """The README's short deploy.yaml says nothing the reference sample does not, so the
+    templates it names exist and `ecsdeploy -f samples/reference/deploy.yaml` runs it."""
+    excerpt = YAML(typ="safe").load(readme_example())
+    reference = load_yaml(SAMPLES / "reference" / "deploy.yaml")
+    assert is_excerpt(excerpt, reference)
+
+
+def test_the_excerpt_check_finds_a_difference() -> None:
+    reference = load_yaml(SAMPLES / "reference" / "deploy.yaml")
+    changed = copy.deepcopy(reference)
+    changed["services"]["web"]["desired_count"] = 4
+    assert is_excerpt({"services": {"web": {"cluster": "main"}}}, reference)
+    assert not is_excerpt(changed, reference)
+    assert not is_excerpt({"services": {"api": {}}}, reference)
 
 
 def all_keys(node: Any) -> set[str]:

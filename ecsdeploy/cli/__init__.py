@@ -50,7 +50,7 @@ SHORT_HELP: dict[str, str] = {
 
 @dataclass(frozen=True)
 class GlobalOptions:
-    """Options every command shares (SPEC section 3)."""
+    """Options every command shares."""
 
     file: str = "deploy.yaml"
     env: str | None = None
@@ -149,7 +149,7 @@ def _fail(lines: list[str], status: int) -> NoReturn:
 
 
 def _run(argv: list[str] | None) -> NoReturn:
-    """Run the group and map every outcome to an exit code (SPEC section 3)."""
+    """Run the group and map every outcome to an exit code (see ecsdeploy.errors)."""
     args = list(argv) if argv is not None else sys.argv[1:]
     verbose = any(a in ("-v", "--verbose") for a in args)
     try:

@@ -1,4 +1,4 @@
-"""`ecsdeploy verify`: the zero-downtime and consistency pre-flight, read-only (SPEC section 6)."""
+"""`ecsdeploy verify`: the zero-downtime and consistency pre-flight, read-only."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def _rebase(positions: Positions, prefix: KeyPath) -> Positions:
 
 
 def overlay_environment(doc: SourceDoc, env: str | None) -> tuple[dict[str, Any], Positions]:
-    """The document with environment `env` laid over it (SPEC: `-e NAME`)."""
+    """The document with environment `env` laid over it (`-e NAME`)."""
     data = {k: v for k, v in doc.data.items() if k != "environments"}
     if env is None:
         return data, doc.positions

@@ -231,7 +231,8 @@ def _deregister(
     target_arn: str | None,
     users: Mapping[str, frozenset[str]],
 ) -> DeregisterStep | None:
-    # The new revision counts toward keep_revisions (SPEC): keep N-1 old ones then.
+    # The new revision counts toward keep_revisions (the N newest stay ACTIVE, the new
+    # one included): keep N-1 old ones then.
     keep = service.keep_revisions - (1 if registering else 0)
     candidates = [a for a in revisions[keep:] if a != target_arn]
     own = {state.arn} if state.arn else set()

@@ -1,6 +1,6 @@
 """Task-definition shapes: turn any accepted shape into a RegisterTaskDefinition input.
 
-Accepted (SPEC section 2): the RegisterTaskDefinition input; the output of
+Accepted: the RegisterTaskDefinition input; the output of
 `aws ecs describe-task-definition`, whole (`{"taskDefinition": {...}, "tags": [...]}`)
 or its `taskDefinition` object. Read-only fields are dropped, and so are explicit
 nulls (old CLI and console exports write `"ipcMode": null` for "unset").

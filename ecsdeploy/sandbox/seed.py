@@ -117,7 +117,11 @@ def _manifest(repository: str) -> str:
 
 
 def default_instances(config: Config, cluster_key: str) -> int:
-    """The biggest EC2 service's desired count plus one: the seed's idle instance."""
+    """The biggest EC2 service's desired count plus one.
+
+    The extra instance stays idle, so a rolling update with a static host port has
+    somewhere to start its new task before an old one stops.
+    """
     counts = [s.desired_count for s in config.services.values() if s.cluster == cluster_key]
     return (max(counts) if counts else 0) + 1
 

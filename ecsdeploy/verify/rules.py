@@ -546,7 +546,8 @@ def _capacity_findings(
                 "with a static host port a new task cannot start on an instance whose old task "
                 f"holds the port; ECS must keep all {desired} old tasks running until new ones "
                 "are healthy, so the new task has nowhere to go and the deployment stalls "
-                "(the seed's requirement: an idle ECS instance, or minimumHealthyPercent < 100)"
+                "(a rolling update with a static host port needs an idle ECS instance, "
+                "or minimumHealthyPercent < 100)"
             )
             fix = (
                 "add an idle instance to the cluster, or use dynamic host ports (hostPort 0), "

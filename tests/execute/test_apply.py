@@ -1,4 +1,5 @@
-"""`ecsdeploy apply` on the sandbox: the seed's steps, waiting, checks, rollback, safety."""
+"""`ecsdeploy apply` on the sandbox: tag, push, register, update, deregister; waiting,
+checks, rollback, safety."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ def test_local_image_pushed_to_the_htpasswd_registry(
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_engine.host)
     build_image("shop/app:latest")
-    # The first revision the seed deploys must exist too.
+    # The revision the sandbox is seeded with (aaaaaaa) must exist too.
     build_image(registry.reference("shop/app", "aaaaaaa"))
     docker_engine.client.images.push(
         f"{registry.host}/shop/app", tag="aaaaaaa", auth_config=registry.auth_config

@@ -1,7 +1,7 @@
-"""The 24 real-world task definitions in ../shared/data/real-taskdefs, for parametrised tests.
+"""The 24 real-world task definitions in tests/data/real-taskdefs, for parametrised tests.
 
-CI runs in a fresh clone with `../shared` beside it; without it the tests using
-these files are skipped with a reason rather than silently passing on nothing.
+They are public files from GitHub, both shapes (RegisterTaskDefinition input and
+describe-task-definition output); SOURCES.md beside them says where each comes from.
 """
 
 from __future__ import annotations
@@ -13,29 +13,24 @@ from typing import Any
 
 import pytest
 
-REAL_TASKDEFS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real-taskdefs"
+REAL_TASKDEFS_DIR = Path(__file__).resolve().parents[1] / "data" / "real-taskdefs"
 EXPECTED_COUNT = 24
 
 
-def _paths() -> list[Path]:
-    if not REAL_TASKDEFS_DIR.is_dir():
-        return []
-    return sorted(REAL_TASKDEFS_DIR.glob("*.json"))
-
-
 def real_taskdef_params(only: Collection[str] | None = None) -> list[Any]:
-    """pytest parameters, one per file (id: its name without .json), or one skipped one.
+    """pytest parameters, one per file (id: its name without .json).
 
-    `only`: the names (without .json) to keep.
+    `only`: the names (without .json) to keep; each must exist, so a renamed file
+    fails collection instead of silently leaving a test with nothing to check.
     """
-    paths = [p for p in _paths() if only is None or p.stem in only]
+    paths = sorted(REAL_TASKDEFS_DIR.glob("*.json"))
+    if only is not None:
+        missing = sorted(set(only) - {p.stem for p in paths})
+        if missing:
+            raise FileNotFoundError(f"not in {REAL_TASKDEFS_DIR}: {', '.join(missing)}")
+        paths = [p for p in paths if p.stem in only]
     if not paths:
-        reason = (
-            f"none of {sorted(only or ())} in {REAL_TASKDEFS_DIR}"
-            if REAL_TASKDEFS_DIR.is_dir()
-            else f"real task definitions absent: {REAL_TASKDEFS_DIR} (clone ../shared beside the repo)"
-        )
-        return [pytest.param(None, id="no-real-taskdefs", marks=pytest.mark.skip(reason=reason))]
+        raise FileNotFoundError(f"no real task definitions in {REAL_TASKDEFS_DIR}")
     return [pytest.param(p, id=p.stem) for p in paths]
 
 

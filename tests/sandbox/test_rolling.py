@@ -19,7 +19,7 @@ def _observe(stack: Stack, name: str, seen: list[tuple[int, int, int]]) -> None:
 @pytest.mark.parametrize(
     ("desired", "minimum", "maximum", "floor", "ceiling"),
     [
-        (4, 50, 100, 2, 4),  # the seed's case
+        (4, 50, 100, 2, 4),  # no extra task: old tasks stop first
         (3, 50, 100, 2, 3),  # ceil(1.5) = 2 must stay healthy
         (3, 50, 150, 2, 4),  # floor(4.5) = 4 may run at once
     ],

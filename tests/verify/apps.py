@@ -20,7 +20,7 @@ def private_registry(tmp_path: Path, *, minimum_healthy_percent: int | None = No
       the image-existence rule runs against a registry the sandbox has. The
       `private` registry stays declared (ecs_config), unused by any image.
     The service itself (EC2, bridge, static host port 80 -> 8080, desired 2,
-    minimum 50, behind the seeded ALB) is left as written, unless
+    minimum 50, behind the ALB seeding creates) is left as written, unless
     `minimum_healthy_percent` is given.
     """
     folder = copy_sample("private-registry", tmp_path)

@@ -94,7 +94,7 @@ def test_private_registry_passes_with_its_idle_instance(
     sandbox: Any, tmp_path: Path, registry_env: None
 ) -> None:
     # As written: EC2, static host port 80 -> 8080, desired 2, minimum 50, behind the ALB.
-    # The seed gives the cluster desired + 1 = 3 instances: one stays idle.
+    # Seeding gives the cluster desired + 1 = 3 instances: one stays idle.
     app = seed_app(sandbox, private_registry(tmp_path))
     assert len(idle_instances(sandbox, "shop-prod")) == 1
     result = app.run("verify")
@@ -122,7 +122,7 @@ def test_private_registry_as_written_needs_no_idle_instance(
 def test_private_registry_at_minimum_100_needs_the_idle_instance(
     sandbox: Any, tmp_path: Path, registry_env: None
 ) -> None:
-    """The seed's other branch ("an idle ECS instance, or minimumHealthyPercent < 100"):
+    """The rule's other branch ("an idle ECS instance, or minimumHealthyPercent < 100"):
     this test's copy of the sample sets minimum_healthy_percent: 100. With the idle
     instance it passes; without it the new task has nowhere to go: exit 4."""
     app = seed_app(sandbox, private_registry(tmp_path, minimum_healthy_percent=100))
@@ -159,7 +159,7 @@ def test_dynamic_host_port_needs_no_idle_instance(
 
 def test_fargate_needs_only_maximum_percent_room(sandbox: Any, tmp_path: Path) -> None:
     folder = copy_fargate_for_sandbox(tmp_path)
-    # The secrets the task definition names, made here (the seed does not): the
+    # The secrets the task definition names, made here (seeding does not): the
     # Secrets Manager ARN carries a random suffix, so the template takes the real one.
     sandbox.client("ssm").put_parameter(
         Name="/billing/database-url", Value="postgres://x", Type="SecureString"
