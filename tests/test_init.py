@@ -283,6 +283,21 @@ def test_many_revisions_are_kept_by_the_first_plan(
 
 def test_fargate_service(sandbox: Any, tmp_path: Path) -> None:
     folder = copy_fargate_for_sandbox(tmp_path)
+    # The secrets the task definition names: without them the pre-flight blocks the plan.
+    # The Secrets Manager ARN carries a random suffix, so the template takes the real one.
+    sandbox.client("ssm").put_parameter(
+        Name="/billing/database-url", Value="postgres://db", Type="SecureString"
+    )
+    arn = sandbox.client("secretsmanager").create_secret(Name="billing/stripe", SecretString="{}")[
+        "ARN"
+    ]
+    template = folder / "taskdefs" / "api.yaml.j2"
+    old_ref = (
+        "arn:aws:secretsmanager:{{ region }}:{{ vars.account_id }}:secret:{{ vars.app }}"
+        "/stripe-Ab12Cd"
+    )
+    assert old_ref in template.read_text()
+    template.write_text(template.read_text().replace(old_ref, arn))
     seed_app(sandbox, folder)
 
     out = tmp_path / "out"

@@ -95,8 +95,8 @@ def command(
             reader, Targets(context.clients), reporter, cluster, svc_cfg.name, key, cancel
         )
         watch.start(live)
+        reporter.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
         if no_wait:
-            reporter.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
             writer.update_service(
                 cluster, svc_cfg.name, taskDefinition=target, forceNewDeployment=True
             )
@@ -113,6 +113,7 @@ def command(
                 target,
                 wait_step_for(svc_cfg),
                 with_http=True,
+                announce=False,
             )
         except (Cancelled, KeyboardInterrupt):
             reporter.summary(f"{key}: interrupted; ECS goes on rolling out {short_arn(target)}")

@@ -507,6 +507,7 @@ def roll_back(
     ecs_rolls_back: bool = False,
     on_start: Callable[[], None] | None = None,
     with_http: bool = False,
+    announce: bool = True,
 ) -> WaitOutcome:
     """Put a service back on `previous` (unless ECS's breaker already does) and wait for it.
 
@@ -515,7 +516,8 @@ def roll_back(
     if ecs_rolls_back:
         reporter.step(key, f"ECS is rolling back to {short_arn(previous)}; waiting for it")
     else:
-        reporter.step(key, f"rolling back to {short_arn(previous)}")
+        if announce:
+            reporter.step(key, f"rolling back to {short_arn(previous)}")
         writer.update_service(cluster, service, taskDefinition=previous, forceNewDeployment=True)
     if on_start is not None:
         on_start()

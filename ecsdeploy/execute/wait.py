@@ -19,6 +19,7 @@ from typing import Any
 
 from ecsdeploy import ecs_rules
 from ecsdeploy.adapters.ecs import EcsReader, short_arn
+from ecsdeploy.adapters.ecs_state import Deployment, EcsService, ServiceDeployment
 from ecsdeploy.adapters.http import get as http_get
 from ecsdeploy.adapters.targets import Targets, TargetState
 from ecsdeploy.config.durations import format_duration
@@ -72,12 +73,11 @@ class Watch:
             record = self._service_deployment()
         except Exception:  # a verdict is an explanation, never a new failure
             return None
-        if record is None or not record.get("status"):
+        if record is None or not record.status:
             return None
-        reason = record.get("statusReason")
-        return f"service deployment {record['status']}" + (f": {reason}" if reason else "")
+        return record.describe()
 
-    def _service_deployment(self) -> dict[str, Any] | None:
+    def _service_deployment(self) -> ServiceDeployment | None:
         """The newest service deployment since start (DescribeServiceDeployments), where
         the API exists; None elsewhere, and DescribeServices alone decides."""
         if not self._service_deployments_api or self._since is None:
@@ -86,7 +86,8 @@ class Watch:
         if found is None:
             self._service_deployments_api = False
             return None
-        return max(found, key=lambda d: _ts(d.get("createdAt")), default=None)
+        records = [ServiceDeployment.from_api(d) for d in found]
+        return max(records, key=lambda d: d.created_at, default=None)
 
     def remember_events(self, svc: dict[str, Any] | None) -> None:
         for event in (svc or {}).get("events") or []:
@@ -129,79 +130,63 @@ class Watch:
         returned to, so ECS reporting its own rollback of the release is the goal."""
         self._notable = []
         deadline = self.clock() + timeout
-        ours: dict[str, Any] | None = None
-        last_ours: dict[str, Any] | None = None
+        ours: Deployment | None = None
+        last_ours: Deployment | None = None
         while True:
-            svc = self.reader.describe_service(self.cluster, self.service)
-            if svc is None:
+            raw = self.reader.describe_service(self.cluster, self.service)
+            if raw is None:
                 return WaitOutcome(False, f"service {self.service} no longer exists")
-            self._report_events(svc)
-            deployments = svc.get("deployments") or []
-            mine = [d for d in deployments if d.get("taskDefinition") == target_arn]
-            ours = max(mine, key=lambda d: _ts(d.get("createdAt")), default=None)
+            self._report_events(raw)
+            svc = EcsService.from_api(raw)
+            ours = svc.deployment_of(target_arn)
             if ours is not None:
                 last_ours = ours
-            elif last_ours is not None:
-                # ECS removed it (a rollback): keep what was seen, for the reasons.
-                ours = None
-            primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
-            desired = int(svc.get("desiredCount") or 0)
+            primary = svc.primary
+            desired = svc.desired
             if ours is not None:
+                count = len(svc.deployments)
                 self.reporter.progress(
                     self.key,
-                    f"{ours.get('rolloutState') or ours.get('status')}: "
-                    f"{ours.get('runningCount', 0)}/{desired} running, "
-                    f"{ours.get('pendingCount', 0)} pending, {ours.get('failedTasks', 0)} failed, "
-                    f"{len(deployments)} deployment{'s' if len(deployments) != 1 else ''}",
+                    f"{ours.state}: {ours.running}/{desired} running, {ours.pending} pending, "
+                    f"{ours.failed_tasks} failed, {count} deployment{'s' if count != 1 else ''}",
                 )
-            moved = primary is not None and primary.get("taskDefinition") != target_arn
+            moved = primary is not None and primary.task_definition != target_arn
             if primary is not None and moved and (last_ours is not None or self._notable):
-                seen = ours or last_ours or {}
-                why = (
-                    seen.get("rolloutStateReason") if seen.get("rolloutState") == "FAILED" else None
-                )
+                seen = ours or last_ours
+                why = seen.rollout_state_reason if seen is not None and seen.failed else None
                 return self._failed(
-                    f"ECS rolled the service back to {short_arn(primary.get('taskDefinition'))}"
+                    f"ECS rolled the service back to {short_arn(primary.task_definition)}"
                     + (f": {why}" if why else ""),
                     ours or last_ours,
                     ecs_rolled_back=True,
                 )
             if ours is not None:
-                if ours.get("rolloutState") == "FAILED":
-                    rolled = primary is not None and primary.get("taskDefinition") != target_arn
+                if ours.failed:
                     return self._failed(
                         "the deployment failed: "
-                        + str(ours.get("rolloutStateReason") or "no reason given"),
+                        + (ours.rollout_state_reason or "no reason given"),
                         ours,
-                        ecs_rolled_back=rolled,
+                        ecs_rolled_back=moved,
                     )
-                failed = int(ours.get("failedTasks") or 0)
+                failed = ours.failed_tasks
                 if not breaker and failed >= ecs_rules.circuit_breaker_threshold(max(desired, 1)):
                     return self._failed(
                         f"{failed} tasks of the new revision failed to start "
                         "(no circuit breaker: giving up before the timeout)",
                         ours,
                     )
-                state = ours.get("rolloutState")
-                if (
-                    state in (None, "COMPLETED")
-                    and len(deployments) == 1
-                    and int(ours.get("runningCount") or 0) == desired
-                    and int(svc.get("runningCount") or 0) == desired
-                    and primary is ours
-                ):
+                if svc.settled_on(ours):
                     # ECS's own verdict on the deployment, where the API has it.
                     record = None if rollback else self._service_deployment()
-                    status = None if record is None else record.get("status")
-                    if status is None or status == "SUCCESSFUL":
+                    if record is None or record.succeeded:
                         break
-                    if status.startswith("ROLLBACK") or status in ("STOPPED", "STOP_REQUESTED"):
-                        reason = record.get("statusReason") if record else None
+                    if record.rolled_back or record.stopped:
+                        reason = record.status_reason
                         return self._failed(
-                            f"ECS reports the deployment {status}"
+                            f"ECS reports the deployment {record.status}"
                             + (f": {reason}" if reason else ""),
                             ours,
-                            ecs_rolled_back=status.startswith("ROLLBACK"),
+                            ecs_rolled_back=record.rolled_back,
                         )
             if self.clock() > deadline:
                 return self._timed_out(timeout, ours, desired)
@@ -217,31 +202,26 @@ class Watch:
                 return outcome
         return WaitOutcome(True)
 
-    def _timed_out(self, timeout: float, ours: dict[str, Any] | None, desired: int) -> WaitOutcome:
+    def _timed_out(self, timeout: float, ours: Deployment | None, desired: int) -> WaitOutcome:
         state = "no deployment of the new revision yet"
         if ours is not None:
             state = (
-                f"deployment {ours.get('rolloutState') or ours.get('status')}, "
-                f"{ours.get('runningCount', 0)}/{desired} running, "
-                f"{ours.get('failedTasks', 0)} failed"
+                f"deployment {ours.state}, {ours.running}/{desired} running, "
+                f"{ours.failed_tasks} failed"
             )
         return self._failed(f"timed out after {format_duration(timeout)}: {state}", ours)
 
     def _failed(
-        self, reason: str, ours: dict[str, Any] | None, *, ecs_rolled_back: bool = False
+        self, reason: str, ours: Deployment | None, *, ecs_rolled_back: bool = False
     ) -> WaitOutcome:
         details = list(dict.fromkeys(self._notable))[-MAX_EXPLANATIONS:]
         try:
             record = self._service_deployment()
         except Exception:  # an explanation must never hide the failure it explains
             record = None
-        if record is not None and record.get("status") not in (None, "IN_PROGRESS"):
-            details.insert(
-                0,
-                f"service deployment {record.get('status')}"
-                + (f": {record['statusReason']}" if record.get("statusReason") else ""),
-            )
-        details += self.stopped_reasons(ours.get("id") if ours else None)
+        if record is not None and record.status and record.status != "IN_PROGRESS":
+            details.insert(0, record.describe())
+        details += self.stopped_reasons(ours.id if ours else None)
         return WaitOutcome(False, reason, ecs_rolled_back, tuple(details))
 
     def stopped_reasons(self, deployment_id: str | None) -> list[str]:
@@ -368,11 +348,3 @@ def _target_text(h: TargetState) -> str:
     if h.reason:
         text += f" ({h.reason})"
     return text
-
-
-def _ts(value: Any) -> float:
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, int | float):
-        return float(value)
-    return 0.0

@@ -89,12 +89,19 @@ class ApplyUI(Protocol):
         """Where the progress of these services goes."""
 
 
-def _refuse_dirty(plan: Plan, options: ApplyOptions, *, saved: bool) -> None:
+def _git_dirty(ctx: Context) -> bool:
+    try:
+        return bool(ctx.renderer.git.get("dirty"))
+    except Exception:  # no repository: nothing to be dirty
+        return False
+
+
+def _refuse_dirty(plan: Plan, options: ApplyOptions) -> None:
     if options.allow_dirty or not plan.git_dirty:
         return
-    where = "the plan was made from" if saved else "the Git tree has"
     raise RefusedError(
-        f"{where} uncommitted changes: the deployment would not match any commit",
+        "the plan was made from a Git tree with uncommitted changes: "
+        "the deployment would not match any commit",
         hint="commit or stash them and plan again, or pass --allow-dirty",
     )
 
@@ -230,6 +237,11 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
     from .plan import PlanOptions
     from .plan import make as make_plan
 
+    if not options.allow_dirty and _git_dirty(ctx):
+        raise RefusedError(
+            "the Git tree has uncommitted changes: the deployment would not match any commit",
+            hint="commit or stash them, or pass --allow-dirty",
+        )
     selected = [ctx.config.services[k] for k in ctx.rendered]
     clusters = _by_cluster([(ctx.config.clusters[s.cluster].name, s.name) for s in selected])
     # The clusters first, alone: the lock's first write waits for their ARNs, and
@@ -248,7 +260,6 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
                 list_revisions=options.wait,
             ),
         )
-        _refuse_dirty(plan, options, saved=False)
         asking = not options.yes and plan.changed
         if asking:
             session.confirm_locks()  # a refusal before the question, not after
@@ -291,7 +302,7 @@ def apply_plan(
             )
         )
     plan = _select(plan, options.services)
-    _refuse_dirty(plan, options, saved=True)
+    _refuse_dirty(plan, options)
     runtime = runtimes.from_plan(plan, settings, env)
     ecs = EcsAdapter(runtime.clients)
     wanted = {sp.key: (sp.cluster, sp.name) for sp in plan.services}

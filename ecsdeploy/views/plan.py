@@ -110,7 +110,14 @@ def _finding_label(plan: Plan, f: Finding) -> str:
 
 
 def _findings_of(plan: Plan, sp: ServicePlan) -> list[Finding]:
-    return [f for f in plan.findings if f.service == sp.key]
+    """The findings a reader of the plan needs. A service that opted out of the
+    downtime checks (`zero_downtime: false`) is not told again in every plan: those
+    notes stay in `ecsdeploy verify` and in the JSON."""
+    return [
+        f
+        for f in plan.findings
+        if f.service == sp.key and not (f.downtime and f.severity == "note")
+    ]
 
 
 def verdict(plan: Plan) -> str | None:

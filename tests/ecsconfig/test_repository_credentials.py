@@ -78,12 +78,14 @@ def test_changed_credentials_update_the_secret_only(
     assert app.run("plan", env=env).output.rstrip().endswith("No changes.")
 
 
-def test_no_execution_role_is_warned(
+def test_no_execution_role_blocks_in_the_plan_as_in_apply(
     make_private_app: Callable[..., Any],
 ) -> None:
     app, env = make_private_app(mode="repository_credentials", execution_role=False)
     plan = app.run("plan", env=env)
-    assert plan.exit_code == 0, plan.output
+    assert plan.exit_code == 4, plan.output
+    assert "x blocking: the task definition has no executionRoleArn but needs one" in plan.output
+    assert "error: apply would refuse this plan: 1 blocking finding" in plan.output
     assert "uses repositoryCredentials but the task definition has no executionRoleArn" in (
         plan.output
     )

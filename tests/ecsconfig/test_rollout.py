@@ -214,17 +214,34 @@ def test_an_instance_registered_since_the_plan_is_reconfigured_too(
     assert app.run("plan", env=env).output.rstrip().endswith("No changes.")
 
 
-def test_a_saved_plan_with_other_ecs_config_settings_is_stale(
+def test_a_saved_plan_rolls_out_its_own_settings_not_a_later_edit(
     make_private_app: Callable[..., Any], sandbox: Any, tmp_path: Any
 ) -> None:
     app, env = make_private_app(instances=1)
     plan_file = tmp_path / "plan.json"
     assert app.run("plan", "--out", str(plan_file), env=env).exit_code == 0
     app.edit("deploy.yaml", 'ECS_ENABLE_CONTAINER_METADATA: "true"', "ECS_LOGLEVEL: debug")
-    sandbox.control.reset_calls()
     result = app.run("apply", str(plan_file), env=env)
+    assert result.exit_code == 0, result.output
+    (host,) = sandbox.control.hosts.describe().values()
+    text = host["ecs_config"]
+    assert "ECS_ENABLE_CONTAINER_METADATA=true" in text
+    assert "ECS_LOGLEVEL" not in text
+    # The edit is a change for the next plan.
+    assert "ECS_LOGLEVEL=debug" in app.run("plan", env=env).output
+
+
+def test_a_saved_plan_whose_credentials_changed_is_stale(
+    make_private_app: Callable[..., Any], sandbox: Any, tmp_path: Any
+) -> None:
+    app, env = make_private_app(instances=1)
+    plan_file = tmp_path / "plan.json"
+    assert app.run("plan", "--out", str(plan_file), env=env).exit_code == 0
+    sandbox.control.reset_calls()
+    result = app.run("apply", str(plan_file), env={**env, "REG_PASS": "another-password"})
     assert result.exit_code == 4, result.output
     assert "plan is stale: the ecs.config of cluster shop is not the one planned" in result.output
+    assert "another-password" not in result.output
     assert not [c for c in sandbox.control.calls() if c.startswith("ssm:")]
 
 
@@ -257,7 +274,10 @@ def test_an_agent_that_does_not_reconnect_stops_the_rollout(
     from ecsdeploy.plan.model import EcsConfigStep
 
     (step,) = [
-        s for sp in make_plan(ctx, preflight=False)[0].services for s in sp.steps if isinstance(s, EcsConfigStep)
+        s
+        for sp in make_plan(ctx, preflight=False)[0].services
+        for s in sp.steps
+        if isinstance(s, EcsConfigStep)
     ]
     import io
 

@@ -169,11 +169,15 @@ def test_passing_http_check(app: App, sandbox: Any, http_server: HttpServer) -> 
 def test_no_wait_returns_after_the_update(app: App, sandbox: Any) -> None:
     result = app.run("apply", "--yes", "--allow-downtime", "--no-wait", "--format", "json")
     assert result.exit_code == 0, result.output
-    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-    kinds = {e["kind"] for e in events}
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    kinds = {e["kind"] for e in lines if e["type"] == "event"}
     assert "ecs_event" not in kinds  # it did not watch the rollout
-    summary = [e["message"] for e in events if e["kind"] == "summary"]
-    assert any("not waited for: --no-wait" in m for m in summary)
+    services = {e["service"]: e for e in lines if e["type"] == "service"}
+    assert services["web"]["status"] == "ok"
+    assert services["web"]["waited"] is False
+    assert "not waited for: --no-wait" in services["web"]["reason"]
+    assert lines[-1]["type"] == "result"
+    assert lines[-1]["status"] == "ok"
 
 
 def test_stale_plan_is_refused(app: App, sandbox: Any, tmp_path: Path) -> None:
@@ -182,7 +186,7 @@ def test_stale_plan_is_refused(app: App, sandbox: Any, tmp_path: Path) -> None:
     # Someone deploys in between.
     assert app.run("apply", "--yes", "--allow-downtime", revision=REV_C).exit_code == 0
     sandbox.control.reset_calls()
-    result = app.run("apply", str(plan), "--allow-downtime")
+    result = app.run("apply", str(plan))
     assert result.exit_code == 4, result.output
     assert (
         "plan is stale: service worker now runs quickstart-worker:2, planned from quickstart-worker:1"
@@ -196,7 +200,7 @@ def test_saved_plan_applies_exactly(app: App, sandbox: Any, tmp_path: Path) -> N
     plan = tmp_path / "plan.json"
     assert app.run("plan", "--out", str(plan)).exit_code == 0
     # Applied at another revision: the plan's images and task definitions win.
-    result = app.run("apply", str(plan), "--allow-downtime", revision=REV_C)
+    result = app.run("apply", str(plan), revision=REV_C)
     assert result.exit_code == 0, result.output
     td = sandbox.client("ecs").describe_task_definition(taskDefinition="quickstart-web:2")
     assert td["taskDefinition"]["containerDefinitions"][0]["image"].endswith(f":{REV_B[:7]}")
@@ -217,7 +221,7 @@ def test_bad_plan_file_is_an_input_error(app: App, tmp_path: Path) -> None:
     bad.write_text(json.dumps({"format_version": 99}))
     result = app.run("apply", str(bad))
     assert result.exit_code == 3
-    assert "has format_version 99; this ecsdeploy reads 1" in result.output
+    assert "has format_version 99; this ecsdeploy reads 2" in result.output
     result = app.run("apply", str(tmp_path / "missing.json"))
     assert result.exit_code == 3
     assert "missing.json not found" in result.output

@@ -1,0 +1,130 @@
+"""A saved plan is what runs: `apply plan.json` sends the plan's requests, never a later
+edit of deploy.yaml or a template, and needs neither of them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from ecsdeploy.cli import cli
+from ecsdeploy.plan.normalize import normalize_task_definition
+from tests.apps import App, copy_sample, seed_app
+from tests.execute.conftest import fast
+from tests.fixtures.gitrepo import git
+
+
+def _service(sandbox: Any, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = sandbox.client("ecs").describe_services(
+        cluster="quickstart", services=[name]
+    )["services"][0]
+    return found
+
+
+def _registered(sandbox: Any, arn: str) -> dict[str, Any]:
+    td: dict[str, Any] = sandbox.client("ecs").describe_task_definition(taskDefinition=arn)[
+        "taskDefinition"
+    ]
+    return td
+
+
+def _planned(plan: dict[str, Any], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The plan's RegisterTaskDefinition input and service request for a service."""
+    service = next(s for s in plan["services"] if s["key"] == key)
+    request = next(
+        st["request"]
+        for st in service["steps"]
+        if st["kind"] in ("update_service", "create_service")
+    )
+    return service["task_definition"], request
+
+
+def _committed_app(sandbox: Any, tmp_path: Path, make_git_repo: Callable[..., Path]) -> App:
+    folder = copy_sample("quickstart", tmp_path)
+    fast(folder)
+    make_git_repo(folder)
+    app = seed_app(sandbox, folder, revision=git(folder, "rev-parse", "HEAD"))
+    # The change under review: a new environment value for web.
+    app.edit("taskdefs/web.json.j2", '"value": "8080"', '"value": "8081"')
+    git(folder, "commit", "-qam", "web listens on 8081")
+    return app
+
+
+def test_edits_after_the_plan_are_not_applied(
+    sandbox: Any, tmp_path: Path, make_git_repo: Callable[..., Path]
+) -> None:
+    app = _committed_app(sandbox, tmp_path, make_git_repo)
+    plan_file = tmp_path / "plan.json"
+    made = app.run("plan", "--out", str(plan_file), "--service", "web", revision=None)
+    assert made.exit_code == 0, made.output
+    plan = json.loads(plan_file.read_text())
+    planned_td, planned_request = _planned(plan, "web")
+    assert planned_request["desiredCount"] == 2
+
+    # After the review: a template edit and deploy.yaml edits, committed.
+    app.edit("taskdefs/web.json.j2", '"value": "8081"', '"value": "9999"')
+    app.edit("deploy.yaml", "desired_count: 2", "desired_count: 5")
+    app.edit("deploy.yaml", "minimum_healthy_percent: 50", "minimum_healthy_percent: 100")
+    git(app.dir, "commit", "-qam", "edits nobody reviewed")
+
+    result = app.run("apply", str(plan_file), revision=None)
+    assert result.exit_code == 0, result.output
+
+    live = _service(sandbox, "web")
+    assert live["desiredCount"] == 2
+    assert live["deploymentConfiguration"]["minimumHealthyPercent"] == 50
+    for field in ("desiredCount", "deploymentConfiguration"):
+        sent = planned_request[field]
+        got = live[field]
+        assert {k: got[k] for k in sent} == sent if isinstance(sent, dict) else got == sent
+    registered = _registered(sandbox, live["taskDefinition"])
+    assert normalize_task_definition(registered) == normalize_task_definition(planned_td)
+    environment = registered["containerDefinitions"][0]["environment"]
+    assert {"name": "PORT", "value": "8081"} in environment
+    assert "9999" not in json.dumps(registered)
+
+    # The edits are what the next plan shows.
+    after = app.run("plan", "--service", "web", revision=None)
+    assert "desiredCount: 2 -> 5" in after.output
+    assert '"8081" -> "9999"' in after.output or "8081 -> 9999" in after.output
+
+
+def test_a_plan_file_applies_from_an_empty_folder(
+    sandbox: Any, tmp_path: Path, make_git_repo: Callable[..., Path]
+) -> None:
+    app = _committed_app(sandbox, tmp_path, make_git_repo)
+    plan_file = tmp_path / "plan.json"
+    assert app.run("plan", "--out", str(plan_file), revision=None).exit_code == 0
+    planned_td, planned_request = _planned(json.loads(plan_file.read_text()), "web")
+
+    # As a CI job would have it: the artifact alone, in a folder with nothing else.
+    empty = tmp_path / "artifact"
+    empty.mkdir()
+    shutil.copy(plan_file, empty / "plan.json")
+    shutil.rmtree(app.dir)  # no deploy.yaml, no templates, no Git repository anywhere
+    cwd = os.getcwd()
+    try:
+        os.chdir(empty)
+        result = CliRunner().invoke(cli, ["apply", "plan.json"], catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.output
+    assert "web: deployed" in result.output
+    live = _service(sandbox, "web")
+    assert live["desiredCount"] == planned_request["desiredCount"]
+    registered = _registered(sandbox, live["taskDefinition"])
+    assert normalize_task_definition(registered) == normalize_task_definition(planned_td)
+
+
+def test_apply_of_a_plan_file_refuses_allow_downtime(app: App, tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert app.run("plan", "--out", str(plan_file)).exit_code == 0
+    result = app.run("apply", str(plan_file), "--allow-downtime")
+    assert result.exit_code == 3, result.output
+    assert "--allow-downtime cannot change a saved plan's verdict" in result.output
+    assert "ecsdeploy plan --allow-downtime --out FILE" in result.output
