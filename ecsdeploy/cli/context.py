@@ -8,7 +8,7 @@ import click
 
 from ecsdeploy.adapters.aws import AwsSettings
 from ecsdeploy.cli.common import load
-from ecsdeploy.operations.context import Context, prepare
+from ecsdeploy.context import Context, prepare
 
 
 def make_context(ctx: click.Context, services: tuple[str, ...] = ()) -> Context:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, short_arn
+from ecsdeploy.adapters.ecs_state import EcsService
 from ecsdeploy.adapters.images import push_auth
 from ecsdeploy.adapters.targets import Targets
 from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
@@ -362,11 +363,9 @@ class Executor:
             verb = "creating" if service_step.create else "updating"
             self.reporter.step(sp.key, f"{verb} service {sp.name} on {short_arn(target)}")
             answer = self.writer.send_service_request(request, create=service_step.create)
-            primary = next(
-                (d for d in answer.get("deployments") or [] if d.get("status") == "PRIMARY"), None
-            )
-            if primary is not None and primary.get("id"):
-                self.deployments[sp.key] = str(primary["id"])
+            primary = EcsService.from_api(answer).primary
+            if primary is not None and primary.id:
+                self.deployments[sp.key] = primary.id
             self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
         else:
             watch.start(self.reader.describe_service(sp.cluster, sp.name))
@@ -486,11 +485,9 @@ class Executor:
             names = sorted({a.rsplit("/", 1)[-1] for a in self.reader.list_service_arns(cluster)})
             for start in range(0, len(names), 10):
                 for svc in self.reader.describe_services_batch(cluster, names[start : start + 10]):
-                    for arn in {svc.get("taskDefinition")} | {
-                        d.get("taskDefinition") for d in svc.get("deployments") or []
-                    }:
-                        if arn:
-                            users.setdefault(arn, set()).add(svc["serviceArn"])
+                    live = EcsService.from_api(svc)
+                    for arn in live.task_definitions_in_use:
+                        users.setdefault(arn, set()).add(live.arn)
         return users
 
 

@@ -28,7 +28,7 @@ def stale_reasons(plan: Plan, live: LiveState) -> list[str]:
             )
         else:
             primary = now.primary_deployment
-            deployment = None if primary is None else primary.get("id")
+            deployment = None if primary is None else primary.id
             if deployment != was.deployment:
                 reasons.append(
                     f"service {sp.name} has a new deployment ({deployment}) since the plan "

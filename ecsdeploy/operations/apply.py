@@ -22,11 +22,10 @@ from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from ecsdeploy.adapters.aws import AwsClients, AwsSettings
+from ecsdeploy.context import Context
 from ecsdeploy.errors import ExitStatus, InputError, Problem, RefusedError
 from ecsdeploy.execute.executor import DEFAULT_PARALLEL, ServiceResult
 from ecsdeploy.plan.model import Plan
-
-from .context import Context
 
 if TYPE_CHECKING:
     from ecsdeploy.adapters.ecs import EcsAdapter

@@ -11,12 +11,11 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ecsdeploy.context import Context, observe_live, secrets_current
 from ecsdeploy.errors import EcsDeployError
 from ecsdeploy.plan.model import Inputs, Plan
 from ecsdeploy.plan.observe import LiveState
 from ecsdeploy.plan.planner import make_plan
-
-from .context import Context, observe_live, secrets_current
 
 
 @dataclass(frozen=True)

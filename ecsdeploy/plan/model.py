@@ -267,10 +267,17 @@ class Plan:
     findings: tuple[Finding, ...] = ()
     allow_downtime: bool = False
 
+    def blocks(self, finding: Finding) -> bool:
+        """Whether apply refuses this plan for `finding`: an error not accepted by
+        `allow_downtime`, on a service the plan changes (or waits on). A service
+        left as it is risks nothing; its errors are shown, not enforced."""
+        acting = {sp.key for sp in self.services if sp.changed or sp.waits}
+        return finding.service in acting and finding.blocks(allow_downtime=self.allow_downtime)
+
     @property
     def blocking(self) -> list[Finding]:
         """The findings that make apply refuse this plan (exit 4)."""
-        return [f for f in self.findings if f.blocks(allow_downtime=self.allow_downtime)]
+        return [f for f in self.findings if self.blocks(f)]
 
     @property
     def changed(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ecsdeploy.adapters.ecs import DESCRIBE_BATCH, EcsAdapter
+from ecsdeploy.adapters.ecs_state import Deployment, EcsService
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.secrets_store import SecretState
 
@@ -48,14 +49,14 @@ class ServiceState:
         return None if self.service is None else self.service.get("taskDefinition")
 
     @property
-    def primary_deployment(self) -> Mapping[str, Any] | None:
-        if self.service is None:
-            return None
-        for deployment in self.service.get("deployments") or []:
-            if deployment.get("status") == "PRIMARY":
-                found: Mapping[str, Any] = deployment
-                return found
-        return None
+    def live(self) -> EcsService | None:
+        """The service as typed values; None when it does not exist."""
+        return None if self.service is None else EcsService.from_api(self.service)
+
+    @property
+    def primary_deployment(self) -> Deployment | None:
+        live = self.live
+        return None if live is None else live.primary
 
 
 @dataclass(frozen=True)
@@ -186,12 +187,8 @@ def observe(
 
     users: dict[str, set[str]] = {}
     for svc in described.values():
-        arns = {svc.get("taskDefinition")} | {
-            d.get("taskDefinition") for d in svc.get("deployments") or []
-        }
-        for arn in arns:
-            if arn:
-                users.setdefault(arn, set()).add(svc["serviceArn"])
+        for arn in EcsService.from_api(svc).task_definitions_in_use:
+            users.setdefault(arn, set()).add(svc["serviceArn"])
 
     states = {
         key: ServiceState(

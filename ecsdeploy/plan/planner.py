@@ -358,7 +358,7 @@ def plan_service(
         steps=tuple(steps),
         fingerprint=Fingerprint(
             task_definition=current_arn,
-            deployment=None if primary is None else primary.get("id"),
+            deployment=None if primary is None else primary.id,
             exists=state.exists,
         ),
         warnings=tuple(warnings),
@@ -465,13 +465,8 @@ def ecs_config_steps(
 
 
 def _rolling_out(state: ServiceState) -> bool:
-    if state.service is None:
-        return False
-    deployments = state.service.get("deployments") or []
-    primary = state.primary_deployment
-    return len(deployments) > 1 or (
-        primary is not None and primary.get("rolloutState") == "IN_PROGRESS"
-    )
+    live = state.live
+    return live is not None and live.rolling_out
 
 
 def _show(field: str, value: object) -> object:

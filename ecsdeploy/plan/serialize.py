@@ -203,7 +203,7 @@ def _warning(w: Warning) -> dict[str, Any]:
 
 
 def _finding(f: Finding, plan: Plan) -> dict[str, Any]:
-    return {**f.as_dict(), "blocking": f.blocks(allow_downtime=plan.allow_downtime)}
+    return {**f.as_dict(), "blocking": plan.blocks(f)}
 
 
 def to_dict(plan: Plan, *, for_apply: bool = False) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ecsdeploy.context import Context
 from ecsdeploy.errors import InputError, RefusedError
 from ecsdeploy.findings import Finding, blocking
-from ecsdeploy.operations.context import Context
 from ecsdeploy.plan.observe import LiveState
 from ecsdeploy.plan.observe import observe as observe_live
 

@@ -102,8 +102,10 @@ def _ecs_config_lines(step: EcsConfigStep) -> list[tuple[str, str]]:
 
 
 def _finding_label(plan: Plan, f: Finding) -> str:
-    if f.blocks(allow_downtime=plan.allow_downtime):
+    if plan.blocks(f):
         return "blocking"
+    if f.blocks(allow_downtime=plan.allow_downtime):  # on a service the plan leaves alone
+        return "error (not blocking: nothing changes for this service)"
     if f.blocking:  # a downtime error the plan accepts
         return "error, accepted (--allow-downtime)"
     return f.severity
