@@ -10,15 +10,28 @@ import click
 
 from ecsdeploy.cli.context import make_context, use_color
 from ecsdeploy.cli.options import shared_options
-from ecsdeploy.errors import ExitStatus
+from ecsdeploy.errors import ExitStatus, InputError, Problem
 
 
 def write_plan_file(path: Path, data: dict[str, object]) -> None:
     """Write the plan readable by its owner only: it holds the task definitions as they
-    will be registered, environment values included (a sensitive artifact)."""
+    will be registered, environment values included (a sensitive artifact).
+
+    The plan holds no credential by design; if a known one shows up (a template that
+    embeds a registry password), nothing is written rather than a file that would
+    register a mask, or leak the value.
+    """
     from ecsdeploy.secrets import redact
 
-    text = redact(json.dumps(data, indent=2)) + "\n"
+    text = json.dumps(data, indent=2) + "\n"
+    if redact(text) != text:
+        raise InputError(
+            Problem(
+                f"the plan holds the value of a registry credential; {path} was not written",
+                hint="a task definition must not embed a registry password: use `secrets:` "
+                "or the registry's auth settings",
+            )
+        )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -232,6 +232,8 @@ def to_dict(plan: Plan, *, for_apply: bool = False) -> dict[str, Any]:
     blocking = plan.blocking
     return {
         "format_version": plan.format_version,
+        # Only a file made to be applied holds the values apply must send.
+        "for_apply": for_apply,
         "tool_version": plan.tool_version,
         "created_at": plan.created_at,
         "revision": plan.revision,
@@ -333,6 +335,15 @@ def from_dict(data: dict[str, Any], source: str = "plan file") -> Plan:
                     else ""
                 ),
                 hint="plan again with this version of ecsdeploy: ecsdeploy plan --out FILE",
+            )
+        )
+    if data.get("for_apply") is not True:
+        raise InputError(
+            Problem(
+                f"{source} is the output of `plan --format json`, not a plan file: its "
+                "secret-looking environment values are masked, so applying it would "
+                "register the masks",
+                hint="save the plan to apply with: ecsdeploy plan --out FILE",
             )
         )
     try:

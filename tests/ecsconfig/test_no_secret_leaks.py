@@ -114,3 +114,24 @@ def test_promote_and_rollout_with_the_htpasswd_registry(
     )
     assert "instance(s) reconfigured" in result.output
     assert app.run("plan", env=env).output.rstrip().endswith("No changes.")
+
+
+def test_a_plan_file_that_would_hold_a_registry_password_is_not_written(
+    make_private_app: Callable[..., Any], registry: Any, tmp_path: Path
+) -> None:
+    """A template that embeds the registry password: the plan is refused, not saved with
+    the password in it (nor with a mask that apply would then register)."""
+    app, env = make_private_app()
+    app.edit(
+        "app.json.j2",
+        '"name": "app",',
+        f'"name": "app", "environment": [{{"name": "X", "value": "{registry.password}"}}],',
+    )
+    plan_file = tmp_path / "plan.json"
+    result = app.run("plan", "--out", str(plan_file), env=env)
+    assert result.exit_code == 3, result.output
+    assert f"the plan holds the value of a registry credential; {plan_file} was not written" in (
+        result.output
+    )
+    assert not plan_file.exists()
+    assert registry.password not in result.output

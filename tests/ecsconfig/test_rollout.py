@@ -258,9 +258,9 @@ def test_an_agent_that_does_not_reconnect_stops_the_rollout(
     from ecsdeploy.adapters.instances import InstancesAdapter
     from ecsdeploy.adapters.ssm import SsmAdapter
     from ecsdeploy.config import load_config
+    from ecsdeploy.context import prepare
     from ecsdeploy.execute.ecsconfig_rollout import EcsConfigRollout, RolloutFailed
     from ecsdeploy.execute.report import Reporter
-    from ecsdeploy.operations.context import prepare
     from ecsdeploy.operations.plan import make as make_plan
 
     app, env = make_private_app(drain=True, instances=2)

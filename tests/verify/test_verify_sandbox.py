@@ -10,8 +10,8 @@ import pytest
 
 from ecsdeploy.adapters.aws import AwsSettings
 from ecsdeploy.config import load_config
+from ecsdeploy.context import observe_live, prepare
 from ecsdeploy.errors import ExitStatus, RefusedError
-from ecsdeploy.operations.context import observe_live, prepare
 from ecsdeploy.verify import enforce, preflight, run
 from tests.apps import REV_B, App, copy_fargate_for_sandbox, copy_sample, seed_app, write_calls
 from tests.verify.apps import (
