@@ -49,7 +49,8 @@ class CliUI:
                 "apply needs a confirmation and there is no terminal to ask on",
                 hint="pass --yes, or apply a reviewed plan file: ecsdeploy apply plan.json",
             )
-        return click.confirm("\nApply these changes?", default=False)
+        # Machines read stdout in JSON mode: the question goes to stderr there.
+        return click.confirm("\nApply these changes?", default=False, err=self.fmt == "json")
 
     def reporter(self, services: list[str]) -> Reporter:
         from ecsdeploy.execute.report import make_reporter
@@ -104,7 +105,7 @@ def command(
     """
     from ecsdeploy.adapters.aws import AwsSettings
     from ecsdeploy.cli import GlobalOptions
-    from ecsdeploy.operations.apply import ApplyOptions, apply_config, apply_plan
+    from ecsdeploy.operations.apply import INTERRUPTED, ApplyOptions, apply_config, apply_plan
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
@@ -129,8 +130,15 @@ def command(
         if fmt == "json":  # CI reads stdout: the outcome is there too, not only on stderr
             _json_result("refused" if exc.exit_status == ExitStatus.REFUSED else "error", exc)
         raise
+    except KeyboardInterrupt:  # before any change (Ctrl-C or SIGTERM while planning)
+        if fmt == "json":
+            _json_result("interrupted", None, code=INTERRUPTED)
+        raise
     if result.declined:
-        click.echo("Nothing was changed.")
+        if fmt == "json":
+            _json_result("declined", None)
+        else:
+            click.echo("Nothing was changed.")
     elif not result.results:  # nothing to do
         if fmt == "json":
             _json_result("unchanged", None)
@@ -139,10 +147,11 @@ def command(
     return result.exit_status
 
 
-def _json_result(status: str, exc: EcsDeployError | None) -> None:
+def _json_result(status: str, exc: EcsDeployError | None, code: int | None = None) -> None:
     from ecsdeploy.execute.report import result_record
     from ecsdeploy.secrets import redact
 
-    code = int(exc.exit_status) if exc is not None else int(ExitStatus.OK)
-    message = None if exc is None else exc.message
+    if code is None:
+        code = int(exc.exit_status) if exc is not None else int(ExitStatus.OK)
+    message = None if exc is None else "\n".join(exc.lines())
     click.echo(redact(json.dumps(result_record([], status, code, message))))

@@ -308,11 +308,13 @@ class Executor:
         try:
             result = self._apply(sp)
         except Cancelled:
+            # Once the update is sent, ECS is moving the service to the new revision.
+            updated = sp.key in self.deployments
             result = ServiceResult(
                 sp.key,
                 "interrupted",
                 self.state.get(sp.key, "not started"),
-                sp.current_task_definition,
+                self.targets_of[sp.key] if updated else sp.current_task_definition,
             )
         except EcsDeployError as exc:
             self.reporter.error(sp.key, exc.message)
@@ -366,6 +368,7 @@ class Executor:
             primary = EcsService.from_api(answer).primary
             if primary is not None and primary.id:
                 self.deployments[sp.key] = primary.id
+                watch.deployment_id = primary.id
             self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
         else:
             watch.start(self.reader.describe_service(sp.cluster, sp.name))

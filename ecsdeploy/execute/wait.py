@@ -56,6 +56,9 @@ class Watch:
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
+        # The deployment the change started (UpdateService's answer), for the stopped
+        # tasks' reasons when ECS dropped it before the first look.
+        self.deployment_id: str | None = None
         self._seen: set[str] = set()
         self._notable: list[str] = []
         self._since: datetime | None = None
@@ -221,7 +224,7 @@ class Watch:
             record = None
         if record is not None and record.status and record.status != "IN_PROGRESS":
             details.insert(0, record.describe())
-        details += self.stopped_reasons(ours.id if ours else None)
+        details += self.stopped_reasons(ours.id if ours else self.deployment_id)
         return WaitOutcome(False, reason, ecs_rolled_back, tuple(details))
 
     def stopped_reasons(self, deployment_id: str | None) -> list[str]:
