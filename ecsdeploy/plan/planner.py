@@ -283,7 +283,9 @@ def plan_service(
     diff = diff_task_definitions(base_td, desired_td, mask=mask)
     target_arn: str | None = current_arn
     registering = False
-    if base_td is None or diff.changed:
+    # A service to create needs a revision even when the family's newest equals the
+    # render (a first apply killed between register and create): it reuses that one.
+    if base_td is None or diff.changed or not state.exists:
         desired_norm = normalize_task_definition(desired_td)
         if latest_td is not None and normalize_task_definition(latest_td) == desired_norm:
             target_arn = latest_arn  # registered by an earlier, interrupted apply

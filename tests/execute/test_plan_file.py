@@ -128,3 +128,31 @@ def test_apply_of_a_plan_file_refuses_allow_downtime(app: App, tmp_path: Path) -
     assert result.exit_code == 3, result.output
     assert "--allow-downtime cannot change a saved plan's verdict" in result.output
     assert "ecsdeploy plan --allow-downtime --out FILE" in result.output
+
+
+def test_a_service_deleted_after_its_revision_was_registered_is_created_on_it(
+    app: App, sandbox: Any
+) -> None:
+    """A first apply killed between RegisterTaskDefinition and CreateService: the next
+    apply creates the service on the revision already registered, without a new one."""
+    from ecsdeploy.config import load_config
+    from ecsdeploy.render import Renderer
+    from tests.apps import REV_B
+
+    config = load_config(app.deploy_yaml)
+    td = Renderer(config, revision=REV_B).render_service("web").task_definition
+    ecs = sandbox.client("ecs")
+    ecs.register_task_definition(**td)
+    ecs.update_service(cluster="quickstart", service="web", desiredCount=0)
+    ecs.delete_service(cluster="quickstart", service="web", force=True)
+
+    plan = app.run("plan", "--service", "web")
+    assert plan.exit_code == 0, plan.output
+    assert "task definition quickstart-web:2 (already registered, reused)" in plan.output
+    assert "create service" in plan.output
+    result = app.run("apply", "--yes", "--service", "web")
+    assert result.exit_code == 0, result.output
+    assert "creating service web on quickstart-web:2" in result.output
+    assert _service(sandbox, "web")["taskDefinition"].endswith("quickstart-web:2")
+    families = ecs.list_task_definitions(familyPrefix="quickstart-web")["taskDefinitionArns"]
+    assert [a.rsplit(":", 1)[1] for a in families] == ["1", "2"]
