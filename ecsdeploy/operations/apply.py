@@ -105,12 +105,12 @@ def _refuse_dirty(plan: Plan, options: ApplyOptions) -> None:
     )
 
 
-def _refuse_blocking(plan: Plan) -> None:
+def _refuse_blocking(plan: Plan, *, saved: bool) -> None:
     from ecsdeploy.verify import PreflightRefused
 
     blocking = plan.blocking
     if blocking:
-        raise PreflightRefused(blocking, allow_downtime=plan.allow_downtime)
+        raise PreflightRefused(blocking, allow_downtime=plan.allow_downtime, saved=saved)
 
 
 def _select(plan: Plan, services: tuple[str, ...]) -> Plan:
@@ -205,10 +205,12 @@ def _execute(
     session: _Session,
     options: ApplyOptions,
     ui: ApplyUI,
+    *,
+    saved: bool,
 ) -> ApplyResult:
     from ecsdeploy.execute.executor import Executor
 
-    _refuse_blocking(plan)
+    _refuse_blocking(plan, saved=saved)
     session.confirm_locks()  # held before the first write
     session.narrow(plan)
     changed = [sp.key for sp in plan.services if sp.changed or sp.waits]
@@ -265,7 +267,7 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
         ui.show_plan(plan)
         if not plan.has_work:
             return ApplyResult(plan)
-        _refuse_blocking(plan)  # before the question: the plan shown says it blocks
+        _refuse_blocking(plan, saved=False)  # before the question: the plan shown says so
         if asking and not ui.confirm(plan):
             return ApplyResult(plan, declined=True)
         runtime = Runtime(
@@ -275,7 +277,7 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
             credentials=ctx.credentials,
             ecs_configs=ctx.ecs_configs,
         )
-        return _execute(plan, runtime, live, session, options, ui)
+        return _execute(plan, runtime, live, session, options, ui, saved=False)
     finally:
         session.close()
 
@@ -313,6 +315,6 @@ def apply_plan(
         refuse_if_stale(plan, live)
         if not plan.has_work:
             return ApplyResult(plan)
-        return _execute(plan, runtime, live, session, options, ui)
+        return _execute(plan, runtime, live, session, options, ui, saved=True)
     finally:
         session.close()

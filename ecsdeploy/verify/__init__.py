@@ -92,14 +92,20 @@ def run(
 class PreflightRefused(RefusedError):
     """The pre-flight found blocking findings; lists each with its fix (exit 4)."""
 
-    def __init__(self, blocking: list[Finding], *, allow_downtime: bool) -> None:
+    def __init__(
+        self, blocking: list[Finding], *, allow_downtime: bool, saved: bool = False
+    ) -> None:
         n = len(blocking)
+        how = (
+            "plan again with --allow-downtime, where reviewers see it"
+            if saved
+            else "--allow-downtime"
+        )
         super().__init__(
             f"zero-downtime pre-flight failed: {n} blocking finding{'' if n == 1 else 's'}",
             hint=None
             if allow_downtime or not any(f.downtime for f in blocking)
-            else "fix them, or accept downtime with --allow-downtime "
-            "(or `zero_downtime: false` on the service)",
+            else f"fix them, or accept downtime: {how} (or `zero_downtime: false` on the service)",
         )
         self.findings = blocking
 

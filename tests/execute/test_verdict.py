@@ -59,9 +59,13 @@ CASES = {
 def test_the_plan_blocks_exactly_when_apply_refuses(
     case: str, sandbox: Any, tmp_path: Path
 ) -> None:
-    edit, rule, _downtime = CASES[case]
+    edit, rule, downtime = CASES[case]
     app = _quickstart(sandbox, tmp_path, edit)
-    _check_verdict(app, sandbox, tmp_path, rule)
+    applied, fresh = _check_verdict(app, sandbox, tmp_path, rule)
+    # How to accept downtime depends on where the verdict was made.
+    saved_hint = "plan again with --allow-downtime, where reviewers see it"
+    assert (saved_hint in applied.output) is downtime, applied.output
+    assert ("accept downtime: --allow-downtime" in fresh.output) is downtime, fresh.output
 
 
 def test_no_idle_instance_for_a_static_host_port(sandbox: Any, tmp_path: Path) -> None:
@@ -73,7 +77,7 @@ def test_no_idle_instance_for_a_static_host_port(sandbox: Any, tmp_path: Path) -
 
 def _check_verdict(
     app: App, sandbox: Any, tmp_path: Path, rule: str | None, env: dict[str, str] | None = None
-) -> None:
+) -> tuple[Any, Any]:
     blocking = rule is not None
     text = app.run("plan", env=env)
     markdown = app.run("plan", "--format", "markdown", env=env)
@@ -105,6 +109,7 @@ def _check_verdict(
     if blocking:
         assert "zero-downtime pre-flight failed: 1 blocking finding" in applied.output
         assert write_calls(sandbox.control.calls(), lock_aside=True) == []
+    return applied, fresh
 
 
 def test_plan_allow_downtime_is_recorded_and_honoured(sandbox: Any, tmp_path: Path) -> None:
