@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ecsdeploy.context import Context, observe_live, secrets_current
-from ecsdeploy.errors import EcsDeployError
+from ecsdeploy.errors import EcsDeployError, InputError, Problem
 from ecsdeploy.plan.model import Inputs, Plan
 from ecsdeploy.plan.observe import LiveState
 from ecsdeploy.plan.planner import make_plan
@@ -94,6 +94,16 @@ def make(
 
     options = options or PlanOptions()
     selection = list(options.services) or None
+    if selection is not None:
+        unknown = [k for k in selection if k not in ctx.rendered]
+        if unknown:
+            raise InputError(
+                Problem(
+                    f"unknown service {', '.join(unknown)}",
+                    hint="services: " + ", ".join(ctx.rendered),
+                )
+            )
+        ctx = replace(ctx, rendered={k: r for k, r in ctx.rendered.items() if k in selection})
     prefetching = None
     if preflight and live is None:
         # verify's lookups that need no live state, while the live state is read.

@@ -156,3 +156,46 @@ def test_a_service_deleted_after_its_revision_was_registered_is_created_on_it(
     assert _service(sandbox, "web")["taskDefinition"].endswith("quickstart-web:2")
     families = ecs.list_task_definitions(familyPrefix="quickstart-web")["taskDefinitionArns"]
     assert [a.rsplit(":", 1)[1] for a in families] == ["1", "2"]
+
+
+def test_plan_and_apply_as_a_library(app: App, sandbox: Any) -> None:
+    """The operations without the command line: typed options in, typed results out."""
+    import io
+
+    from ecsdeploy.adapters.aws import AwsSettings
+    from ecsdeploy.config import load_config
+    from ecsdeploy.context import prepare
+    from ecsdeploy.execute.report import Reporter
+    from ecsdeploy.operations.apply import ApplyOptions, apply_plan
+    from ecsdeploy.operations.plan import PlanOptions, make
+    from ecsdeploy.plan.model import Plan
+    from ecsdeploy.plan.serialize import from_dict, to_dict
+    from tests.apps import REV_B
+
+    settings = AwsSettings(sandbox.region, None, sandbox.endpoint_url)
+    ctx = prepare(load_config(app.deploy_yaml), revision=REV_B, settings=settings)
+    plan, _live = make(ctx, PlanOptions(services=("web",)))
+    assert not plan.blocking
+    saved = from_dict(json.loads(json.dumps(to_dict(plan, for_apply=True))))
+    assert saved.services[0].service_step is not None
+
+    progress = io.StringIO()
+
+    class Quiet:
+        def show_plan(self, plan: Plan) -> None:
+            raise AssertionError("a saved plan is not shown again")
+
+        def confirm(self, plan: Plan) -> bool:
+            raise AssertionError("a saved plan is not asked about")
+
+        def reporter(self, services: list[str]) -> Reporter:
+            return Reporter(progress)
+
+    result = apply_plan(saved, settings, ApplyOptions(), Quiet())
+    assert result.status == "ok", progress.getvalue()
+    assert result.exit_status == 0
+    (web,) = result.results
+    assert (web.key, web.status) == ("web", "ok")
+    assert web.old_revision is not None and web.old_revision.endswith("quickstart-web:1")
+    assert web.new_revision is not None and web.new_revision.endswith("quickstart-web:2")
+    assert "web: deployed: on quickstart-web:2" in progress.getvalue()
