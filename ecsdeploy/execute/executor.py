@@ -89,8 +89,13 @@ class Executor:
         parallel: int = DEFAULT_PARALLEL,
         cancel: threading.Event | None = None,
         live: LiveState | None = None,
+        reuse_registered: bool = False,
     ) -> None:
+        """`reuse_registered`: before registering, look whether the family's newest
+        revision already equals the planned input (an apply of the same plan file that
+        was interrupted after its register), and move the service to that one."""
         self.rt = runtime
+        self.reuse_registered = reuse_registered
         # What the plan was checked against: each service's events before the change.
         self.live = live
         self.plan = plan
@@ -347,11 +352,16 @@ class Executor:
                 target = register.reuse_arn
                 self.reporter.done(sp.key, f"reusing {short_arn(target)}, already registered")
             else:
-                self.reporter.step(sp.key, f"registering {register.family}")
-                target = self.writer.register_task_definition(
-                    self._resolve_secret_arns(dict(sp.task_definition))
-                )
-                self.reporter.done(sp.key, f"registered {short_arn(target)}")
+                wanted = self._resolve_secret_arns(dict(sp.task_definition))
+                target = self._registered_already(register.family, wanted)
+                if target is not None:
+                    self.reporter.done(
+                        sp.key, f"reusing {short_arn(target)}, registered by an earlier run"
+                    )
+                else:
+                    self.reporter.step(sp.key, f"registering {register.family}")
+                    target = self.writer.register_task_definition(wanted)
+                    self.reporter.done(sp.key, f"registered {short_arn(target)}")
             self.targets_of[sp.key] = target
             self.state[sp.key] = f"{short_arn(target)} registered; the service was not changed"
         service_step = sp.service_step
@@ -412,6 +422,19 @@ class Executor:
         if dereg is not None:
             self._deregister(sp, dereg.arns)
         return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)
+
+    def _registered_already(self, family: str, wanted: dict[str, Any]) -> str | None:
+        """The family's newest revision when it equals `wanted` (normalised), else None."""
+        if not self.reuse_registered:
+            return None
+        from ecsdeploy.plan.normalize import normalize_task_definition
+
+        latest = self.reader.latest_revision(family)
+        if latest is None:
+            return None
+        described = self.reader.describe_task_definition(latest)
+        same = normalize_task_definition(described) == normalize_task_definition(wanted)
+        return latest if same else None
 
     def _before(self, sp: ServicePlan) -> dict[str, Any] | None:
         """The service as it was before the change (its events are not news)."""

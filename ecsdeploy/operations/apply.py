@@ -223,6 +223,9 @@ def _execute(
         parallel=options.parallel,
         cancel=session.cancel,
         live=live,
+        # A plan file may be applied again after an interruption: what its first run
+        # registered is reused. A fresh plan has just checked that itself.
+        reuse_registered=saved,
     )
     session.phase = "deploying"
     results = executor.run()

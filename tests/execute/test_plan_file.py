@@ -199,3 +199,22 @@ def test_plan_and_apply_as_a_library(app: App, sandbox: Any) -> None:
     assert web.old_revision is not None and web.old_revision.endswith("quickstart-web:1")
     assert web.new_revision is not None and web.new_revision.endswith("quickstart-web:2")
     assert "web: deployed: on quickstart-web:2" in progress.getvalue()
+
+
+def test_a_plan_file_applied_again_after_its_register_reuses_the_revision(
+    app: App, sandbox: Any, tmp_path: Path
+) -> None:
+    """An apply of plan.json killed between RegisterTaskDefinition and UpdateService:
+    applying the same file again moves the service to that revision, registers none."""
+    plan_file = tmp_path / "plan.json"
+    assert app.run("plan", "--out", str(plan_file), "--service", "web").exit_code == 0
+    planned_td, _ = _planned(json.loads(plan_file.read_text()), "web")
+    ecs = sandbox.client("ecs")
+    ecs.register_task_definition(**planned_td)  # what the killed run did
+
+    result = app.run("apply", str(plan_file))
+    assert result.exit_code == 0, result.output
+    assert "reusing quickstart-web:2, registered by an earlier run" in result.output
+    assert _service(sandbox, "web")["taskDefinition"].endswith("quickstart-web:2")
+    families = ecs.list_task_definitions(familyPrefix="quickstart-web")["taskDefinitionArns"]
+    assert [a.rsplit(":", 1)[1] for a in families] == ["1", "2"]
