@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ecsdeploy import releases
 from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, short_arn
 from ecsdeploy.adapters.ecs_state import EcsService
 from ecsdeploy.adapters.images import push_auth
@@ -417,11 +418,20 @@ class Executor:
         self.reporter.done(
             sp.key, f"deployed {short_arn(target)}: rollout completed, checks passed"
         )
+        self._record(sp.key, target, releases.SUCCEEDED)
         self.state[sp.key] = f"deployed {short_arn(target)}"
         dereg = next((s for s in sp.steps if isinstance(s, DeregisterStep)), None)
         if dereg is not None:
             self._deregister(sp, dereg.arns)
         return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)
+
+    def _record(self, key: str, arn: str, outcome: releases.Outcome) -> None:
+        """Tag the revision with the release's outcome; a record that cannot be written
+        is a warning, never a failed deploy."""
+        try:
+            self.writer.tag(arn, {releases.OUTCOME: outcome})
+        except EcsDeployError as exc:
+            self.reporter.warning(key, f"could not record {short_arn(arn)} as {outcome}: {exc}")
 
     def _registered_already(self, family: str, wanted: dict[str, Any]) -> str | None:
         """The family's newest revision when it equals `wanted` (normalised), else None."""
@@ -451,6 +461,7 @@ class Executor:
             self.reporter.error(sp.key, f"  {line}")
         previous = sp.current_task_definition
         if previous is None:
+            self._record(sp.key, failed, releases.FAILED)
             message = (
                 f"{outcome.reason}; the service was new, so there is no revision to go back to"
             )
@@ -471,6 +482,8 @@ class Executor:
                 sp.key, f"rolling back to {short_arn(previous)}"
             ),
         )
+        # Whatever becomes of the rollback, this release failed: never a rollback target.
+        self._record(sp.key, failed, releases.ROLLED_BACK if back.ok else releases.FAILED)
         if back.ok:
             verdict = watch.verdict()
             if verdict and verdict not in outcome.details:

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ecsdeploy.adapters.ecs import EcsReader
 from ecsdeploy.context import Context
 from ecsdeploy.errors import ExitStatus, InputError, OperationError, Problem
 from ecsdeploy.execute.report import Reporter
@@ -54,11 +55,60 @@ def service_key(names: Mapping[str, str], service: str) -> str:
     return found
 
 
+MAX_LOOKED_AT = 50  # revisions described, newest first, in search of the last good one
+
+
+def choose_target(reader: EcsReader, current: str, to: str | None) -> str:
+    """The revision to go back to.
+
+    `to`: that revision of the family, which must be ACTIVE (InputError otherwise,
+    listing the ones there are). Without it: the newest revision recorded as a
+    successful release that is not the one running; a revision without a record
+    (registered before ecsdeploy recorded releases, or by another tool) counts by
+    age, the newest one older than the running one; a revision recorded as failed
+    or rolled back is never chosen.
+    """
+    from ecsdeploy import releases
+    from ecsdeploy.adapters.ecs import family_and_revision, short_arn
+
+    family, running = family_and_revision(current)
+    active = reader.active_revisions(family)
+    if to is not None:
+        number = to.rsplit(":", 1)[-1]
+        if not number.isdigit():
+            raise InputError(Problem(f"--to {to!r}: expected a revision number, e.g. --to 41"))
+        target = next((a for a in active if family_and_revision(a)[1] == int(number)), None)
+        if target is None:
+            listed = ", ".join(str(family_and_revision(a)[1]) for a in active[:20]) or "none"
+            raise InputError(
+                Problem(
+                    f"{family}:{number} does not exist or is no longer ACTIVE "
+                    "(deregistered revisions cannot run)",
+                    hint=f"ACTIVE revisions of {family}, newest first: {listed}",
+                )
+            )
+        return target
+    unrecorded: str | None = None
+    for arn in [a for a in active if a != current][:MAX_LOOKED_AT]:
+        outcome = releases.outcome_of(reader.describe_task_definition(arn))
+        if outcome == releases.SUCCEEDED:
+            return arn
+        if outcome is None and unrecorded is None and family_and_revision(arn)[1] < running:
+            unrecorded = arn
+    if unrecorded is not None:
+        return unrecorded
+    raise OperationError(
+        f"{family} has no revision to roll back to: none but {short_arn(current)} is recorded "
+        "as a successful release, and no older ACTIVE revision is without a record",
+        hint="give one: ecsdeploy rollback SERVICE --to N",
+    )
+
+
 def rollback(
     ctx: Context, options: RollbackOptions, reporter: Callable[[list[str]], Reporter]
 ) -> RollbackResult:
-    """Back to `options.to`, or to the newest ACTIVE revision older than the running one."""
-    from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, family_and_revision, short_arn
+    """Back to `options.to`, or to the last good release (`choose_target`)."""
+    from ecsdeploy.adapters.ecs import EcsWriter, short_arn
     from ecsdeploy.adapters.targets import Targets
     from ecsdeploy.execute.executor import roll_back
     from ecsdeploy.execute.lock import ServiceLocks
@@ -74,30 +124,7 @@ def rollback(
     if live is None:
         raise OperationError(f"service {svc_cfg.name} does not exist in cluster {cluster}")
     current = str(live["taskDefinition"])
-    family, revision = family_and_revision(current)
-    if options.to is not None:
-        number = options.to.rsplit(":", 1)[-1]
-        if not number.isdigit():
-            raise InputError(
-                Problem(f"--to {options.to!r}: expected a revision number, e.g. --to 41")
-            )
-        target = next(
-            (
-                a
-                for a in reader.active_revisions(family)
-                if family_and_revision(a)[1] == int(number)
-            ),
-            None,
-        )
-        if target is None:
-            raise OperationError(f"{family}:{number} is not an ACTIVE revision of {family}")
-    else:
-        older = [a for a in reader.active_revisions(family) if family_and_revision(a)[1] < revision]
-        if not older:
-            raise OperationError(
-                f"{svc_cfg.name} runs {short_arn(current)} and no older ACTIVE revision exists"
-            )
-        target = older[0]
+    target = choose_target(reader, current, options.to)
     if target == current:
         return RollbackResult(key, current, target, "unchanged")
 

@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ecsdeploy.releases import RELEASE_TAG_PREFIX
 from ecsdeploy.render.shapes import to_register_input
 
 CPU_UNITS_PER_VCPU = 1024
@@ -93,7 +94,20 @@ def normalize_task_definition(td: Mapping[str, Any]) -> dict[str, Any]:
     _sort_list(doc, "placementConstraints", "type", "expression")
     # A set of launch types; ECS keeps whatever order it was given.
     _sort_scalars(doc, "requiresCompatibilities")
-    # Tags are a map keyed by key.
+    # Tags are a map keyed by key. ecsdeploy's own release records (the Git revision,
+    # the environment, the outcome) describe a release, not the task definition: they
+    # never make a difference, and a revision registered for another commit is reused.
+    tags = doc.get("tags")
+    if isinstance(tags, list):
+        kept = [
+            t
+            for t in tags
+            if not (isinstance(t, dict) and str(t.get("key", "")).startswith(RELEASE_TAG_PREFIX))
+        ]
+        if kept:
+            doc["tags"] = kept
+        else:
+            doc.pop("tags")
     _sort_list(doc, "tags", "key")
     _sort_list(doc, "inferenceAccelerators", "deviceName")
 

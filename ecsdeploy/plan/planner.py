@@ -12,6 +12,7 @@ from ecsdeploy.adapters.ecs import short_arn
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
+from ecsdeploy.releases import with_release_tags
 from ecsdeploy.render import ImageRef, RenderedService
 
 from .diff import Mask, diff_task_definitions, mask_environment
@@ -258,6 +259,7 @@ def plan_service(
     secrets_current: Mapping[str, bool] | None = None,
     planned_secrets: set[str] | None = None,
     target_groups: Mapping[str, str] | None = None,
+    revision: str | None = None,
 ) -> ServicePlan:
     service = config.services[rendered.key]
     state = live.services[rendered.key]
@@ -294,6 +296,8 @@ def plan_service(
             target_arn = None
             registering = True
             steps.append(RegisterStep(family=rendered.family, diff=diff))
+            # The release's record travels with what is registered.
+            desired_td = with_release_tags(desired_td, revision, config.environment)
 
     shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
     desired = desired_service_settings(service, shown_target)
@@ -521,6 +525,7 @@ def make_plan(
                 secrets_current=secrets_current,
                 planned_secrets=planned_secrets,
                 target_groups=target_groups,
+                revision=revision,
             )
         )
     services = tuple(services_list)

@@ -253,13 +253,15 @@ def test_rollback_errors(app: App) -> None:
     assert "unknown service `nope`" in result.output
     result = app.run("rollback", "web")
     assert result.exit_code == 1
-    assert "web runs quickstart-web:1 and no older ACTIVE revision exists" in result.output
+    assert "quickstart-web has no revision to roll back to" in result.output
+    assert "ecsdeploy rollback SERVICE --to N" in result.output
     result = app.run("rollback", "web", "--to", "x")
     assert result.exit_code == 3
     assert "expected a revision number" in result.output
-    result = app.run("rollback", "web", "--to", "9")
-    assert result.exit_code == 1
-    assert "quickstart-web:9 is not an ACTIVE revision of quickstart-web" in result.output
+    result = app.run("rollback", "web", "--to", "999")
+    assert result.exit_code == 3
+    assert "quickstart-web:999 does not exist or is no longer ACTIVE" in result.output
+    assert "ACTIVE revisions of quickstart-web, newest first: 1" in result.output
 
 
 ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}  # an injected error is not retried

@@ -1,0 +1,70 @@
+"""Release records on the revisions ecsdeploy registers, and rollback to the last good one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.apps import REV_B, App
+from tests.execute.conftest import break_web
+
+REV_C = "c" * 40
+REV_D = "d" * 40
+TD = "quickstart-web"
+
+
+def _tags(sandbox: Any, revision: int) -> dict[str, str]:
+    answer = sandbox.client("ecs").describe_task_definition(
+        taskDefinition=f"{TD}:{revision}", include=["TAGS"]
+    )
+    return {t["key"]: t["value"] for t in answer.get("tags", [])}
+
+
+def _running(sandbox: Any) -> str:
+    svc = sandbox.client("ecs").describe_services(cluster="quickstart", services=["web"])
+    return str(svc["services"][0]["taskDefinition"]).rsplit("/", 1)[-1]
+
+
+def test_a_registered_revision_records_its_release(app: App, sandbox: Any) -> None:
+    result = app.run("apply", "--yes", "--service", "web")
+    assert result.exit_code == 0, result.output
+    tags = _tags(sandbox, 2)
+    assert tags["ecsdeploy:git-revision"] == REV_B
+    assert tags["ecsdeploy:outcome"] == "succeeded"
+    # The records never make a difference: the next plan has nothing to register.
+    assert "No changes." in app.run("plan", "--service", "web").output
+
+
+def test_rollback_goes_to_the_last_good_release_never_to_a_failed_one(
+    app: App, sandbox: Any
+) -> None:
+    """Releases good (:2), crashed (:3, rolled back by apply), good (:4): rollback goes
+    to :2, the newest good one that is not running, not to :3."""
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_B).exit_code == 0
+    template = app.dir / "taskdefs" / "web.json.j2"
+    good = template.read_text()
+    break_web(app, "SANDBOX_CRASH")
+    crashed = app.run("apply", "--yes", "--service", "web", revision=REV_C)
+    assert crashed.exit_code == 1, crashed.output
+    assert _running(sandbox) == f"{TD}:2"
+    template.write_text(good)
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_D).exit_code == 0
+    assert _running(sandbox) == f"{TD}:4"
+    assert _tags(sandbox, 3)["ecsdeploy:outcome"] == "rolled_back"
+    assert _tags(sandbox, 4)["ecsdeploy:outcome"] == "succeeded"
+
+    result = app.run("rollback", "web")
+    assert result.exit_code == 0, result.output
+    assert f"rolling back from {TD}:4 to {TD}:2" in result.output
+    assert _running(sandbox) == f"{TD}:2"
+
+
+def test_rollback_to_a_revision_that_is_not_active_lists_the_ones_there_are(
+    app: App, sandbox: Any
+) -> None:
+    assert app.run("apply", "--yes", "--service", "web").exit_code == 0
+    sandbox.client("ecs").deregister_task_definition(taskDefinition=f"{TD}:1")
+    result = app.run("rollback", "web", "--to", "1")
+    assert result.exit_code == 3, result.output
+    assert f"{TD}:1 does not exist or is no longer ACTIVE" in result.output
+    assert f"ACTIVE revisions of {TD}, newest first: 2" in result.output
+    assert _running(sandbox) == f"{TD}:2"
