@@ -127,8 +127,9 @@ def run_demo(invoke: Callable[[list[str]], int], *, color: bool, speed: float = 
             template.write_text(good)
             invoke([*base, "--revision", revision(2), "--var", "log_level=debug", "plan"])
             _say(
-                "\nThe failed release left one revision beyond keep_revisions: old revisions are "
-                "only\nderegistered after a success, so there is always one to roll back to."
+                "\nOld revisions are only deregistered after a success. The failed release is "
+                "recorded\nas rolled_back on its revision: `ecsdeploy history web` lists it, and "
+                "`ecsdeploy\nrollback web` skips it for the last release recorded as good."
             )
             _say(
                 "\nThat was the whole loop. Next: copy samples/quickstart next to your app,\n"

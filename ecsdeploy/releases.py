@@ -17,6 +17,7 @@ RELEASE_TAG_PREFIX = "ecsdeploy:"
 GIT_REVISION = f"{RELEASE_TAG_PREFIX}git-revision"
 ENVIRONMENT = f"{RELEASE_TAG_PREFIX}environment"
 OUTCOME = f"{RELEASE_TAG_PREFIX}outcome"
+FINISHED_AT = f"{RELEASE_TAG_PREFIX}finished-at"  # when the outcome was known, ISO 8601
 
 Outcome = Literal["succeeded", "rolled_back", "failed"]
 SUCCEEDED: Outcome = "succeeded"

@@ -163,10 +163,14 @@ class EcsAdapter:
 
     def active_revisions(self, family: str) -> list[str]:
         """ACTIVE revisions of exactly this family, newest first."""
+        return self.revisions(family, "ACTIVE")
+
+    def revisions(self, family: str, status: str = "ACTIVE") -> list[str]:
+        """Revisions of exactly this family with `status` (ACTIVE, INACTIVE), newest first."""
         arns: list[str] = []
         kwargs: dict[str, Any] = {
             "familyPrefix": family,
-            "status": "ACTIVE",
+            "status": status,
             "sort": "DESC",
             "maxResults": 100,
         }

@@ -429,7 +429,8 @@ class Executor:
         """Tag the revision with the release's outcome; a record that cannot be written
         is a warning, never a failed deploy."""
         try:
-            self.writer.tag(arn, {releases.OUTCOME: outcome})
+            finished = _now().isoformat(timespec="seconds")
+            self.writer.tag(arn, {releases.OUTCOME: outcome, releases.FINISHED_AT: finished})
         except EcsDeployError as exc:
             self.reporter.warning(key, f"could not record {short_arn(arn)} as {outcome}: {exc}")
 

@@ -117,6 +117,9 @@ class Api:
             "DescribeContainerInstances": self.describe_container_instances,
             "DescribeClusters": self.describe_clusters,
             "TagResource": self.tag_resource,
+            "RegisterTaskDefinition": self.task_definition_registry,
+            "DescribeTaskDefinition": self.task_definition_registry,
+            "DeregisterTaskDefinition": self.task_definition_registry,
             "RegisterContainerInstance": self.container_instances_changed,
             "UpdateContainerInstancesState": self.container_instances_changed,
             "DeregisterContainerInstance": self.container_instances_changed,
@@ -609,6 +612,26 @@ class Api:
                 for svc in self.sim.services.values()
                 if svc.cluster_arn == arn and not svc.deleted
             )
+        return json_reply(data)
+
+    def task_definition_registry(self, call: Call, forward: Forward) -> Reply | None:
+        """What ECS says of a revision and moto does not: when and by whom it was
+        registered (`registeredAt`, `registeredBy`), and when it was deregistered."""
+        reply = forward(None)
+        if reply.status != 200:
+            return reply
+        data = reply.json()
+        td = data.get("taskDefinition")
+        if not isinstance(td, dict) or not td.get("taskDefinitionArn"):
+            return reply
+        arn = str(td["taskDefinitionArn"])
+        now = self._ts(self.sim.now)
+        record = self.sim.task_definitions.setdefault(
+            arn, {"registeredAt": now, "registeredBy": f"arn:aws:iam::{call.account}:root"}
+        )
+        if call.operation == "DeregisterTaskDefinition":
+            record.setdefault("deregisteredAt", now)
+        td.update(record)
         return json_reply(data)
 
     def tag_resource(self, call: Call, forward: Forward) -> Reply | None:

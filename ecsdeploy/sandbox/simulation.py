@@ -64,6 +64,9 @@ class Simulation:
         self.now = clock.now()
         self.services: dict[tuple[str, str, str], Service] = {}
         self.tasks: dict[str, Task] = {}  # by ARN
+        # Task definition ARN -> what ECS adds to it: registeredAt, registeredBy,
+        # deregisteredAt (moto keeps none of them).
+        self.task_definitions: dict[str, dict[str, Any]] = {}
         self._seed = seed
         self.rng = random.Random(seed)  # noqa: S311 (ids, not secrets)
         self._ip_counter = 0
@@ -112,6 +115,7 @@ class Simulation:
         with self.lock:
             self.services.clear()
             self.tasks.clear()
+            self.task_definitions.clear()
             self.rng = random.Random(self._seed)  # noqa: S311
             self._ip_counter = 0
 

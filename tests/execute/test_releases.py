@@ -68,3 +68,67 @@ def test_rollback_to_a_revision_that_is_not_active_lists_the_ones_there_are(
     assert f"{TD}:1 does not exist or is no longer ACTIVE" in result.output
     assert f"ACTIVE revisions of {TD}, newest first: 2" in result.output
     assert _running(sandbox) == f"{TD}:2"
+
+
+def _validator() -> Any:
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(
+        (Path(__file__).resolve().parents[2] / "schemas" / "history.schema.json").read_text()
+    )
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_history_lists_every_release_newest_first(app: App, sandbox: Any) -> None:
+    import json
+
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_B).exit_code == 0
+    break_web(app, "SANDBOX_CRASH")
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_C).exit_code == 1
+    # A deregistered revision keeps its record.
+    sandbox.client("ecs").deregister_task_definition(taskDefinition=f"{TD}:3")
+
+    result = app.run("history", "web", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    errors = [e.message for e in _validator().iter_errors(data)]
+    assert errors == []
+    rows = [(r["revision"], r["outcome"], r["status"], r["running"]) for r in data["releases"]]
+    assert rows == [
+        (3, "rolled_back", "INACTIVE", False),
+        (2, "succeeded", "ACTIVE", True),
+        (1, None, "ACTIVE", False),  # seeded, not registered by ecsdeploy: no record
+    ]
+    newest = data["releases"][0]
+    assert newest["git_revision"] == REV_C
+    assert newest["images"][0].endswith(f"quickstart/web:{REV_C[:7]}")
+    assert newest["registered_by"].startswith("arn:aws:iam::")
+    assert newest["registered_at"] and newest["finished_at"]
+
+    text = app.run("history", "web", "--limit", "2")
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert (
+        lines[0] == "service web (web in cluster quickstart), family quickstart-web, newest first:"
+    )
+    assert lines[1].split()[:3] == ["REVISION", "OUTCOME", "GIT"]
+    assert lines[2].startswith("3 (deregistered)") and "rolled_back" in lines[2]
+    assert lines[3].startswith("2 (running)") and "succeeded" in lines[3]
+    assert len(lines) == 4
+
+
+def test_history_of_an_unknown_service_is_an_input_error(app: App) -> None:
+    result = app.run("history", "nope")
+    assert result.exit_code == 3
+    assert "unknown service `nope`" in result.output
+
+
+def test_the_history_schema_can_fail() -> None:
+    bad = {"version": 1, "service": "web", "name": "web", "cluster": "c", "family": "f"}
+    assert list(_validator().iter_errors(bad))
+    wrong = {**bad, "releases": [{"revision": 0}]}
+    assert list(_validator().iter_errors(wrong))
