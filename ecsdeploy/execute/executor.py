@@ -390,6 +390,14 @@ class Executor:
                 hint="make the plan again",
             )
         wait_step = sp.wait_step
+        dereg = next((s for s in sp.steps if isinstance(s, DeregisterStep)), None)
+        if service_step is None and wait_step is None and dereg is not None:
+            # Nothing rolls out: the retention an earlier run did not finish (it was
+            # interrupted while deregistering), or made stricter since.
+            self._deregister(sp, dereg.arns)
+            return ServiceResult(
+                sp.key, "ok", f"on {short_arn(target)}; old revisions deregistered", target
+            )
         if wait_step is None or not self.wait_enabled:
             note = " (not waited for: --no-wait; old revisions kept)" if service_step else ""
             self.reporter.done(sp.key, f"{short_arn(target)}{note}")
@@ -420,7 +428,6 @@ class Executor:
         )
         self._record(sp.key, target, releases.SUCCEEDED)
         self.state[sp.key] = f"deployed {short_arn(target)}"
-        dereg = next((s for s in sp.steps if isinstance(s, DeregisterStep)), None)
         if dereg is not None:
             self._deregister(sp, dereg.arns)
         return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)

@@ -12,7 +12,7 @@ from ecsdeploy.adapters.ecs import short_arn
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
-from ecsdeploy.releases import with_release_tags
+from ecsdeploy.releases import FAILED, ROLLED_BACK, with_release_tags
 from ecsdeploy.render import ImageRef, RenderedService
 
 from .diff import Mask, diff_task_definitions, mask_environment
@@ -35,6 +35,7 @@ from .normalize import normalize_task_definition
 from .observe import InstanceState, LiveState, ServiceState
 
 NEW_REVISION = "(new)"
+FAILED_OUTCOMES = (FAILED, ROLLED_BACK)
 
 
 def known_after_apply(secret_name: str) -> str:
@@ -224,18 +225,37 @@ def service_request(
     return request
 
 
-def _deregister(
+def retention(
     service: Service,
     state: ServiceState,
     revisions: tuple[str, ...],
     registering: bool,
     target_arn: str | None,
     users: Mapping[str, frozenset[str]],
+    outcomes: Mapping[str, str | None],
 ) -> DeregisterStep | None:
-    # The new revision counts toward keep_revisions (the N newest stay ACTIVE, the new
-    # one included): keep N-1 old ones then.
-    keep = service.keep_revisions - (1 if registering else 0)
-    candidates = [a for a in revisions[keep:] if a != target_arn]
+    """Retention, applied once the new release succeeded: keep the `keep_revisions`
+    newest good releases (the new one included); a revision recorded as failed or
+    rolled back does not count and goes; one without a record counts as good, by age.
+    Never the revision the service moves to, nor the newest good one before it (what
+    a rollback would go to), nor one a service still uses."""
+    good_left = service.keep_revisions - (1 if registering else 0)
+    last_good = next(
+        (a for a in revisions if a != target_arn and outcomes.get(a) not in FAILED_OUTCOMES),
+        None,
+    )
+    candidates = []
+    for arn in revisions:
+        if arn == target_arn:
+            if not registering:
+                good_left -= 1  # the reused revision is the new release
+            continue
+        if outcomes.get(arn) in FAILED_OUTCOMES:
+            candidates.append(arn)
+        elif good_left > 0:
+            good_left -= 1
+        elif arn != last_good:
+            candidates.append(arn)
     own = {state.arn} if state.arn else set()
     moving_away = target_arn is not None or registering
     stale = []
@@ -334,7 +354,7 @@ def plan_service(
         # while it waited): re-running apply then waits for it and checks it.
         steps.append(wait_step_for(service))
     dereg = (
-        _deregister(service, state, revisions, registering, target_arn, live.users)
+        retention(service, state, revisions, registering, target_arn, live.users, live.outcomes)
         if live.revisions_listed
         else None
     )

@@ -86,7 +86,7 @@ def test_edits_after_the_plan_are_not_applied(
     assert normalize_task_definition(registered) == normalize_task_definition(planned_td)
     environment = registered["containerDefinitions"][0]["environment"]
     assert {"name": "PORT", "value": "8081"} in environment
-    assert "9999" not in json.dumps(registered)
+    assert "9999" not in json.dumps(registered, default=str)
 
     # The edits are what the next plan shows.
     after = app.run("plan", "--service", "web", revision=None)

@@ -132,3 +132,68 @@ def test_the_history_schema_can_fail() -> None:
     assert list(_validator().iter_errors(bad))
     wrong = {**bad, "releases": [{"revision": 0}]}
     assert list(_validator().iter_errors(wrong))
+
+
+def _active(sandbox: Any) -> list[int]:
+    arns = sandbox.client("ecs").list_task_definitions(familyPrefix=TD, status="ACTIVE")
+    return sorted(int(a.rsplit(":", 1)[1]) for a in arns["taskDefinitionArns"])
+
+
+def test_retention_keeps_the_last_good_release_and_drops_failed_ones(
+    app: App, sandbox: Any
+) -> None:
+    """keep_revisions 2 with releases seeded :1, good :2, crashed :3, good :4: the failed
+    :3 goes, :2 (the last good one before :4) stays, :1 is beyond the two kept."""
+    app.edit(
+        "deploy.yaml",
+        "    keep_revisions: 3\n    depends_on",
+        "    keep_revisions: 2\n    depends_on",
+    )
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_B).exit_code == 0
+    template = app.dir / "taskdefs" / "web.json.j2"
+    good = template.read_text()
+    break_web(app, "SANDBOX_CRASH")
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_C).exit_code == 1
+    assert _active(sandbox) == [1, 2, 3]  # nothing is deregistered after a failure
+    template.write_text(good)
+    plan = app.run("plan", "--service", "web", revision=REV_D)
+    assert "- deregister quickstart-web:3, quickstart-web:1" in plan.output
+    result = app.run("apply", "--yes", "--service", "web", revision=REV_D)
+    assert result.exit_code == 0, result.output
+    assert _active(sandbox) == [2, 4]
+    assert app.run("rollback", "web").exit_code == 0
+    assert _running(sandbox) == f"{TD}:2"
+
+
+def test_retention_left_undone_is_finished_without_a_rollout(
+    app: App, sandbox: Any
+) -> None:
+    app.edit(
+        "deploy.yaml",
+        "    keep_revisions: 3\n    depends_on",
+        "    keep_revisions: 1\n    depends_on",
+    )
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_B).exit_code == 0
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_C).exit_code == 0
+    # :1 went after :2 succeeded; :2 is kept as the last good one before :3.
+    assert _active(sandbox) == [2, 3]
+    # A failed release left behind (as by a run that died before deregistering it).
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_D).exit_code == 0
+    assert _active(sandbox) == [3, 4]
+    sandbox.client("ecs").register_task_definition(
+        **{
+            k: v
+            for k, v in sandbox.client("ecs")
+            .describe_task_definition(taskDefinition=f"{TD}:4")["taskDefinition"]
+            .items()
+            if k in ("family", "containerDefinitions", "networkMode", "requiresCompatibilities")
+        }
+        | {"tags": [{"key": "ecsdeploy:outcome", "value": "failed"}]}
+    )
+    assert _active(sandbox) == [3, 4, 5]
+    plan = app.run("plan", "--service", "web", revision=REV_D)
+    assert "- deregister quickstart-web:5" in plan.output
+    result = app.run("apply", "--yes", "--service", "web", revision=REV_D)
+    assert result.exit_code == 0, result.output
+    assert "deregistered quickstart-web:5" in result.output
+    assert _active(sandbox) == [3, 4]
