@@ -165,9 +165,7 @@ def test_retention_keeps_the_last_good_release_and_drops_failed_ones(
     assert _running(sandbox) == f"{TD}:2"
 
 
-def test_retention_left_undone_is_finished_without_a_rollout(
-    app: App, sandbox: Any
-) -> None:
+def test_retention_left_undone_is_finished_without_a_rollout(app: App, sandbox: Any) -> None:
     app.edit(
         "deploy.yaml",
         "    keep_revisions: 3\n    depends_on",
