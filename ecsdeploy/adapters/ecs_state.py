@@ -8,7 +8,7 @@ executor ask the same questions the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -138,6 +138,19 @@ class EcsService:
             and deployment.running == self.desired
             and self.running == self.desired
         )
+
+    def failure_of(
+        self, task_definition: str, show: Callable[[str | None], str] = str
+    ) -> str | None:
+        """Why the rollout of `task_definition` has failed already, if ECS says so: its
+        deployment FAILED, or ECS dropped it for another revision. None otherwise."""
+        ours = self.deployment_of(task_definition)
+        if ours is not None and ours.failed:
+            return f"the deployment failed: {ours.rollout_state_reason or 'no reason given'}"
+        primary = self.primary
+        if ours is None and primary is not None and primary.task_definition != task_definition:
+            return f"ECS went back to {show(primary.task_definition)}"
+        return None
 
     @property
     def task_definitions_in_use(self) -> set[str]:

@@ -104,6 +104,17 @@ def choose_target(reader: EcsReader, current: str, to: str | None) -> str:
     )
 
 
+def _failed_already(reader: EcsReader, cluster: str, name: str, target: str) -> str | None:
+    """Why the deployment of `target` already failed, if ECS says so now; else None."""
+    from ecsdeploy.adapters.ecs import short_arn
+    from ecsdeploy.adapters.ecs_state import EcsService
+
+    raw = reader.describe_service(cluster, name)
+    if raw is None:
+        return f"service {name} no longer exists"
+    return EcsService.from_api(raw).failure_of(target, short_arn)
+
+
 def rollback(
     ctx: Context, options: RollbackOptions, reporter: Callable[[list[str]], Reporter]
 ) -> RollbackResult:
@@ -141,6 +152,11 @@ def rollback(
             writer.update_service(
                 cluster, svc_cfg.name, taskDefinition=target, forceNewDeployment=True
             )
+            # Not waited for, but not blind: what ECS says by the time we return counts.
+            failed = _failed_already(reader, cluster, svc_cfg.name, target)
+            if failed is not None:
+                report.error(key, f"the rollback to {short_arn(target)} failed: {failed}")
+                return RollbackResult(key, current, target, "failed", failed)
             report.summary(f"{key}: updated to {short_arn(target)} (not waited for)")
             return RollbackResult(key, current, target, "updated")
         try:

@@ -195,3 +195,11 @@ def test_retention_left_undone_is_finished_without_a_rollout(app: App, sandbox: 
     assert result.exit_code == 0, result.output
     assert "deregistered quickstart-web:5" in result.output
     assert _active(sandbox) == [3, 4]
+
+
+def test_rollback_without_waiting_returns_after_the_update(app: App, sandbox: Any) -> None:
+    assert app.run("apply", "--yes", "--service", "web", revision=REV_B).exit_code == 0
+    result = app.run("rollback", "web", "--no-wait")
+    assert result.exit_code == 0, result.output
+    assert f"web: updated to {TD}:1 (not waited for)" in result.output
+    assert _running(sandbox) == f"{TD}:1"
