@@ -75,6 +75,52 @@ class FaultConfig:
         return key in self.operations or f"{service}:*" in self.operations
 
 
+class Stalls:
+    """Holds back the answer to the Nth call of an operation, after the call was carried
+    out: the client sees a request that never returns, as if the network or the process
+    died right after AWS acted. Tests kill the client meanwhile, then run it again, to
+    prove a re-run converges from that exact step."""
+
+    HOLD_SECONDS = 300.0  # a held answer is let go after this, whatever happens
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: dict[str, int] = {}  # "ecs:RegisterTaskDefinition" -> calls to let by
+        self.stalled = threading.Event()  # set once an answer is held
+        self.held: str | None = None  # which operation's answer is held
+        self._release = threading.Event()
+
+    def arm(self, operation: str, nth: int = 1) -> None:
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        with self._lock:
+            self._armed[operation] = nth
+            self.stalled.clear()
+            self._release.clear()
+            self.held = None
+
+    def should_hold(self, operation: str) -> bool:
+        with self._lock:
+            left = self._armed.get(operation)
+            if left is None:
+                return False
+            if left > 1:
+                self._armed[operation] = left - 1
+                return False
+            del self._armed[operation]
+            self.held = operation
+            return True
+
+    def hold(self) -> None:
+        self.stalled.set()
+        self._release.wait(self.HOLD_SECONDS)
+
+    def release(self) -> None:
+        with self._lock:
+            self._armed.clear()
+        self._release.set()
+
+
 class Faults:
     """Decides, request by request, whether to inject a fault (repeatable by seed)."""
 
@@ -246,7 +292,10 @@ class SandboxApp:
         except Exception as exc:
             log.exception("sandbox: %s failed", key)
             handled = internal_error(call, f"sandbox: {key} failed: {type(exc).__name__}: {exc}")
-        return self._send(forward(None) if handled is None else handled, start_response)
+        reply = forward(None) if handled is None else handled
+        if reply.status == 200 and self.sandbox.stalls.should_hold(key):
+            self.sandbox.stalls.hold()  # carried out; the answer waits (see Stalls)
+        return self._send(reply, start_response)
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
@@ -314,6 +363,14 @@ class SandboxApp:
                 if method != "GET":
                     sb.set_faults(FaultConfig.from_json(data))
                 return json_reply(sb.faults.config.to_json())
+            if name == "stall" and method == "POST":
+                sb.stall(str(data["operation"]), int(data.get("nth", 1)))
+                return json_reply({"armed": data["operation"]})
+            if name == "stall" and method == "GET":
+                return json_reply({"stalled": sb.stalls.stalled.is_set(), "held": sb.stalls.held})
+            if name == "release" and method == "POST":
+                sb.release_stalls()
+                return json_reply({"released": True})
             if name == "reset" and method == "POST":
                 sb.reset()
                 return json_reply(sb.status())
@@ -358,6 +415,7 @@ class Sandbox:
         self.backends = MotoBackends()
         self.simulation = Simulation(self.clock, self.backends, seed=seed)
         self.faults = Faults()
+        self.stalls = Stalls()
         self.counter = CallCounter()
         from ecsdeploy.sandbox.ssm import Hosts
 
@@ -485,6 +543,17 @@ class Sandbox:
     def clear_faults(self) -> None:
         self.faults.configure(FaultConfig())
 
+    def stall(self, operation: str, nth: int = 1) -> None:
+        """Hold back the answer to the `nth` next call of `operation` (e.g.
+        "ecs:UpdateService") once it is carried out, until `release_stalls`."""
+        self.stalls.arm(operation, nth)
+
+    def wait_stalled(self, timeout: float = 60.0) -> bool:
+        return self.stalls.stalled.wait(timeout)
+
+    def release_stalls(self) -> None:
+        self.stalls.release()
+
     def reset(self) -> None:
         """Forget everything: moto's resources, the simulation, counts, faults, speed."""
         with self.simulation.lock:
@@ -493,6 +562,7 @@ class Sandbox:
             self.clock.set_speed(self._initial_speed)
         self.counter.reset()
         self.clear_faults()
+        self.release_stalls()
         self.hosts.reset()
 
     def clock_status(self) -> dict[str, Any]:
