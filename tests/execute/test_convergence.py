@@ -149,3 +149,30 @@ def test_a_stall_the_client_never_reaches_is_reported() -> None:
     assert stalls.should_hold("ecs:CreateService")
     assert not stalls.should_hold("ecs:CreateService")
     assert not stalls.stalled.is_set()
+
+
+def test_a_failing_release_killed_during_its_rollback_fails_the_same_way_again(
+    app: App, sandbox: Any
+) -> None:
+    """The release crashes; apply dies while it works out why, as ECS rolls it back.
+    Run again, it deploys the same (already registered) revision, which fails the same
+    way: exit 1, the service back on :1, no duplicate revision, the release recorded."""
+    from tests.execute.conftest import break_web
+
+    _failed_copy_of_the_first_revision(sandbox)
+    break_web(app, "SANDBOX_CRASH")
+    # Killed while it reads why the tasks stopped, as ECS's circuit breaker rolls back.
+    died = _kill_after(app, sandbox, "ecs:ListTasks", 1)
+    assert "updating service web on quickstart-web:3" in died
+    assert "deployed" not in died
+
+    again = app.run("apply", "--yes", "--service", "web")
+    assert again.exit_code == 1, again.output
+    assert "the service runs quickstart-web:1 again" in again.output
+    assert _running(sandbox) == 1
+    assert _active(sandbox) == [1, 2, 3]  # nothing deregistered after a failure
+    tags = sandbox.client("ecs").describe_task_definition(
+        taskDefinition=f"{TD}:3", include=["TAGS"]
+    )["tags"]
+    assert {"key": "ecsdeploy:outcome", "value": "rolled_back"} in tags
+    assert lock_tags(app.endpoint_url, "quickstart") == {}
