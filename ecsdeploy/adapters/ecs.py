@@ -351,6 +351,54 @@ class EcsReader(EcsAdapter):
         deployments: list[dict[str, Any]] = described.get("serviceDeployments", [])
         return deployments
 
+    def succeeded_task_definitions(self, cluster: str, service: str) -> set[str] | None:
+        """Task definitions a deployment of the service completed on (ECS's deployment
+        history: SUCCESSFUL service deployments, their target revisions); None where
+        the API is missing."""
+        from .aws import error_code
+
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {
+            "cluster": cluster,
+            "service": service,
+            "status": ["SUCCESSFUL"],
+            "maxResults": 100,
+        }
+        try:
+            for _ in range(HISTORY_PAGES):
+                listed = call(
+                    "ecs:ListServiceDeployments", self._ecs.list_service_deployments, **kwargs
+                )
+                arns += [
+                    d["targetServiceRevisionArn"]
+                    for d in listed.get("serviceDeployments", [])
+                    if d.get("targetServiceRevisionArn")
+                ]
+                if not listed.get("nextToken"):
+                    break
+                kwargs["nextToken"] = listed["nextToken"]
+            found: set[str] = set()
+            unique = sorted(set(arns))
+            for start in range(0, len(unique), 20):
+                described = call(
+                    "ecs:DescribeServiceRevisions",
+                    self._ecs.describe_service_revisions,
+                    serviceRevisionArns=unique[start : start + 20],
+                )
+                found |= {
+                    str(r["taskDefinition"])
+                    for r in described.get("serviceRevisions", [])
+                    if r.get("taskDefinition")
+                }
+        except OperationError as exc:
+            if error_code(exc) in _MISSING_API or error_code(exc) is None:
+                return None
+            raise
+        return found
+
 
 # What an endpoint without the service-deployment API answers (older regions, emulators).
+HISTORY_PAGES = 5  # pages of ListServiceDeployments read (100 deployments a page)
+
+
 _MISSING_API = {"UnknownOperationException", "InvalidAction", "NotImplemented", "404"}

@@ -58,15 +58,21 @@ def service_key(names: Mapping[str, str], service: str) -> str:
 MAX_LOOKED_AT = 50  # revisions described, newest first, in search of the last good one
 
 
-def choose_target(reader: EcsReader, current: str, to: str | None) -> str:
+def choose_target(
+    reader: EcsReader,
+    current: str,
+    to: str | None,
+    succeeded: set[str] | None = None,
+) -> str:
     """The revision to go back to.
 
     `to`: that revision of the family, which must be ACTIVE (InputError otherwise,
-    listing the ones there are). Without it: the newest revision recorded as a
-    successful release that is not the one running; a revision without a record
-    (registered before ecsdeploy recorded releases, or by another tool) counts by
-    age, the newest one older than the running one; a revision recorded as failed
-    or rolled back is never chosen.
+    listing the ones there are). Without it: the newest revision that was a
+    successful release and is not the one running — recorded so by ecsdeploy, or,
+    for a revision without a record (registered before ecsdeploy recorded releases,
+    or by another tool), in `succeeded` (ECS's deployment history); failing both,
+    the newest unrecorded one older than the running one. A revision recorded as
+    failed or rolled back is never chosen.
     """
     from ecsdeploy import releases
     from ecsdeploy.adapters.ecs import family_and_revision, short_arn
@@ -91,7 +97,7 @@ def choose_target(reader: EcsReader, current: str, to: str | None) -> str:
     unrecorded: str | None = None
     for arn in [a for a in active if a != current][:MAX_LOOKED_AT]:
         outcome = releases.outcome_of(reader.describe_task_definition(arn))
-        if outcome == releases.SUCCEEDED:
+        if outcome == releases.SUCCEEDED or (outcome is None and arn in (succeeded or ())):
             return arn
         if outcome is None and unrecorded is None and family_and_revision(arn)[1] < running:
             unrecorded = arn
@@ -135,7 +141,10 @@ def rollback(
     if live is None:
         raise OperationError(f"service {svc_cfg.name} does not exist in cluster {cluster}")
     current = str(live["taskDefinition"])
-    target = choose_target(reader, current, options.to)
+    succeeded = (
+        reader.succeeded_task_definitions(cluster, svc_cfg.name) if options.to is None else None
+    )
+    target = choose_target(reader, current, options.to, succeeded)
     if target == current:
         return RollbackResult(key, current, target, "unchanged")
 

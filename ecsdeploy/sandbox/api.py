@@ -114,6 +114,7 @@ class Api:
             "StopTask": self.stop_task,
             "ListServiceDeployments": self.list_service_deployments,
             "DescribeServiceDeployments": self.describe_service_deployments,
+            "DescribeServiceRevisions": self.describe_service_revisions,
             "DescribeContainerInstances": self.describe_container_instances,
             "DescribeClusters": self.describe_clusters,
             "TagResource": self.tag_resource,
@@ -543,6 +544,40 @@ class Api:
             else:
                 found.append(self._service_deployment(*hit))
         return json_reply({"serviceDeployments": found, "failures": failures})
+
+    def describe_service_revisions(self, call: Call, forward: Forward) -> Reply | None:
+        """A service revision: the task definition (and settings) a deployment rolled out."""
+        wanted = [str(a) for a in call.params.get("serviceRevisionArns") or []]
+        if len(wanted) > 20:
+            return json_error(
+                "InvalidParameterException", "serviceRevisionArns can have at most 20 items."
+            )
+        found: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for arn in wanted:
+            hit = next(
+                (
+                    (svc, svc.revisions[arn])
+                    for svc in self.sim.services.values()
+                    if arn in svc.revisions
+                ),
+                None,
+            )
+            if hit is None:
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            svc, (task_definition, created_at) = hit
+            found.append(
+                {
+                    "serviceRevisionArn": arn,
+                    "serviceArn": svc.arn,
+                    "clusterArn": svc.cluster_arn,
+                    "taskDefinition": task_definition,
+                    "launchType": svc.launch_type,
+                    "createdAt": self._ts(created_at),
+                }
+            )
+        return json_reply({"serviceRevisions": found, "failures": failures})
 
     def _revision(self, svc: Service, revision_arn: str, deployment_id: str) -> dict[str, Any]:
         dep = self.sim.deployment(svc, deployment_id)

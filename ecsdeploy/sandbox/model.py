@@ -411,6 +411,8 @@ class Service:
         self.tasks: list[Task] = []
         self.events: list[Event] = []  # oldest first; reversed when reported
         self.records: list[ServiceDeploymentRecord] = []
+        # Service revision ARN -> (task definition ARN, created at): DescribeServiceRevisions.
+        self.revisions: dict[str, tuple[str, float]] = {}
         self.last_completed: Deployment | None = None
         self.steady = False
         self.deleted = False

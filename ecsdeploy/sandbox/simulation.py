@@ -399,6 +399,7 @@ class Simulation:
                     else "DISABLED"
                 )
         svc.deployments.insert(0, dep)
+        svc.revisions.setdefault(self._revision_arn(svc, dep.id), (spec.arn, self.now))
         svc.steady = False
         if rollback_of is None:
             svc.records.insert(

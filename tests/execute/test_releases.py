@@ -203,3 +203,25 @@ def test_rollback_without_waiting_returns_after_the_update(app: App, sandbox: An
     assert result.exit_code == 0, result.output
     assert f"web: updated to {TD}:1 (not waited for)" in result.output
     assert _running(sandbox) == f"{TD}:1"
+
+
+def test_rollback_without_records_asks_ecs_which_revisions_ever_served(
+    app: App, sandbox: Any
+) -> None:
+    """Revisions made by another tool carry no record. ECS's deployment history says
+    which ones a deployment completed on: :2 was registered but never deployed, so
+    rollback from :3 goes to :1, not to the newest older one."""
+    ecs = sandbox.client("ecs")
+    first = ecs.describe_task_definition(taskDefinition=f"{TD}:1")["taskDefinition"]
+    keys = ("family", "containerDefinitions", "networkMode", "requiresCompatibilities")
+    for _ in range(2):
+        ecs.register_task_definition(**{k: first[k] for k in keys if k in first})
+    ecs.update_service(cluster="quickstart", service="web", taskDefinition=f"{TD}:3")
+    assert sandbox.control.settle()
+    assert _running(sandbox) == f"{TD}:3"
+
+    sandbox.control.reset_calls()
+    result = app.run("rollback", "web")
+    assert result.exit_code == 0, result.output
+    assert f"rolling back from {TD}:3 to {TD}:1" in result.output
+    assert sandbox.control.calls()["ecs:DescribeServiceRevisions"] == 1

@@ -77,3 +77,26 @@ def test_deployment_configuration_is_kept(paused: SandboxHandle, stack: Stack) -
     assert stack.service("shop-web")["deploymentConfiguration"]["minimumHealthyPercent"] == 50
     # Changing only the configuration starts no deployment.
     assert len(stack.service("shop-web")["deployments"]) == 1
+
+
+def test_service_revisions_name_the_task_definition_each_deployment_rolled_out(
+    paused: SandboxHandle, stack: Stack
+) -> None:
+    v1 = stack.task_definition()
+    stack.create_service("shop-web", v1, desired=1, load_balancer=False)
+    paused.control.settle()
+    v2 = stack.task_definition(image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    paused.control.settle()
+    listed = stack.ecs.list_service_deployments(cluster="shop", service="shop-web")[
+        "serviceDeployments"
+    ]
+    revisions = [d["targetServiceRevisionArn"] for d in listed]
+    missing = "arn:aws:ecs:us-east-1:123456789012:service-revision/shop/shop-web/1"
+    answer = stack.ecs.describe_service_revisions(serviceRevisionArns=[*revisions, missing])
+    assert [r["taskDefinition"] for r in answer["serviceRevisions"]] == [v2, v1]
+    assert answer["serviceRevisions"][0]["serviceArn"].endswith("service/shop/shop-web")
+    assert answer["failures"] == [{"arn": missing, "reason": "MISSING"}]
+    with pytest.raises(ClientError) as refused:
+        stack.ecs.describe_service_revisions(serviceRevisionArns=[missing] * 21)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
