@@ -18,6 +18,10 @@ GIT_REVISION = f"{RELEASE_TAG_PREFIX}git-revision"
 ENVIRONMENT = f"{RELEASE_TAG_PREFIX}environment"
 OUTCOME = f"{RELEASE_TAG_PREFIX}outcome"
 FINISHED_AT = f"{RELEASE_TAG_PREFIX}finished-at"  # when the outcome was known, ISO 8601
+# On the service: the revision numbers whose release failed there ("12 9"), newest first.
+# DescribeServices returns it with the service, so every plan knows them for free.
+FAILED_REVISIONS = f"{RELEASE_TAG_PREFIX}failed-revisions"
+FAILED_KEPT = 30  # numbers kept in that tag (a tag value holds 256 characters)
 
 Outcome = Literal["succeeded", "rolled_back", "failed"]
 SUCCEEDED: Outcome = "succeeded"
@@ -54,3 +58,15 @@ def tag_map(td: Mapping[str, Any]) -> dict[str, str]:
 def outcome_of(td: Mapping[str, Any]) -> str | None:
     """The recorded outcome of a described revision (tags included), or None."""
     return tag_map(td).get(OUTCOME)
+
+
+def failed_revisions(service: Mapping[str, Any] | None) -> set[int]:
+    """Revision numbers recorded as failed on a service (DescribeServices' entry)."""
+    value = tag_map(service or {}).get(FAILED_REVISIONS, "")
+    return {int(n) for n in value.split() if n.isdigit()}
+
+
+def with_failed(service: Mapping[str, Any] | None, revision: int) -> str:
+    """The service's failed-revisions tag value with `revision` added, newest first."""
+    numbers = sorted(failed_revisions(service) | {revision}, reverse=True)[:FAILED_KEPT]
+    return " ".join(str(n) for n in numbers)

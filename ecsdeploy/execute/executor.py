@@ -110,6 +110,10 @@ class Executor:
         self.state: dict[str, str] = {}  # what each service has reached, for an interruption
         self.targets_of: dict[str, str] = {}  # the revision each service is moved to
         self.deployments: dict[str, str] = {}  # the ECS deployment each update started
+        # Each service's ARN, for its release records.
+        self.service_arns: dict[str, str] = {
+            key: state.arn for key, state in (live.services if live else {}).items() if state.arn
+        }
         self.secret_arns: dict[str, str] = {}  # secret name -> ARN (repository_credentials)
 
     # -- images -------------------------------------------------------------------------
@@ -376,6 +380,8 @@ class Executor:
             verb = "creating" if service_step.create else "updating"
             self.reporter.step(sp.key, f"{verb} service {sp.name} on {short_arn(target)}")
             answer = self.writer.send_service_request(request, create=service_step.create)
+            if answer.get("serviceArn"):
+                self.service_arns[sp.key] = str(answer["serviceArn"])
             primary = EcsService.from_api(answer).primary
             if primary is not None and primary.id:
                 self.deployments[sp.key] = primary.id
@@ -433,11 +439,21 @@ class Executor:
         return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)
 
     def _record(self, key: str, arn: str, outcome: releases.Outcome) -> None:
-        """Tag the revision with the release's outcome; a record that cannot be written
-        is a warning, never a failed deploy."""
+        """Tag the revision with the release's outcome, and a failure on the service too
+        (what every plan reads for free); a record that cannot be written is a warning,
+        never a failed deploy."""
+        from ecsdeploy.adapters.ecs import family_and_revision
+
         try:
             finished = _now().isoformat(timespec="seconds")
             self.writer.tag(arn, {releases.OUTCOME: outcome, releases.FINISHED_AT: finished})
+            service_arn = self.service_arns.get(key)
+            if outcome != releases.SUCCEEDED and service_arn is not None:
+                state = self.live.services.get(key) if self.live is not None else None
+                failed = releases.with_failed(
+                    state.service if state is not None else None, family_and_revision(arn)[1]
+                )
+                self.writer.tag(service_arn, {releases.FAILED_REVISIONS: failed})
         except EcsDeployError as exc:
             self.reporter.warning(key, f"could not record {short_arn(arn)} as {outcome}: {exc}")
 

@@ -27,7 +27,6 @@ from ecsdeploy.threads import each
 
 T = TypeVar("T")
 WORKERS = 32  # threads per pool; the clients keep more connections (adapters.aws.MAX_POOL)
-RECORDS_READ = 50  # revisions of a family whose release records are read, newest first
 
 
 @dataclass(frozen=True)
@@ -95,9 +94,6 @@ class LiveState:
     # False when `families` holds each family's newest revision only (apply --no-wait,
     # which deregisters nothing, does not list them all).
     revisions_listed: bool = True
-    # Revision ARN -> its recorded release outcome (succeeded, rolled_back, failed), or
-    # None when it has no record; for the newest RECORDS_READ revisions of each family.
-    outcomes: dict[str, str | None] = field(default_factory=dict)
 
 
 def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -142,10 +138,8 @@ def observe(
             latest = ecs.latest_revision(name)
             return [latest] if latest else []
         revisions = ecs.active_revisions(name)
-        # Each revision's release record (its tags) decides what retention keeps; the
-        # descriptions stay in the adapter's cache. In a steady family that is the
-        # keep_revisions newest plus the one being replaced.
-        each(ecs.describe_task_definition, revisions[:RECORDS_READ], workers=8)
+        if revisions:
+            ecs.describe_task_definition(revisions[0])  # kept in the adapter's cache
         return revisions
 
     def cluster_services(cluster: str) -> list[dict[str, Any]]:
@@ -217,23 +211,11 @@ def observe(
     _parallel(ecs.describe_task_definition, [a for a in sorted(wanted) if not ecs.described(a)])
     described_tds = {arn: ecs.describe_task_definition(arn) for arn in sorted(wanted)}
 
-    from ecsdeploy.releases import outcome_of
-
-    outcomes = (
-        {
-            arn: outcome_of(ecs.describe_task_definition(arn))
-            for arns in revisions.values()
-            for arn in arns[:RECORDS_READ]
-        }
-        if list_revisions
-        else {}
-    )
     return LiveState(
         services=states,
         task_definitions=described_tds,
         families={f: tuple(a) for f, a in revisions.items()},
         revisions_listed=list_revisions,
-        outcomes=outcomes,
         images=image_states,
         users={arn: frozenset(s) for arn, s in users.items()},
         clusters={name: str(existing[name]["clusterArn"]) for name in cluster_names},

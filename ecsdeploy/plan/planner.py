@@ -8,11 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsdeploy import __version__
-from ecsdeploy.adapters.ecs import short_arn
+from ecsdeploy.adapters.ecs import family_and_revision, short_arn
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
-from ecsdeploy.releases import FAILED, ROLLED_BACK, with_release_tags
+from ecsdeploy.releases import (
+    FAILED,
+    ROLLED_BACK,
+    failed_revisions,
+    outcome_of,
+    with_release_tags,
+)
 from ecsdeploy.render import ImageRef, RenderedService
 
 from .diff import Mask, diff_task_definitions, mask_environment
@@ -225,6 +231,25 @@ def service_request(
     return request
 
 
+def known_outcomes(
+    state: ServiceState,
+    revisions: tuple[str, ...],
+    described: Mapping[str, Mapping[str, Any]],
+) -> dict[str, str | None]:
+    """What retention knows of each revision without describing it: the failures the
+    service records (its failed-revisions tag), and the records of the revisions the
+    observation described anyway (the newest, the one running)."""
+    failed = failed_revisions(state.service)
+    known: dict[str, str | None] = {}
+    for arn in revisions:
+        td = described.get(arn)
+        outcome = outcome_of(td) if td is not None else None
+        if outcome is None and family_and_revision(arn)[1] in failed:
+            outcome = ROLLED_BACK
+        known[arn] = outcome
+    return known
+
+
 def retention(
     service: Service,
     state: ServiceState,
@@ -354,7 +379,15 @@ def plan_service(
         # while it waited): re-running apply then waits for it and checks it.
         steps.append(wait_step_for(service))
     dereg = (
-        retention(service, state, revisions, registering, target_arn, live.users, live.outcomes)
+        retention(
+            service,
+            state,
+            revisions,
+            registering,
+            target_arn,
+            live.users,
+            known_outcomes(state, revisions, live.task_definitions),
+        )
         if live.revisions_listed
         else None
     )

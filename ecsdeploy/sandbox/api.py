@@ -98,6 +98,11 @@ def _launch_type(params: dict[str, Any], answered: dict[str, Any]) -> str:
     return str(answered.get("launchType") or "EC2")
 
 
+TASK_DEFINITION_CALLS = frozenset(
+    {"RegisterTaskDefinition", "DescribeTaskDefinition", "DeregisterTaskDefinition"}
+)
+
+
 class Api:
     """Routes identified calls to the simulation; None means "let moto answer"."""
 
@@ -118,9 +123,6 @@ class Api:
             "DescribeContainerInstances": self.describe_container_instances,
             "DescribeClusters": self.describe_clusters,
             "TagResource": self.tag_resource,
-            "RegisterTaskDefinition": self.task_definition_registry,
-            "DescribeTaskDefinition": self.task_definition_registry,
-            "DeregisterTaskDefinition": self.task_definition_registry,
             "RegisterContainerInstance": self.container_instances_changed,
             "UpdateContainerInstancesState": self.container_instances_changed,
             "DeregisterContainerInstance": self.container_instances_changed,
@@ -130,6 +132,10 @@ class Api:
         hosted = self._hosts_handle(call, forward)
         if hosted is not None:
             return hosted
+        if call.service == "ecs" and call.operation in TASK_DEFINITION_CALLS:
+            # Task definitions do not touch the deployment simulation: no need to
+            # catch the engine up (the costly part of a call) to answer them.
+            return self.task_definition_registry(call, forward)
         if call.service == "ecs":
             handler = self._ecs.get(call.operation)
             if handler is not None:
@@ -660,13 +666,14 @@ class Api:
         if not isinstance(td, dict) or not td.get("taskDefinitionArn"):
             return reply
         arn = str(td["taskDefinitionArn"])
-        now = self._ts(self.sim.now)
-        record = self.sim.task_definitions.setdefault(
-            arn, {"registeredAt": now, "registeredBy": f"arn:aws:iam::{call.account}:root"}
-        )
-        if call.operation == "DeregisterTaskDefinition":
-            record.setdefault("deregisteredAt", now)
-        td.update(record)
+        with self.sim.lock:
+            now = self._ts(self.sim.now)
+            record = self.sim.task_definitions.setdefault(
+                arn, {"registeredAt": now, "registeredBy": f"arn:aws:iam::{call.account}:root"}
+            )
+            if call.operation == "DeregisterTaskDefinition":
+                record.setdefault("deregisteredAt", now)
+            td.update(record)
         return json_reply(data)
 
     def tag_resource(self, call: Call, forward: Forward) -> Reply | None:

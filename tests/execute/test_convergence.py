@@ -53,6 +53,12 @@ def _failed_copy_of_the_first_revision(sandbox: Any) -> None:
         **{k: first[k] for k in keys if k in first},
         tags=[{"key": "ecsdeploy:outcome", "value": "failed"}],
     )
+    # As apply records a failure: on the revision, and on the service.
+    service = ecs.describe_services(cluster="quickstart", services=["web"])["services"][0]
+    ecs.tag_resource(
+        resourceArn=service["serviceArn"],
+        tags=[{"key": "ecsdeploy:failed-revisions", "value": "2"}],
+    )
 
 
 def _delete_web(sandbox: Any) -> None:

@@ -51,6 +51,11 @@ def test_rollback_goes_to_the_last_good_release_never_to_a_failed_one(
     assert _running(sandbox) == f"{TD}:4"
     assert _tags(sandbox, 3)["ecsdeploy:outcome"] == "rolled_back"
     assert _tags(sandbox, 4)["ecsdeploy:outcome"] == "succeeded"
+    # The failure is also on the service, where every plan reads it without a call.
+    service = sandbox.client("ecs").describe_services(
+        cluster="quickstart", services=["web"], include=["TAGS"]
+    )["services"][0]
+    assert {"key": "ecsdeploy:failed-revisions", "value": "3"} in service["tags"]
 
     result = app.run("rollback", "web")
     assert result.exit_code == 0, result.output
