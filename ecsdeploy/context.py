@@ -6,7 +6,6 @@ adapters, registry credentials; and the observation of live state against it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,6 @@ from ecsdeploy.adapters.ecs import EcsAdapter
 from ecsdeploy.adapters.images import ImageStore, store_for
 from ecsdeploy.config.model import Config
 from ecsdeploy.ecsconfig import EcsConfig
-from ecsdeploy.errors import InputError, Problem
 from ecsdeploy.plan.observe import LiveState, LocalImages, observe
 from ecsdeploy.render import ImageRef, RenderedService, Renderer
 
@@ -95,9 +93,8 @@ def _registry_auth(
     """Credentials ECS needs, the managed ecs.config of the planned services' clusters,
     and the secrets of repository_credentials registries; input errors before any call."""
     from ecsdeploy import ecsconfig
-    from ecsdeploy.adapters.credentials import resolve
+    from ecsdeploy.adapters.credentials import resolve_for_ecs
     from ecsdeploy.adapters.secrets_store import secret_name
-    from ecsdeploy.secrets import redact
 
     clusters = {config.services[k].cluster for k in rendered}
     # Every service of those clusters counts, selected or not: `--service web` must not
@@ -123,21 +120,14 @@ def _registry_auth(
         }
     )
     needed = sorted({k for keys in by_cluster.values() for k in keys} | set(repo_creds))
-    credentials: dict[str, Credentials] = {}
-    for key in needed:
-        found = resolve(config.registries[key], env)
-        if found is None:
-            raise InputError(
-                Problem(
-                    f"registry `{key}` needs credentials for ECS and none were found",
-                    hint="set auth.username_env/password_env, or `docker login` to it",
-                )
-            )
-        credentials[key] = found
-        redact.add(found.password, username=found.username)
-        escaped = json.dumps(found.password)[1:-1]  # as it sits inside JSON
-        if escaped != found.password:
-            redact.add(escaped)
+    credentials = {
+        key: resolve_for_ecs(
+            config.registries[key],
+            env,
+            hint="set auth.username_env/password_env, or `docker login` to it",
+        )
+        for key in needed
+    }
     ecs_configs: dict[str, EcsConfig] = {}
     for key in sorted(clusters):
         registries = by_cluster.get(key, [])

@@ -147,3 +147,38 @@ def seed_app(handle: Any, folder: Path, revision: str = REV_A, instances: int | 
             repositoryName=ref.repository, imageManifest=image["imageManifest"], imageTag=ref.tag
         )
     return App(folder, handle.endpoint_url)
+
+
+def spawn(app: App, *args: str, merge_stderr: bool = True) -> Any:
+    """ecsdeploy on `app` in its own process (real exit status, stdout, signals)."""
+    import os
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml), "--revision", REV_B]
+    return subprocess.Popen(
+        [*argv, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+
+
+def read_until(proc: Any, needle: str, timeout: float = 60) -> str:
+    """The process's output up to the first line holding `needle` (AssertionError if
+    it never comes)."""
+    import time
+
+    seen = ""
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen += line
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never came:\n{seen}")

@@ -102,3 +102,32 @@ def resolve(registry: Registry, env: Mapping[str, str]) -> Credentials | None:
     if creds is not None and auth is not None and auth.email and not creds.email:
         return Credentials(creds.username, creds.password, auth.email)
     return creds
+
+
+def resolve_for_ecs(registry: Registry, env: Mapping[str, str], *, hint: str) -> Credentials:
+    """The credentials ECS needs for `registry` (an ecs.config or a registry secret), each
+    form of the password known to the redactor; InputError when there are none."""
+    import json
+
+    from ecsdeploy.secrets import redact
+
+    found = resolve(registry, env)
+    if found is None:
+        auth = registry.auth
+        where = (
+            f"{auth.username_env} and {auth.password_env}"
+            if auth is not None and auth.from_env
+            else "the Docker config"
+        )
+        raise InputError(
+            Problem(
+                f"registry `{registry.key}` needs credentials for ECS and none were found "
+                f"in {where}",
+                hint=hint,
+            )
+        )
+    redact.add(found.password, username=found.username)
+    escaped = json.dumps(found.password)[1:-1]  # as it sits inside JSON
+    if escaped != found.password:
+        redact.add(escaped)
+    return found

@@ -4,7 +4,6 @@ from the plan file)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ from ecsdeploy.adapters.aws import AwsClients, AwsSettings
 from ecsdeploy.adapters.credentials import Credentials
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.ecsconfig import EcsConfig
-from ecsdeploy.errors import InputError, Problem
 from ecsdeploy.plan.model import EcsConfigStep, ImageStep, Plan, SecretStep
 from ecsdeploy.plan.observe import LocalImages
 
@@ -40,7 +38,7 @@ def from_plan(
     the executor refuses a roll-out whose digest is not the planned one.
     """
     from ecsdeploy import ecsconfig
-    from ecsdeploy.adapters.credentials import resolve
+    from ecsdeploy.adapters.credentials import resolve_for_ecs
     from ecsdeploy.adapters.images import store_for
     from ecsdeploy.secrets import redact
 
@@ -65,27 +63,14 @@ def from_plan(
 
         local = DockerEngine()
     needed = sorted({k for r in rollouts for k in r.registries} | {s.registry for s in secrets})
-    credentials: dict[str, Credentials] = {}
-    for key in needed:
-        found = resolve(plan.registries[key], env)
-        if found is None:
-            names = plan.registries[key].auth
-            where = (
-                f"{names.username_env} and {names.password_env}"
-                if names is not None and names.from_env
-                else "the Docker config"
-            )
-            raise InputError(
-                Problem(
-                    f"registry `{key}` needs credentials for ECS and none were found in {where}",
-                    hint="set them in apply's environment as they were when the plan was made",
-                )
-            )
-        credentials[key] = found
-        redact.add(found.password, username=found.username)
-        escaped = json.dumps(found.password)[1:-1]
-        if escaped != found.password:
-            redact.add(escaped)
+    credentials = {
+        key: resolve_for_ecs(
+            plan.registries[key],
+            env,
+            hint="set them in apply's environment as they were when the plan was made",
+        )
+        for key in needed
+    }
     ecs_configs = {
         r.cluster_key: ecsconfig.build_from(
             r.cluster_key,

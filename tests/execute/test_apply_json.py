@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.apps import REV_B, App, lock_tags, write_calls
+from tests.apps import REV_B, App, lock_tags, read_until, spawn, write_calls
 from tests.execute.conftest import break_web
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,36 +69,6 @@ def _live_service(sandbox: Any, name: str) -> dict[str, Any]:
         cluster="quickstart", services=[name]
     )["services"][0]
     return svc
-
-
-def _spawn(app: App, *args: str) -> subprocess.Popen[str]:
-    """ecsdeploy in its own process (its real exit status and stdout, signals)."""
-    argv = [sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml), "--revision", REV_B]
-    return subprocess.Popen(
-        [*argv, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-    )
-
-
-def _read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
-    seen = ""
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen += line
-        if needle in line:
-            return seen
-    raise AssertionError(f"{needle!r} never came:\n{seen}")
-
-
-# --- the schema itself ------------------------------------------------------------------
 
 
 def test_the_schema_matches_the_code() -> None:
@@ -227,9 +196,19 @@ def test_interrupted_apply(
 ) -> None:
     # Tasks that take 3000 simulated seconds (~5 s real) to start keep apply waiting.
     break_web(app, "SANDBOX_START_SECONDS", "3000")
-    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web", "--format", "json")
+    proc = spawn(
+        app,
+        "apply",
+        "--yes",
+        "--allow-downtime",
+        "--service",
+        "web",
+        "--format",
+        "json",
+        merge_stderr=False,
+    )
     try:
-        seen = _read_until(proc, "waiting for the rollout of quickstart-web:2")
+        seen = read_until(proc, "waiting for the rollout of quickstart-web:2")
         proc.send_signal(signum)
         rest, stderr = proc.communicate(timeout=60)
     finally:
@@ -285,7 +264,7 @@ def test_blocking_preflight_finding_is_refused(
 ) -> None:
     sandbox.client("logs").delete_log_group(logGroupName="/ecs/quickstart/web")
     sandbox.control.reset_calls()
-    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--format", "json")
+    proc = spawn(app, "apply", "--yes", "--allow-downtime", "--format", "json", merge_stderr=False)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 4, f"{stdout}\n{stderr}"
     lines = _lines(validator, stdout)
@@ -341,9 +320,19 @@ def test_interrupted_service_line_names_the_revision_the_service_is_on(
     app: App, sandbox: Any, validator: Draft202012Validator
 ) -> None:
     break_web(app, "SANDBOX_START_SECONDS", "3000")
-    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web", "--format", "json")
+    proc = spawn(
+        app,
+        "apply",
+        "--yes",
+        "--allow-downtime",
+        "--service",
+        "web",
+        "--format",
+        "json",
+        merge_stderr=False,
+    )
     try:
-        seen = _read_until(proc, "waiting for the rollout of quickstart-web:2")
+        seen = read_until(proc, "waiting for the rollout of quickstart-web:2")
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=60)
     finally:

@@ -8,29 +8,14 @@ so the process dies exactly after AWS acted and before it heard back.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.apps import REV_B, ROOT, App, lock_tags
+from tests.apps import App, lock_tags, spawn
 
 TD = "quickstart-web"
-
-
-def _spawn(app: App, *args: str) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml), "--revision", REV_B]
-    return subprocess.Popen(
-        [*argv, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-    )
 
 
 def _active(sandbox: Any) -> list[int]:
@@ -88,7 +73,7 @@ FIRST_DEPLOY = [
 
 def _kill_after(app: App, sandbox: Any, operation: str, nth: int) -> str:
     sandbox.control.stall(operation, nth)
-    proc = _spawn(app, "apply", "--yes", "--service", "web")
+    proc = spawn(app, "apply", "--yes", "--service", "web")
     try:
         held = sandbox.control.wait_stalled(timeout=120)
         proc.send_signal(signal.SIGKILL)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.apps import REV_B, App
+from tests.apps import App, read_until, spawn
 from tests.execute.conftest import break_web
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,41 +25,6 @@ def _task_definition(sandbox: Any, service: str) -> str:
     return str(svc["services"][0]["taskDefinition"]).rsplit("/", 1)[-1]
 
 
-def _spawn(app: App, *args: str) -> subprocess.Popen[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "ecsdeploy",
-        "-f",
-        str(app.deploy_yaml),
-        "--revision",
-        REV_B,
-        *args,
-    ]
-    return subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-    )
-
-
-def _read_until(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
-    seen = ""
-    deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        seen += line
-        if needle in line:
-            return seen
-    raise AssertionError(f"{needle!r} never came:\n{seen}")
-
-
 def test_converges_through_throttling_and_server_errors(app: App, sandbox: Any) -> None:
     sandbox.control.set_faults(throttle=0.3, error=0.05, seed=7)
     result = app.run("apply", "--yes", "--allow-downtime")
@@ -78,9 +40,9 @@ def test_converges_through_throttling_and_server_errors(app: App, sandbox: Any) 
 def test_sigkill_between_register_and_update_then_rerun(app: App, sandbox: Any) -> None:
     # UpdateService keeps failing (and botocore keeps retrying) while we kill the process.
     sandbox.control.set_faults(error=1.0, operations=("ecs:UpdateService",))
-    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
+    proc = spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
     try:
-        _read_until(proc, "registered quickstart-web:2")
+        read_until(proc, "registered quickstart-web:2")
         time.sleep(0.5)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -100,9 +62,9 @@ def test_sigkill_between_register_and_update_then_rerun(app: App, sandbox: Any) 
 def test_second_apply_at_the_same_time_is_refused(app: App, sandbox: Any) -> None:
     # A slow start keeps the first apply waiting (3000 simulated seconds, ~5 s real).
     break_web(app, "SANDBOX_START_SECONDS", "3000")
-    first = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
+    first = spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
     try:
-        _read_until(first, "waiting for the rollout of quickstart-web:2")
+        read_until(first, "waiting for the rollout of quickstart-web:2")
         second = app.run("apply", "--yes", "--allow-downtime", "--service", "web")
         assert second.exit_code == 4, second.output
         assert "service web is locked by another apply:" in second.output
@@ -114,8 +76,8 @@ def test_second_apply_at_the_same_time_is_refused(app: App, sandbox: Any) -> Non
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_converges(app: App, sandbox: Any) -> None:
     break_web(app, "SANDBOX_START_SECONDS", "1200")  # ~2 s real
-    proc = _spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
-    _read_until(proc, "waiting for the rollout of quickstart-web:2")
+    proc = spawn(app, "apply", "--yes", "--allow-downtime", "--service", "web")
+    read_until(proc, "waiting for the rollout of quickstart-web:2")
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
@@ -135,9 +97,9 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_converges(app: App, sandbox: Any) -> N
 def test_an_apply_holds_only_the_services_it_changes(app: App, sandbox: Any) -> None:
     assert app.run("apply", "--yes", "--allow-downtime", "--service", "worker").exit_code == 0
     break_web(app, "SANDBOX_START_SECONDS", "3000")  # keeps the next rollout going
-    first = _spawn(app, "apply", "--yes", "--allow-downtime")  # worker: no changes
+    first = spawn(app, "apply", "--yes", "--allow-downtime")  # worker: no changes
     try:
-        _read_until(first, "waiting for the rollout of quickstart-web:2")
+        read_until(first, "waiting for the rollout of quickstart-web:2")
         # It locked both while it planned, then kept web only: worker is free.
         other = app.run("apply", "--yes", "--allow-downtime", "--service", "worker")
         assert other.exit_code == 0, other.output
