@@ -14,9 +14,12 @@ from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
 from ecsdeploy.releases import (
     FAILED,
+    GIT_REVISION,
+    OUTCOME,
     ROLLED_BACK,
     failed_revisions,
     outcome_of,
+    tag_map,
     with_release_tags,
 )
 from ecsdeploy.render import ImageRef, RenderedService
@@ -374,7 +377,11 @@ def plan_service(
         if changes:
             request = service_request(service, state.cluster, target_arn, create=False)
             steps.append(ServiceStep(changes=changes, request=request))
-    if any(isinstance(s, ServiceStep) for s in steps) or _rolling_out(state):
+    if (
+        any(isinstance(s, ServiceStep) for s in steps)
+        or _rolling_out(state)
+        or _unjudged(current_td, revisions_listed=live.revisions_listed)
+    ):
         # Also when nothing changes but a rollout is still going (an apply interrupted
         # while it waited): re-running apply then waits for it and checks it.
         steps.append(wait_step_for(service))
@@ -521,6 +528,16 @@ def ecs_config_steps(
             drain_timeout=max([900.0, *(s.deployment.timeout for s in services)]),
         )
     return steps
+
+
+def _unjudged(current_td: Mapping[str, Any] | None, *, revisions_listed: bool) -> bool:
+    """The service runs a release ecsdeploy registered whose outcome was never recorded:
+    an apply stopped after the rollout, before judging it. The plan checks it and
+    records it, as that apply would have (not with --no-wait, which judges nothing)."""
+    if current_td is None or not revisions_listed:
+        return False
+    tags = tag_map(current_td)
+    return GIT_REVISION in tags and OUTCOME not in tags
 
 
 def _rolling_out(state: ServiceState) -> bool:

@@ -150,7 +150,10 @@ def text(plan: Plan, *, color: bool) -> str:
     out = [_header(plan), ""]
     for sp in plan.services:
         if sp.waits:
-            out.append(f"  {_service_title(sp)}: no changes; a rollout is under way")
+            out.append(
+                f"  {_service_title(sp)}: no changes; its release is waited for, checked "
+                "and recorded (a rollout under way, or an apply stopped before judging it)"
+            )
             for step in sp.steps:
                 for symbol, line in _step_lines(step):
                     out.append(paint(f"  {symbol} {line}", "cyan"))

@@ -46,6 +46,13 @@ def _failed_copy_of_the_first_revision(sandbox: Any) -> None:
     )
 
 
+def _outcome(sandbox: Any, revision: int) -> str | None:
+    tags = sandbox.client("ecs").describe_task_definition(
+        taskDefinition=f"{TD}:{revision}", include=["TAGS"]
+    )
+    return {t["key"]: t["value"] for t in tags.get("tags", [])}.get("ecsdeploy:outcome")
+
+
 def _delete_web(sandbox: Any) -> None:
     ecs = sandbox.client("ecs")
     ecs.update_service(cluster="quickstart", service="web", desiredCount=0)
@@ -99,6 +106,7 @@ def test_a_redeploy_killed_after_a_write_converges(
     assert again.exit_code == 0, again.output
     assert _running(sandbox) == 3
     assert _active(sandbox) == [1, 3]  # :2 (failed) deregistered, no duplicate of :3
+    assert _outcome(sandbox, 3) == "succeeded"  # judged and recorded, whoever finished
     assert lock_tags(app.endpoint_url, "quickstart") == {}
     assert app.run("plan", "--service", "web").output.rstrip().endswith("No changes.")
 
@@ -115,6 +123,7 @@ def test_a_first_deploy_killed_after_a_write_converges(
     assert again.exit_code == 0, again.output
     assert _running(sandbox) == 2
     assert _active(sandbox) == [1, 2]
+    assert _outcome(sandbox, 2) == "succeeded"
     assert lock_tags(app.endpoint_url, "quickstart") == {}
     assert app.run("plan", "--service", "web").output.rstrip().endswith("No changes.")
 
