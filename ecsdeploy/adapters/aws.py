@@ -7,6 +7,7 @@ also rate-limits the client itself when the service throttles).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,8 +46,11 @@ class AwsClients:
         import botocore.session
 
         session = botocore.session.Session(profile=self.settings.profile)
-        if self.settings.region:
-            session.set_config_variable("region", self.settings.region)
+        # AWS_REGION is what the AWS SDKs and CLI v2 read first; botocore reads only
+        # AWS_DEFAULT_REGION (and the config file), so it is applied here.
+        region_asked = self.settings.region or os.environ.get("AWS_REGION")
+        if region_asked:
+            session.set_config_variable("region", region_asked)
         try:
             session.get_scoped_config()  # the profile's section: ProfileNotFound if none
             region = session.get_config_variable("region")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from ecsdeploy.cli.context import use_color
+from ecsdeploy.cli.options import shared_options
 
 
 @click.command("demo")
 @click.option("--speed", default=20.0, show_default=True, help="Sandbox clock speed.")
+@shared_options
 @click.pass_context
 def command(ctx: click.Context, speed: float) -> int:
     """Walk through validate, plan, apply, a change and a rolled-back release, locally.

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from ecsdeploy.cli.options import shared_options
 from ecsdeploy.errors import InputError, OperationError
 
 INSTALL_HINT = "pip install 'ecsdeploy[sandbox]'"
@@ -77,6 +78,7 @@ def _seed(sandbox: Any, path: str, obj: Any, instances: int | None) -> tuple[str
     type=click.IntRange(min=0),
     help="Container instances per cluster with --seed (default: biggest desired count + 1).",
 )
+@shared_options
 @click.pass_context
 def command(
     ctx: click.Context, port: int, speed: float, seed_file: str | None, instances: int | None
@@ -90,7 +92,7 @@ def command(
         raise OperationError(
             f"the sandbox needs moto, which is not installed ({exc})", hint=INSTALL_HINT
         ) from exc
-    obj = ctx.obj
+    obj = ctx.find_root().obj
     region = getattr(obj, "region", None) or DEFAULT_REGION
     sandbox = Sandbox(port=port, speed=speed)
     try:

@@ -128,7 +128,7 @@ def make(
         ctx.images,
         live,
         revision=revision,
-        region=ctx.clients.settings.region,
+        region=ctx.clients.region,  # as resolved: --region, deploy.yaml, the environment
         ecs_configs=ctx.ecs_configs,
         secrets_current=secrets_current(ctx, live),
         target_groups=_target_groups(ctx, live),

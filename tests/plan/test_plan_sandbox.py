@@ -280,3 +280,18 @@ def test_the_command_flushes_everything_before_its_quick_exit(app: App) -> None:
     )
     assert missing.returncode == 3
     assert "error: /nonexistent/deploy.yaml not found" in missing.stderr
+
+
+def test_aws_region_alone_is_enough(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_REGION, which the AWS SDKs and CLI v2 read, works without AWS_DEFAULT_REGION."""
+    app.edit("deploy.yaml", "region: us-east-1\n", "")
+    empty = tmp_path / "aws-config"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    result = app.run("plan")
+    assert result.exit_code == 0, result.output
+    assert "region us-east-1" in result.output

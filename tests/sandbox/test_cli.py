@@ -177,3 +177,25 @@ def test_a_busy_port_is_an_error_not_a_hang() -> None:
         )
     assert result.returncode == 3
     assert f"error: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_global_options_after_sandbox_demo_and_schema() -> None:
+    """`-e`, `-f`, `--no-color`… are accepted after every command name."""
+    from click.testing import CliRunner
+
+    from ecsdeploy.cli import cli
+
+    runner = CliRunner()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(cli, ["sandbox", "-e", "staging", "--port", str(port)])
+    assert result.exit_code == 3, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    result = runner.invoke(cli, ["schema", "--no-color", "-f", "elsewhere.yaml"])
+    assert result.exit_code == 0, result.output
+    assert '"$schema"' in result.output
+    result = runner.invoke(cli, ["demo", "--help"])
+    assert result.exit_code == 0
+    assert "-e, --env" in result.output
