@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,10 @@ def _template_line(exc: BaseException, filename: str | None) -> int | None:
     return line
 
 
+# Jinja's words for a missing attribute of `images` (renderer._ImagesContext).
+_UNKNOWN_IMAGE = re.compile(r"_ImagesContext object'? has no attribute '([^']+)'")
+
+
 def template_problem(
     exc: BaseException, display: str, filename: str | None, path: str | None = None
 ) -> Problem:
@@ -53,6 +58,14 @@ def template_problem(
     if isinstance(exc, TemplateSyntaxError):
         return Problem(f"template syntax error: {exc.message}", where)
     if isinstance(exc, UndefinedError):
+        unknown = _UNKNOWN_IMAGE.search(str(exc.message))
+        if unknown:
+            return Problem(
+                f"unknown image `{unknown.group(1)}` in template",
+                where,
+                "templates name images by their key under `images:` in deploy.yaml "
+                "(e.g. `{{ images.web.uri }}`); add it there or fix the name",
+            )
         return Problem(
             f"undefined in template: {exc.message}",
             where,

@@ -242,3 +242,14 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert out.returncode == 0
     assert out.stdout.startswith("ecsdeploy, version ")
+
+
+def test_an_unknown_image_in_a_template_is_named_with_its_line(app: Path) -> None:
+    web = app / "taskdefs" / "web.json.j2"
+    web.write_text(web.read_text().replace("images.web.uri", "images.wbe.uri"))
+    result = CliRunner().invoke(cli, ["-f", str(app / "deploy.yaml"), "validate"])
+    assert result.exit_code == 3, result.output
+    assert "web.json.j2:5" in result.output
+    assert "unknown image `wbe` in template" in result.output
+    assert "under `images:` in deploy.yaml" in result.output
+    assert "_ImagesContext" not in result.output
