@@ -157,7 +157,9 @@ def _image_facts(ref: ImageRef, live: LiveState, errors: ImageErrors | None) -> 
     makes = ref.promote is not None or ref.local is not None
     if state is None:
         return ImageFacts(ref.key, ref.uri, False, "it was not looked up")
-    if state.target_digest is not None or (makes and state.source_digest is not None):
+    # With `promote` or `local`, the source must exist even when the revision tag does:
+    # the plan refuses a missing source (a typo such as `lastest`), and so does verify.
+    if (state.source_digest is not None) if makes else (state.target_digest is not None):
         return ImageFacts(ref.key, ref.uri, True)
     recorded = None
     if errors is not None:

@@ -13,7 +13,15 @@ from ecsdeploy.config import load_config
 from ecsdeploy.context import observe_live, prepare
 from ecsdeploy.errors import ExitStatus, RefusedError
 from ecsdeploy.verify import enforce, preflight, run
-from tests.apps import REV_B, App, copy_fargate_for_sandbox, copy_sample, seed_app, write_calls
+from tests.apps import (
+    REV_A,
+    REV_B,
+    App,
+    copy_fargate_for_sandbox,
+    copy_sample,
+    seed_app,
+    write_calls,
+)
 from tests.verify.apps import (
     REGISTRY_ENV,
     idle_instances,
@@ -552,3 +560,15 @@ def test_prefetched_lookups_count_and_their_errors_only_where_used(
     fetched[_Job("cluster", "quickstart")] = OperationError("AccessDenied on quickstart")
     with pytest.raises(OperationError, match="AccessDenied on quickstart"):
         run(ctx, live, None, fetched)
+
+
+def test_verify_and_plan_agree_on_a_missing_promote_source(quickstart: App) -> None:
+    """`promote: lastest` (a typo) while the revision tag already exists: plan refuses
+    to plan, and verify no longer says all checks passed."""
+    quickstart.edit("deploy.yaml", "promote: latest", "promote: lastest")
+    verified = quickstart.run("verify", "--service", "web", revision=REV_A)
+    assert verified.exit_code == 4, verified.output
+    assert "quickstart/web:lastest does not exist" in verified.output
+    planned = quickstart.run("plan", "--service", "web", revision=REV_A)
+    assert planned.exit_code == 1, planned.output
+    assert "quickstart/web:lastest does not exist" in planned.output
