@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ecsdeploy.adapters.aws import AwsClients, AwsSettings
-from ecsdeploy.adapters.credentials import Credentials, check_variables
+from ecsdeploy.adapters.credentials import Credentials, check_variables, remember_passwords
 from ecsdeploy.adapters.ecs import EcsAdapter
 from ecsdeploy.adapters.images import ImageStore, store_for
 from ecsdeploy.config.model import Config
@@ -48,17 +48,13 @@ def prepare(
     env: Mapping[str, str] | None = None,
 ) -> Context:
     """Render and check inputs first (exit 3 before any AWS call), then make the adapters."""
-    from ecsdeploy.secrets import redact
 
     env = os.environ if env is None else env
     renderer = Renderer(config, revision=revision, region=settings.region)
     rendered = renderer.render_all(services)
     images = renderer.images()
     check_variables(config, env)
-    for registry in config.registries.values():
-        auth = registry.auth
-        if auth is not None and auth.password_env:
-            redact.add(env.get(auth.password_env), username=env.get(auth.username_env or ""))
+    remember_passwords(config.registries.values(), env)
     region = settings.region or config.region
     clients = AwsClients(AwsSettings(region, settings.profile, settings.endpoint_url))
     used = {images[k].registry_key for r in rendered.values() for k in r.images}
@@ -166,6 +162,15 @@ def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
         ),
         secrets=observe_secrets(SecretsStore(ctx.clients), ctx.secret_names),
     )
+
+
+def git_dirty(ctx: Context) -> bool:
+    """Whether the Git tree the config lives in has uncommitted changes (GitSource
+    caches the answer; no repository, or --revision given: False)."""
+    try:
+        return bool(ctx.renderer.git.get("dirty"))
+    except Exception:  # no repository: nothing to be dirty
+        return False
 
 
 def secrets_current(ctx: Context, live: LiveState) -> dict[str, bool]:

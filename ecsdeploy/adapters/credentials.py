@@ -6,7 +6,7 @@ Values live only in memory; `Credentials` never shows the password in its repr.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ecsdeploy.config.model import Config, Registry
@@ -102,6 +102,16 @@ def resolve(registry: Registry, env: Mapping[str, str]) -> Credentials | None:
     if creds is not None and auth is not None and auth.email and not creds.email:
         return Credentials(creds.username, creds.password, auth.email)
     return creds
+
+
+def remember_passwords(registries: Iterable[Registry], env: Mapping[str, str]) -> None:
+    """Tell the redactor every registry password the environment holds, before any output."""
+    from ecsdeploy.secrets import redact
+
+    for registry in registries:
+        auth = registry.auth
+        if auth is not None and auth.password_env:
+            redact.add(env.get(auth.password_env), username=env.get(auth.username_env or ""))
 
 
 def resolve_for_ecs(registry: Registry, env: Mapping[str, str], *, hint: str) -> Credentials:

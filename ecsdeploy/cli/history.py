@@ -37,14 +37,13 @@ def command(ctx: click.Context, service: str, limit: int, fmt: str) -> int:
     other tools show no outcome.
     """
     from ecsdeploy.cli import GlobalOptions
-    from ecsdeploy.cli.common import load
+    from ecsdeploy.cli.common import load, service_key
     from ecsdeploy.operations.history import history
-    from ecsdeploy.operations.rollback import service_key
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
     config = load(ctx)
-    key = service_key({k: s.name for k, s in config.services.items()}, service)
+    key = service_key(config, service)
     found = history(make_context(ctx, (key,)), key, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(found.as_dict(), indent=2))

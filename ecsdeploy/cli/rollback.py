@@ -27,14 +27,14 @@ def command(
     """
     from ecsdeploy.adapters.ecs import short_arn
     from ecsdeploy.cli import GlobalOptions
-    from ecsdeploy.cli.common import load
+    from ecsdeploy.cli.common import load, service_key
     from ecsdeploy.execute.report import make_reporter
-    from ecsdeploy.operations.rollback import RollbackOptions, rollback, service_key
+    from ecsdeploy.operations.rollback import RollbackOptions, rollback
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
     config = load(ctx)
-    key = service_key({k: s.name for k, s in config.services.items()}, service)
+    key = service_key(config, service)
     color = use_color(opts.no_color)
     result = rollback(
         make_context(ctx, (key,)),

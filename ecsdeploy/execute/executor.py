@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecsdeploy import releases
-from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, short_arn
+from ecsdeploy.adapters.ecs import EcsReader, EcsWriter, family_and_revision, short_arn
 from ecsdeploy.adapters.ecs_state import EcsService
 from ecsdeploy.adapters.images import push_auth
 from ecsdeploy.adapters.targets import Targets
@@ -338,7 +338,7 @@ class Executor:
         return result
 
     def _apply(self, sp: ServicePlan) -> ServiceResult:
-        if not sp.changed and not sp.waits:
+        if not sp.acts:
             return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
         if not sp.waits and not any(
             isinstance(s, (RegisterStep, ServiceStep, WaitStep, DeregisterStep)) for s in sp.steps
@@ -442,8 +442,6 @@ class Executor:
         """Tag the revision with the release's outcome, and a failure on the service too
         (what every plan reads for free); a record that cannot be written is a warning,
         never a failed deploy."""
-        from ecsdeploy.adapters.ecs import family_and_revision
-
         try:
             finished = _now().isoformat(timespec="seconds")
             self.writer.tag(arn, {releases.OUTCOME: outcome, releases.FINISHED_AT: finished})

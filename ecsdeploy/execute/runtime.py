@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ecsdeploy.adapters.aws import AwsClients, AwsSettings
-from ecsdeploy.adapters.credentials import Credentials
+from ecsdeploy.adapters.credentials import Credentials, remember_passwords
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.plan.model import EcsConfigStep, ImageStep, Plan, SecretStep
@@ -40,7 +40,6 @@ def from_plan(
     from ecsdeploy import ecsconfig
     from ecsdeploy.adapters.credentials import resolve_for_ecs
     from ecsdeploy.adapters.images import store_for
-    from ecsdeploy.secrets import redact
 
     env = os.environ if env is None else env
     region = settings.region or plan.region
@@ -49,10 +48,7 @@ def from_plan(
     images = [s for s in steps if isinstance(s, ImageStep)]
     rollouts = [s for s in steps if isinstance(s, EcsConfigStep)]
     secrets = [s for s in steps if isinstance(s, SecretStep)]
-    for registry in plan.registries.values():
-        auth = registry.auth
-        if auth is not None and auth.password_env:
-            redact.add(env.get(auth.password_env), username=env.get(auth.username_env or ""))
+    remember_passwords(plan.registries.values(), env)
     stores = {
         key: store_for(plan.registries[key], clients, env)
         for key in sorted({s.registry for s in images})

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from ecsdeploy.adapters.aws import AwsClients, AwsSettings
-from ecsdeploy.context import Context
+from ecsdeploy.context import Context, git_dirty
 from ecsdeploy.errors import ExitStatus, InputError, Problem, RefusedError
 from ecsdeploy.execute.executor import DEFAULT_PARALLEL, ServiceResult
 from ecsdeploy.plan.model import Plan
@@ -88,13 +88,6 @@ class ApplyUI(Protocol):
         """Where the progress of these services goes."""
 
 
-def _git_dirty(ctx: Context) -> bool:
-    try:
-        return bool(ctx.renderer.git.get("dirty"))
-    except Exception:  # no repository: nothing to be dirty
-        return False
-
-
 def _refuse_dirty(plan: Plan, options: ApplyOptions) -> None:
     if options.allow_dirty or not plan.git_dirty:
         return
@@ -151,7 +144,6 @@ class _Session:
             locks.acquire, clusters, break_lock=break_lock
         )
         self.narrowing: Future[None] | None = None
-        self.extra: list[Future[object]] = []
         self.reporter: Reporter | None = None
         self._previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, self._on_term)
@@ -170,7 +162,7 @@ class _Session:
         """Other applies may deploy the services this one leaves as they are."""
         keep: dict[str, list[str]] = {}
         for sp in plan.services:
-            if sp.changed or sp.waits:
+            if sp.acts:
                 keep.setdefault(sp.cluster, []).append(sp.name)
         self.narrowing = self.background.submit(self.locks.narrow, keep)
 
@@ -180,7 +172,6 @@ class _Session:
         if self.narrowing is not None:
             wait([self.narrowing])
         self.locks.release()
-        wait(self.extra)
         self.background.shutdown()
         if self.reporter is not None:
             self.reporter.close()
@@ -213,7 +204,7 @@ def _execute(
     _refuse_blocking(plan, saved=saved)
     session.confirm_locks()  # held before the first write
     session.narrow(plan)
-    changed = [sp.key for sp in plan.services if sp.changed or sp.waits]
+    changed = [sp.key for sp in plan.services if sp.acts]
     session.reporter = ui.reporter(changed)
     executor = Executor(
         runtime,
@@ -241,7 +232,7 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
     from .plan import PlanOptions
     from .plan import make as make_plan
 
-    if not options.allow_dirty and _git_dirty(ctx):
+    if not options.allow_dirty and git_dirty(ctx):
         raise RefusedError(
             "the Git tree has uncommitted changes: the deployment would not match any commit",
             hint="commit or stash them, or pass --allow-dirty",

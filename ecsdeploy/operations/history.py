@@ -5,7 +5,7 @@ keeps its tags)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ecsdeploy.context import Context
@@ -67,8 +67,6 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, int | float):
-        from datetime import UTC
-
         return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
     return str(value) if value else None
 

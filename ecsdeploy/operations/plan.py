@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ecsdeploy.context import Context, observe_live, secrets_current
+from ecsdeploy.context import Context, git_dirty, observe_live, secrets_current
 from ecsdeploy.errors import EcsDeployError, InputError, Problem
 from ecsdeploy.plan.model import Inputs, Plan
 from ecsdeploy.plan.observe import LiveState
@@ -118,10 +118,6 @@ def make(
         revision: str | None = ctx.renderer.git.revision()
     except EcsDeployError:  # a config that never uses git has no revision to record
         revision = None
-    try:
-        dirty = bool(ctx.renderer.git.get("dirty"))
-    except Exception:  # no repository: nothing to be dirty
-        dirty = False
     plan = make_plan(
         ctx.config,
         ctx.rendered,
@@ -142,7 +138,7 @@ def make(
     plan = replace(
         plan,
         inputs=inputs(ctx),
-        git_dirty=dirty,
+        git_dirty=git_dirty(ctx),
         findings=findings,
         allow_downtime=options.allow_downtime,
     )

@@ -8,10 +8,11 @@ rollback path (`execute.executor.roll_back`), so an automatic rollback and
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ecsdeploy.adapters.ecs import EcsReader
+from ecsdeploy import releases
+from ecsdeploy.adapters.ecs import EcsReader, family_and_revision, short_arn
 from ecsdeploy.context import Context
 from ecsdeploy.errors import ExitStatus, InputError, OperationError, Problem
 from ecsdeploy.execute.report import Reporter
@@ -21,7 +22,7 @@ INTERRUPTED = 130
 
 @dataclass(frozen=True)
 class RollbackOptions:
-    service: str  # the key in deploy.yaml; resolve a name with `service_key`
+    service: str  # the key in deploy.yaml
     to: str | None = None  # a revision number, or family:number
     wait: bool = True
     break_lock: bool = False
@@ -40,19 +41,6 @@ class RollbackResult:
         if self.status == "interrupted":
             return INTERRUPTED
         return int(ExitStatus.FAILED if self.status == "failed" else ExitStatus.OK)
-
-
-def service_key(names: Mapping[str, str], service: str) -> str:
-    """The deploy.yaml key of `service`, given as its key or its ECS name (`names`: key ->
-    ECS name)."""
-    if service in names:
-        return service
-    found = next((k for k, name in names.items() if name == service), None)
-    if found is None:
-        raise InputError(
-            Problem(f"unknown service `{service}`", hint="defined: " + ", ".join(names))
-        )
-    return found
 
 
 MAX_LOOKED_AT = 50  # revisions described, newest first, in search of the last good one
@@ -74,9 +62,6 @@ def choose_target(
     the newest unrecorded one older than the running one. A revision recorded as
     failed or rolled back is never chosen.
     """
-    from ecsdeploy import releases
-    from ecsdeploy.adapters.ecs import family_and_revision, short_arn
-
     family, running = family_and_revision(current)
     active = reader.active_revisions(family)
     if to is not None:
@@ -112,7 +97,6 @@ def choose_target(
 
 def _failed_already(reader: EcsReader, cluster: str, name: str, target: str) -> str | None:
     """Why the deployment of `target` already failed, if ECS says so now; else None."""
-    from ecsdeploy.adapters.ecs import short_arn
     from ecsdeploy.adapters.ecs_state import EcsService
 
     raw = reader.describe_service(cluster, name)
@@ -125,7 +109,7 @@ def rollback(
     ctx: Context, options: RollbackOptions, reporter: Callable[[list[str]], Reporter]
 ) -> RollbackResult:
     """Back to `options.to`, or to the last good release (`choose_target`)."""
-    from ecsdeploy.adapters.ecs import EcsWriter, short_arn
+    from ecsdeploy.adapters.ecs import EcsWriter
     from ecsdeploy.adapters.targets import Targets
     from ecsdeploy.execute.executor import roll_back
     from ecsdeploy.execute.lock import ServiceLocks

@@ -221,6 +221,11 @@ class ServicePlan:
         return any(s.action != Action.READ for s in self.steps)
 
     @property
+    def acts(self) -> bool:
+        """apply does something for this service: changes it, or waits on its rollout."""
+        return self.changed or self.waits
+
+    @property
     def waits(self) -> bool:
         """A wait with nothing to change: a rollout already under way."""
         return not self.changed and any(s.kind == StepKind.WAIT for s in self.steps)
@@ -271,8 +276,8 @@ class Plan:
         """Whether apply refuses this plan for `finding`: an error not accepted by
         `allow_downtime`, on a service the plan changes (or waits on). A service
         left as it is risks nothing; its errors are shown, not enforced."""
-        acting = {sp.key for sp in self.services if sp.changed or sp.waits}
-        return finding.service in acting and finding.blocks(allow_downtime=self.allow_downtime)
+        acting = next((sp.acts for sp in self.services if sp.key == finding.service), False)
+        return acting and finding.blocks(allow_downtime=self.allow_downtime)
 
     @property
     def blocking(self) -> list[Finding]:
@@ -286,7 +291,7 @@ class Plan:
     @property
     def has_work(self) -> bool:
         """Something for apply to do: changes, or rollouts under way to wait for."""
-        return any(s.changed or s.waits for s in self.services)
+        return any(s.acts for s in self.services)
 
     def counts(self) -> dict[str, int]:
         images = {s.target for sp in self.services for s in sp.steps if isinstance(s, ImageStep)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ecsdeploy.adapters.ecs import DESCRIBE_BATCH, EcsAdapter
@@ -48,7 +49,7 @@ class ServiceState:
     def task_definition_arn(self) -> str | None:
         return None if self.service is None else self.service.get("taskDefinition")
 
-    @property
+    @cached_property
     def live(self) -> EcsService | None:
         """The service as typed values; None when it does not exist."""
         return None if self.service is None else EcsService.from_api(self.service)

@@ -239,15 +239,20 @@ def test_an_unknown_profile_is_an_error_that_says_so(
     assert "check --profile and ~/.aws/config" in result.output
 
 
-def test_no_region_anywhere_is_an_error_that_says_so(
-    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _no_region_anywhere(app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No region in deploy.yaml, the AWS config file or the environment."""
     app.edit("deploy.yaml", "region: us-east-1\n", "")
     empty = tmp_path / "aws-config"
     empty.write_text("")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_no_region_anywhere_is_an_error_that_says_so(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_region_anywhere(app, tmp_path, monkeypatch)
     result = app.run("plan")
     assert result.exit_code == 1, result.output
     assert "no AWS region is set" in result.output
@@ -286,11 +291,7 @@ def test_aws_region_alone_is_enough(
     app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """AWS_REGION, which the AWS SDKs and CLI v2 read, works without AWS_DEFAULT_REGION."""
-    app.edit("deploy.yaml", "region: us-east-1\n", "")
-    empty = tmp_path / "aws-config"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    _no_region_anywhere(app, tmp_path, monkeypatch)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     result = app.run("plan")
     assert result.exit_code == 0, result.output
