@@ -144,6 +144,10 @@ class Api:
         if call.service == "elbv2" and call.operation == "DescribeTargetHealth":
             with self.sim.synced():
                 return self.describe_target_health(call)
+        if call.operation in ("CreateSubnet", "CreateSecurityGroup", "CreateTargetGroup"):
+            from ecsdeploy.sandbox import ids
+
+            return ids.handle(call, forward)
         if call.service == "ecr" and call.operation == "GetAuthorizationToken":
             from ecsdeploy.sandbox import patches
 

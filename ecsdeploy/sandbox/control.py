@@ -117,3 +117,11 @@ class SandboxClient:
 
     def reset(self) -> None:
         self._request("POST", "reset", {})
+
+    def break_service(self, name: str) -> None:
+        """The next release of service `name` crashes as it starts (see Sandbox)."""
+        self._request("POST", "break", {"service": name})
+
+    def shutdown(self) -> None:
+        """Ask the `ecsdeploy sandbox` process to stop."""
+        self._request("POST", "shutdown", {})

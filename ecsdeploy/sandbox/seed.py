@@ -1,14 +1,29 @@
 """Seeding a sandbox with what a deploy.yaml expects to exist already.
 
 Given a loaded `Config` and each service's rendered task definition (a
-RegisterTaskDefinition input), `seed` creates, through the AWS APIs of the
-sandbox at `endpoint_url`: a VPC with two subnets and a security group, each
-cluster with its container instances (real moto EC2 instances registered to
-ECS), an ALB with a listener per target group, the target groups named in
-`load_balancer.target_group`, the ECR repositories with an image tagged
-`latest` (and the `promote` tag), the log groups and IAM roles the task
-definitions name, and every service on a first revision of
-its task definition, steady (its deployment COMPLETED). Seed a fresh sandbox:
+RegisterTaskDefinition input), `seed` creates, through the APIs of the sandbox
+at `endpoint_url`:
+
+- a VPC with two subnets and a security group, plus every subnet and security
+  group a service's `network` names, under those IDs;
+- each cluster with its container instances (real moto EC2 instances
+  registered to ECS);
+- an ALB with a listener per target group, and the target groups named in
+  `load_balancer.target_group` — by name, or by ARN under that very ARN;
+- the ECR repositories, and for `type: docker` registries the sandbox's own
+  registry (with the credentials the registry's variables hold, or
+  `sandbox`/`sandbox`), each holding a small made-up image under `latest`,
+  the `promote` tag and the tags in `image_tags`;
+- the Secrets Manager secrets and SSM parameters the task definitions'
+  `valueFrom`s name, the log groups and IAM roles they name;
+- every service on a first revision of its task definition, steady (its
+  deployment COMPLETED), recorded as a successful release when `release` is
+  given;
+- routes from each HTTP check's host to the sandbox's responder.
+
+What the user's shell needs to reach all that is in `SeedResult.environment`.
+`seed_file` does it all from a deploy.yaml, with the services on a made-up
+earlier release, so the first plan shows a real rollout. Seed a fresh sandbox:
 running it twice creates a second VPC and fails on existing services.
 """
 
@@ -17,13 +32,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 
-from ecsdeploy.config.model import Config, Service
+from ecsdeploy import releases
+from ecsdeploy.config.model import Config, Registry, Service
+from ecsdeploy.sandbox.ids import CUSTOM_ID_TAG
 
 # Health checks quick enough for a demo, slow enough to watch: healthy after 2 x 10 s.
 HEALTH_CHECK_INTERVAL = 10
@@ -31,6 +52,13 @@ HEALTHY_THRESHOLD = 2
 UNHEALTHY_THRESHOLD = 2
 DEREGISTRATION_DELAY = 30
 DEFAULT_REGION = "us-east-1"
+# The made-up commit `seed_file` puts the services on: an earlier release, so the
+# first plan against a freshly seeded sandbox shows a real rollout.
+SEED_REVISION = "5eed" * 10
+# Registry credentials when the registry's variables are not set while seeding.
+SANDBOX_REGISTRY_USER = "sandbox"
+SANDBOX_REGISTRY_PASSWORD = "sandbox"  # noqa: S105 (the sandbox's, not a secret)
+SANDBOX_SECRET_VALUE = "sandbox-secret"  # noqa: S105 (what seeded secrets hold)
 TRUST_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -61,6 +89,13 @@ class SeedResult:
     task_definitions: Mapping[str, str] = field(default_factory=dict)  # service key -> ARN
     services: Mapping[str, str] = field(default_factory=dict)  # service key -> ARN
     settled: bool = True
+    secrets: tuple[str, ...] = ()  # Secrets Manager ARNs
+    parameters: tuple[str, ...] = ()  # SSM parameter names
+    # Hosts (registries, HTTP checks) whose requests go to the sandbox: host -> URL.
+    resolve: Mapping[str, str] = field(default_factory=dict)
+    # Variables the user's shell needs besides the AWS ones: ECSDEPLOY_RESOLVE and
+    # the registry credentials' variables that were not set while seeding.
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def _session(region: str) -> boto3.Session:
@@ -126,6 +161,47 @@ def default_instances(config: Config, cluster_key: str) -> int:
     return (max(counts) if counts else 0) + 1
 
 
+def _tag_spec(resource: str, custom_id: str) -> list[dict[str, Any]]:
+    return [{"ResourceType": resource, "Tags": [{"Key": CUSTOM_ID_TAG, "Value": custom_id}]}]
+
+
+def _target_group_id(reference: str) -> str | None:
+    """The 16 hex digits ending a target group ARN, or None for a name."""
+    if reference.startswith("arn:") and "targetgroup/" in reference:
+        parts = reference.split("targetgroup/", 1)[1].split("/")
+        if len(parts) > 1 and parts[1]:
+            return parts[1]
+    return None
+
+
+def _named_network(config: Config) -> tuple[list[str], list[str]]:
+    """Subnets and security groups the services' `network` names, in order."""
+    subnets: dict[str, None] = {}
+    groups: dict[str, None] = {}
+    for svc in config.services.values():
+        if svc.network is not None:
+            subnets.update(dict.fromkeys(svc.network.subnets))
+            groups.update(dict.fromkeys(svc.network.security_groups))
+    return list(subnets), list(groups)
+
+
+def _registry_host(registry: Registry) -> str:
+    url = registry.url
+    return urlsplit(url if "://" in url else f"//{url}").netloc or url
+
+
+def registry_credentials(registry: Registry, env: Mapping[str, str]) -> tuple[str, str]:
+    """The user and password the sandbox's registry accepts for `registry`.
+
+    The registry's own variables when they are set while seeding, else the
+    sandbox's `sandbox`/`sandbox` (which `SeedResult.environment` then exports).
+    """
+    auth = registry.auth
+    user = env.get(auth.username_env or "") if auth is not None else None
+    password = env.get(auth.password_env or "") if auth is not None else None
+    return user or SANDBOX_REGISTRY_USER, password or SANDBOX_REGISTRY_PASSWORD
+
+
 def seed(
     config: Config,
     taskdefs: Mapping[str, Mapping[str, Any]],
@@ -134,32 +210,60 @@ def seed(
     region: str | None = None,
     instances: int | None = None,
     settle: bool = True,
+    image_tags: Mapping[str, Sequence[str]] | None = None,
+    release: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> SeedResult:
     """Create in the sandbox what `config` expects to exist; see the module docstring.
 
     `taskdefs` maps each service key to its rendered task definition.
     `instances` is the number of container instances per cluster (default:
     `default_instances`). With `settle`, the sandbox's clock is advanced until
-    every service is steady (through its control endpoint).
+    every service is steady (through its control endpoint). `image_tags` adds
+    tags to each image (by key) besides `latest` and `promote`. `release` is the
+    Git revision the seeded revisions are recorded as, a successful release.
+    `env` (default: the process's) holds the registry credentials' variables.
     """
-    region = region or config.region or DEFAULT_REGION
-    session = _session(region)
+    from ecsdeploy.sandbox.control import SandboxClient
 
-    def client(name: str) -> Any:
+    region = region or config.region or DEFAULT_REGION
+    env = os.environ if env is None else env
+    session = _session(region)
+    control = SandboxClient(endpoint_url)
+
+    def client(name: str, in_region: str | None = None) -> Any:
+        if in_region and in_region != region:
+            return _session(in_region).client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
         return session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
     ec2, ecs, elbv2, ecr = client("ec2"), client("ecs"), client("elbv2"), client("ecr")
 
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    zones = ("a", "b", "c")
     subnets = tuple(
         ec2.create_subnet(
             VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{z}"
         )["Subnet"]["SubnetId"]
-        for i, z in enumerate(("a", "b"))
+        for i, z in enumerate(zones[:2])
     )
     sg_id = ec2.create_security_group(
         GroupName="ecsdeploy-sandbox", Description="ecsdeploy sandbox", VpcId=vpc_id
     )["GroupId"]
+    named_subnets, named_groups = _named_network(config)
+    for n, subnet_id in enumerate(named_subnets):
+        ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=f"10.0.{10 + n}.0/24",
+            AvailabilityZone=f"{region}{zones[n % len(zones)]}",
+            TagSpecifications=_tag_spec("subnet", subnet_id),
+        )
+    for group_id in named_groups:
+        ec2.create_security_group(
+            GroupName=f"ecsdeploy-sandbox-{group_id}",
+            Description="named in deploy.yaml",
+            VpcId=vpc_id,
+            TagSpecifications=_tag_spec("security-group", group_id),
+        )
 
     # Clusters and their container instances.
     clusters: dict[str, str] = {}
@@ -222,6 +326,7 @@ def seed(
             if name in target_groups:
                 continue
             awsvpc = _network_mode(svc, taskdefs.get(svc.key, {})) == "awsvpc"
+            custom = _target_group_id(svc.load_balancer.target_group)
             tg_arn = elbv2.create_target_group(
                 Name=name,
                 Protocol="HTTP",
@@ -232,6 +337,7 @@ def seed(
                 HealthCheckIntervalSeconds=HEALTH_CHECK_INTERVAL,
                 HealthyThresholdCount=HEALTHY_THRESHOLD,
                 UnhealthyThresholdCount=UNHEALTHY_THRESHOLD,
+                **({"Tags": [{"Key": CUSTOM_ID_TAG, "Value": custom}]} if custom else {}),
             )["TargetGroups"][0]["TargetGroupArn"]
             elbv2.modify_target_group_attributes(
                 TargetGroupArn=tg_arn,
@@ -250,25 +356,54 @@ def seed(
             )
             target_groups[name] = tg_arn
 
-    # ECR repositories with an image to promote.
+    # Images: ECR repositories, and the sandbox's registry for the others.
+    resolve: dict[str, str] = {}
+    environment: dict[str, str] = {}
     repositories: dict[str, str] = {}
+    users: dict[str, str] = {}
+    extra = image_tags or {}
     for key, image in config.images.items():
         registry = config.registries.get(image.registry)
-        if registry is None or registry.type != "ecr":
+        if registry is None:
             continue
-        try:
-            repo = ecr.create_repository(repositoryName=image.repository)["repository"]
-        except ecr.exceptions.RepositoryAlreadyExistsException:
-            repo = ecr.describe_repositories(repositoryNames=[image.repository])["repositories"][0]
-        repositories[key] = repo["repositoryUri"]
-        manifest = _manifest(image.repository)
-        for tag in dict.fromkeys(t for t in ("latest", image.promote) if t):
-            with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
-                ecr.put_image(repositoryName=image.repository, imageManifest=manifest, imageTag=tag)
+        tags = dict.fromkeys(t for t in ("latest", image.promote, *extra.get(key, ())) if t)
+        if registry.type == "ecr":
+            try:
+                repo = ecr.create_repository(repositoryName=image.repository)["repository"]
+            except ecr.exceptions.RepositoryAlreadyExistsException:
+                repo = ecr.describe_repositories(repositoryNames=[image.repository])[
+                    "repositories"
+                ][0]
+            repositories[key] = repo["repositoryUri"]
+            manifest = _manifest(image.repository)
+            for tag in tags:
+                with contextlib.suppress(ecr.exceptions.ImageAlreadyExistsException):
+                    ecr.put_image(
+                        repositoryName=image.repository, imageManifest=manifest, imageTag=tag
+                    )
+            continue
+        host = _registry_host(registry)
+        resolve[host] = endpoint_url
+        repositories[key] = f"{host}/{image.repository}"
+        if registry.auth is not None:
+            user, password = registry_credentials(registry, env)
+            users[user] = password
+            auth = registry.auth
+            for var, value in ((auth.username_env, user), (auth.password_env, password)):
+                if var and not env.get(var):
+                    environment[var] = value
+        for tag in tags:
+            control.put_image(image.repository, tag)
+    if users:
+        control.registry_users(users)
 
-    # Log groups and roles the task definitions name (verify checks they exist).
-    logs, iam = client("logs"), client("iam")
-    log_groups: set[str] = set()
+    # Secrets, parameters, log groups and roles the task definitions name (verify
+    # checks they exist).
+    from ecsdeploy.verify.rules import secrets as secret_refs
+
+    secret_arns: list[str] = []
+    parameters: list[str] = []
+    log_groups: set[tuple[str, str]] = set()
     roles: set[str] = set()
     for taskdef in taskdefs.values():
         for key in ("executionRoleArn", "taskRoleArn"):
@@ -277,10 +412,23 @@ def seed(
         for container in taskdef.get("containerDefinitions") or []:
             options = (container.get("logConfiguration") or {}).get("options") or {}
             if options.get("awslogs-group"):
-                log_groups.add(str(options["awslogs-group"]))
-    for group in sorted(log_groups):
+                log_region = str(options.get("awslogs-region") or region)
+                log_groups.add((str(options["awslogs-group"]), log_region))
+        for ref in secret_refs(taskdef):
+            if ref.kind == "secretsmanager" and ref.id not in secret_arns:
+                _seed_secret(client("secretsmanager", ref.region), ref.id, ref.value_from)
+                secret_arns.append(ref.id)
+            elif ref.kind == "ssm" and ref.id not in parameters:
+                with contextlib.suppress(Exception):
+                    client("ssm", ref.region).put_parameter(
+                        Name=ref.id, Value=SANDBOX_SECRET_VALUE, Type="SecureString"
+                    )
+                parameters.append(ref.id)
+    for group, log_region in sorted(log_groups):
+        logs = client("logs", log_region if _is_region(log_region) else None)
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
+    iam = client("iam")
     for role in sorted(roles):
         with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_POLICY)
@@ -291,6 +439,8 @@ def seed(
     for key in config.service_order():
         svc = config.services[key]
         taskdef = dict(taskdefs[key])
+        if release:
+            taskdef = releases.with_release_tags(taskdef, release, config.environment)
         td_arn = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
         task_definitions[key] = td_arn
         cluster_name = config.clusters[svc.cluster].name
@@ -322,6 +472,12 @@ def seed(
             ]
             if svc.health_check_grace_period is not None:
                 params["healthCheckGracePeriodSeconds"] = int(svc.health_check_grace_period)
+            http = svc.load_balancer.checks.http
+            if http is not None:
+                check_host = urlsplit(http.url).hostname
+                if check_host:
+                    control.http_route(check_host, cluster_name, svc.name)
+                    resolve[check_host] = endpoint_url
         if _network_mode(svc, taskdef) == "awsvpc":
             net = svc.network
             params["networkConfiguration"] = {
@@ -337,14 +493,24 @@ def seed(
 
     settled = True
     if settle and services:
-        from ecsdeploy.sandbox.control import SandboxClient
-
-        settled = SandboxClient(endpoint_url).settle()
+        settled = control.settle()
+    if release and settled:
+        finished = datetime.now(UTC).isoformat(timespec="seconds")
+        for td_arn in task_definitions.values():
+            ecs.tag_resource(
+                resourceArn=td_arn,
+                tags=[
+                    {"key": releases.OUTCOME, "value": releases.SUCCEEDED},
+                    {"key": releases.FINISHED_AT, "value": finished},
+                ],
+            )
+    if resolve:
+        environment["ECSDEPLOY_RESOLVE"] = ",".join(f"{h}={u}" for h, u in resolve.items())
 
     return SeedResult(
         region=region,
         vpc_id=vpc_id,
-        subnet_ids=subnets,
+        subnet_ids=(*subnets, *named_subnets),
         security_group_id=sg_id,
         clusters=clusters,
         container_instances=container_instances,
@@ -354,4 +520,79 @@ def seed(
         task_definitions=task_definitions,
         services=services,
         settled=settled,
+        secrets=tuple(secret_arns),
+        parameters=tuple(parameters),
+        resolve=resolve,
+        environment=environment,
+    )
+
+
+def _is_region(name: str) -> bool:
+    import re
+
+    return re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", name) is not None
+
+
+def _seed_secret(sm: Any, arn: str, value_from: str) -> None:
+    """A Secrets Manager secret under `arn` (NAME-abcdef keeps its suffix), holding the
+    JSON key `value_from` selects, if any."""
+    secret_id = arn.split(":", 6)[6]
+    name, custom = secret_id, None
+    if len(secret_id) > 7 and secret_id[-7] == "-":
+        name, custom = secret_id[:-7], secret_id[-6:]
+    key = value_from.split(":")[7] if value_from.count(":") >= 7 else ""
+    value = json.dumps({key: SANDBOX_SECRET_VALUE}) if key else SANDBOX_SECRET_VALUE
+    kwargs: dict[str, Any] = {"Name": name, "SecretString": value}
+    if custom:
+        kwargs["Tags"] = [{"Key": CUSTOM_ID_TAG, "Value": custom}]
+    with contextlib.suppress(sm.exceptions.ResourceExistsException):
+        sm.create_secret(**kwargs)
+
+
+def seed_file(
+    path: str | Path,
+    *,
+    endpoint_url: str,
+    environment: str | None = None,
+    cli_vars: Mapping[str, str] | None = None,
+    region: str | None = None,
+    revision: str | None = None,
+    instances: int | None = None,
+    settle: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> SeedResult:
+    """Seed what the deploy.yaml at `path` expects, its services on an earlier release.
+
+    The task definitions are rendered as at `SEED_REVISION`, a made-up earlier
+    commit recorded as a successful release, so that planning the checkout's
+    own revision (`revision`, else Git's) shows a real rollout. Images that are
+    neither promoted nor pushed get their tag for that revision too, as the CI
+    build that precedes a deploy would have pushed it.
+    """
+    from ecsdeploy.config import load_config
+    from ecsdeploy.errors import EcsDeployError
+    from ecsdeploy.render import Renderer
+
+    config = load_config(Path(path), env=environment, cli_vars=dict(cli_vars or {}))
+    region = region or config.region or DEFAULT_REGION
+    earlier = Renderer(config, revision=SEED_REVISION, region=region)
+    rendered = earlier.render_all()
+    tags: dict[str, list[str]] = {k: [ref.tag] for k, ref in earlier.images().items()}
+    try:
+        current = Renderer(config, revision=revision, region=region).images()
+    except EcsDeployError:  # no Git and no revision: nothing more to push
+        current = {}
+    for key, ref in current.items():
+        if ref.promote is None and ref.local is None:
+            tags.setdefault(key, []).append(ref.tag)
+    return seed(
+        config,
+        {key: r.task_definition for key, r in rendered.items()},
+        endpoint_url=endpoint_url,
+        region=region,
+        instances=instances,
+        settle=settle,
+        image_tags=tags,
+        release=SEED_REVISION,
+        env=env,
     )

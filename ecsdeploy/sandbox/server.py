@@ -385,6 +385,12 @@ class SandboxApp:
                 return json_reply(sb.state())
             if name == "instances" and method == "GET":
                 return json_reply({"instances": sb.hosts.describe()})
+            if name == "break" and method == "POST":
+                sb.break_service(str(data["service"]))
+                return json_reply({"broken": data["service"]})
+            if name == "shutdown" and method == "POST":
+                sb.shutdown_requested.set()
+                return json_reply({"stopping": True})
             if name == "settle" and method == "POST":
                 settled = sb.settle(float(data.get("max_seconds", 3600)))
                 return json_reply({"settled": settled, **sb.clock_status()})
@@ -423,6 +429,8 @@ class Sandbox:
         self.hosts = Hosts(self.simulation)
         self._server: Any = None
         self._port: int | None = None
+        # Set by POST /_sandbox/shutdown: `ecsdeploy sandbox` stops when it is.
+        self.shutdown_requested = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -553,6 +561,13 @@ class Sandbox:
 
     def release_stalls(self) -> None:
         self.stalls.release()
+
+    def break_service(self, name: str) -> None:
+        """Make the next release of service `name` crash: the essential containers of
+        the next new task definition its deployments use exit as they start, as
+        `SANDBOX_CRASH=1` would make them (its rollback, to an older one, runs)."""
+        with self.simulation.lock:
+            self.simulation.break_next.add(name)
 
     def reset(self) -> None:
         """Forget everything: moto's resources, the simulation, counts, faults, speed."""

@@ -67,6 +67,10 @@ class Simulation:
         # Task definition ARN -> what ECS adds to it: registeredAt, registeredBy,
         # deregisteredAt (moto keeps none of them).
         self.task_definitions: dict[str, dict[str, Any]] = {}
+        # Services whose next new task definition is broken (`break_next`), and the
+        # task definitions so broken: their essential containers crash at start.
+        self.break_next: set[str] = set()
+        self.broken: set[str] = set()
         self._seed = seed
         self.rng = random.Random(seed)  # noqa: S311 (ids, not secrets)
         self._ip_counter = 0
@@ -116,6 +120,8 @@ class Simulation:
             self.services.clear()
             self.tasks.clear()
             self.task_definitions.clear()
+            self.break_next.clear()
+            self.broken.clear()
             self.rng = random.Random(self._seed)  # noqa: S311
             self._ip_counter = 0
 
@@ -321,6 +327,9 @@ class Simulation:
             svc.network_configuration = network_configuration
             new = True
         if new:
+            if svc.name in self.break_next and spec.arn != svc.primary.spec.arn:
+                self.break_next.discard(svc.name)
+                self.broken.add(spec.arn)
             self._new_deployment(svc, spec)
         svc.primary.desired_count = svc.desired_count
         svc.primary.updated_at = self.now
@@ -516,7 +525,7 @@ class Simulation:
             task.next_at = now + task.spec.behaviour.start_seconds
         elif task.last_status == "PENDING":
             task.pull_stopped_at = now
-            if task.spec.behaviour.crash:
+            if task.spec.behaviour.crash or task.spec.arn in self.broken:
                 # The essential container exits before the task reaches RUNNING: for
                 # ECS and its circuit breaker that is a task that failed to start.
                 crashed = task.spec.behaviour.crashing_container or task.spec.containers[0].name
