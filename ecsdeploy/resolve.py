@@ -58,17 +58,18 @@ class Resolver:
             why = None
             host, sep, url = pair.partition("=")
             host, url = host.strip().lower(), url.strip()
+            shown = _shown(url)
             parts = urlsplit(url) if sep else None
             if not sep:
                 why = "it is not HOST=URL"
             elif not _HOST.match(host):
                 why = f"`{host}` is not a host name (a port is allowed, no scheme or path)"
             elif parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                why = f"`{url}` is not an http:// or https:// URL"
+                why = f"`{shown}` is not an http:// or https:// URL"
             elif parts.path not in ("", "/") or parts.query or parts.fragment:
-                why = f"`{url}` has a path or query: give scheme, host and port only"
+                why = f"`{shown}` has a path or query: give scheme, host and port only"
             elif parts.username is not None or parts.password is not None:
-                why = f"`{url}` holds credentials: the registry's auth settings give them"
+                why = f"`{shown}` holds credentials: the registry's auth settings give them"
             elif host in routes:
                 why = f"`{host}` is mapped twice"
             if why is not None or parts is None:
@@ -83,7 +84,7 @@ class Resolver:
                 parts.port  # noqa: B018 (raises on a port out of range)
             except ValueError:
                 problems.append(
-                    Problem(f"{VARIABLE}: bad pair `{_shown(pair)}`: `{url}` has a bad port")
+                    Problem(f"{VARIABLE}: bad pair `{_shown(pair)}`: `{shown}` has a bad port")
                 )
                 continue
             routes[host] = Target(parts.scheme, parts.netloc.lower())
