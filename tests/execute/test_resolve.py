@@ -129,6 +129,16 @@ def test_promote_and_check_through_the_mapping(sandbox: Any, tmp_path: Path) -> 
     assert arn.endswith("shop-web:2")
     assert _image(sandbox, arn) == "registry.example.com/shop/web:bbbbbbb"
 
+    verified = app.run("verify", env=env)
+    assert verified.exit_code == 0, verified.output
+    assert f"note: registry registry.example.com goes to {url}" in verified.output
+    # rollback checks through the mapping too.
+    back = app.run("rollback", "web", "--to", "1", env=env)
+    assert back.exit_code == 0, back.output
+    assert back.output.count(f"checks for shop.example.com go to {url}") == 1
+    assert "GET https://shop.example.com/healthz: 200" in back.output
+    assert _service(sandbox)["taskDefinition"].endswith("shop-web:1")
+
 
 def test_release_answering_500_is_rolled_back(sandbox: Any, tmp_path: Path) -> None:
     sandbox.control.put_image("shop/web", "main")
