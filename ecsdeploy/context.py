@@ -18,6 +18,7 @@ from ecsdeploy.config.model import Config
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.plan.observe import LiveState, LocalImages, observe
 from ecsdeploy.render import ImageRef, RenderedService, Renderer
+from ecsdeploy.resolve import Resolver
 
 
 @dataclass
@@ -37,6 +38,8 @@ class Context:
     credentials: dict[str, Credentials] = field(default_factory=dict)
     ecs_configs: dict[str, EcsConfig] = field(default_factory=dict)  # by cluster key
     secret_names: dict[str, str] = field(default_factory=dict)  # registry key -> secret
+    # ECSDEPLOY_RESOLVE: other addresses for registry and check hosts (never in a plan).
+    resolver: Resolver = field(default_factory=Resolver)
 
 
 def prepare(
@@ -54,16 +57,19 @@ def prepare(
     rendered = renderer.render_all(services)
     images = renderer.images()
     check_variables(config, env)
+    resolver = Resolver.from_env(env)
     remember_passwords(config.registries.values(), env)
     region = settings.region or config.region
     clients = AwsClients(AwsSettings(region, settings.profile, settings.endpoint_url))
     used = {images[k].registry_key for r in rendered.values() for k in r.images}
-    stores = {key: store_for(config.registries[key], clients, env) for key in sorted(used)}
+    stores = {
+        key: store_for(config.registries[key], clients, env, resolver) for key in sorted(used)
+    }
     local: LocalImages | None = None
     if any(images[k].local for r in rendered.values() for k in r.images):
         from ecsdeploy.adapters.docker_engine import DockerEngine
 
-        local = DockerEngine()
+        local = DockerEngine(resolver)
     credentials, ecs_configs, secret_names = _registry_auth(config, renderer, rendered, env)
     return Context(
         config=config,
@@ -77,6 +83,7 @@ def prepare(
         credentials=credentials,
         ecs_configs=ecs_configs,
         secret_names=secret_names,
+        resolver=resolver,
     )
 
 

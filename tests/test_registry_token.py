@@ -59,3 +59,34 @@ def test_anonymous_client_is_told_to_log_in(pushed: Any) -> None:
         client.digest("shop/app", "v1")
     assert "answered 401 Unauthorized" in caught.value.message
     assert "needs credentials" in (caught.value.hint or "")
+
+
+def test_registry_and_token_server_through_ecsdeploy_resolve(pushed: Any) -> None:
+    """ECSDEPLOY_RESOLVE maps the registry's host, and the token realm's when it is mapped."""
+    from urllib.parse import urlsplit
+
+    from ecsdeploy.resolve import Resolver
+    from tests.fixtures.servers import free_port
+
+    registry, tokens = pushed
+    realm = urlsplit(tokens.url).netloc  # 127.0.0.1:PORT
+    credentials = Credentials(registry.username, registry.password)
+    mapped = Resolver.parse(f"registry.example.com={registry.url}")
+    client = RegistryClient("registry.example.com", credentials=credentials, resolver=mapped)
+    assert client.digest("shop/app", "v1") is not None
+    # The realm's host mapped as well: the token request follows the mapping.
+    via_localhost = Resolver.parse(
+        f"registry.example.com={registry.url},{realm}=http://localhost:{realm.split(':')[1]}"
+    )
+    client = RegistryClient("registry.example.com", credentials=credentials, resolver=via_localhost)
+    assert client.digest("shop/app", "v1") is not None
+    port = free_port()
+    dead = f"http://127.0.0.1:{port}"
+    nowhere = Resolver.parse(f"registry.example.com={registry.url},{realm}={dead}")
+    client = RegistryClient("registry.example.com", credentials=credentials, resolver=nowhere)
+    with pytest.raises(OperationError) as caught:
+        client.digest("shop/app", "v1")
+    assert caught.value.message.startswith(
+        f"cannot reach registry registry.example.com at {registry.url} (ECSDEPLOY_RESOLVE): "
+    )
+    assert f"port={port}" in caught.value.message  # where the token request went

@@ -5,13 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 from ecsdeploy.errors import OperationError
+from ecsdeploy.resolve import Resolver
 
 
 class DockerEngine:
-    """Talks to the engine named by DOCKER_HOST (or the default socket), lazily."""
+    """Talks to the engine named by DOCKER_HOST (or the default socket), lazily.
 
-    def __init__(self) -> None:
+    With a `resolver` (ECSDEPLOY_RESOLVE) mapping a registry host, images for it are
+    tagged and pushed under the mapped address (`127.0.0.1:4566/shop/web:tag` for
+    `registry.example.com/shop/web:tag`); the name deployed stays the original.
+    """
+
+    def __init__(self, resolver: Resolver | None = None) -> None:
         self._client: Any = None
+        self._resolver = resolver or Resolver()
+
+    def address(self, repository_uri: str) -> str:
+        """The repository the engine really talks to for `repository_uri`."""
+        host, _, path = repository_uri.partition("/")
+        mapped = self._resolver.push_host(host)
+        return f"{mapped}/{path}" if mapped else repository_uri
 
     @property
     def client(self) -> Any:
@@ -37,6 +50,7 @@ class DockerEngine:
         """
         import docker.errors
 
+        address = self.address(repository_uri)
         try:
             image = self.client.images.get(local)
         except docker.errors.ImageNotFound:
@@ -45,13 +59,19 @@ class DockerEngine:
             raise OperationError(f"Docker engine: {exc}") from None
         for repo_digest in image.attrs.get("RepoDigests") or []:
             repo, _, digest = repo_digest.partition("@")
-            if repo == repository_uri:
+            if repo == address:
                 return str(digest)
         return f"local:{image.id}"
 
     def push(self, local: str, repository_uri: str, tag: str, auth: dict[str, str] | None) -> str:
         """Tag `local` as `repository_uri:tag` and push it; returns the registry's digest."""
         import docker.errors
+
+        address = self.address(repository_uri)
+        # Errors name the image as deployed, and the address it went to if mapped.
+        name = f"{repository_uri}:{tag}"
+        if address != repository_uri:
+            name += f" (as {address}:{tag}, ECSDEPLOY_RESOLVE)"
 
         try:
             image = self.client.images.get(local)
@@ -60,20 +80,20 @@ class DockerEngine:
                 f"local image {local} is not in the Docker engine",
                 hint="build it first (docker build -t ...)",
             ) from None
-        image.tag(repository_uri, tag)
+        image.tag(address, tag)
         digest = None
         try:
             for line in self.client.images.push(
-                repository_uri, tag=tag, auth_config=auth, stream=True, decode=True
+                address, tag=tag, auth_config=auth, stream=True, decode=True
             ):
                 if "error" in line:
                     detail = line.get("errorDetail", {}).get("message") or line["error"]
-                    raise OperationError(f"pushing {repository_uri}:{tag}: {detail}")
+                    raise OperationError(f"pushing {name}: {detail}")
                 aux = line.get("aux") or {}
                 if aux.get("Digest"):
                     digest = aux["Digest"]
         except docker.errors.APIError as exc:
-            raise OperationError(f"pushing {repository_uri}:{tag}: {exc}") from None
+            raise OperationError(f"pushing {name}: {exc}") from None
         if digest is None:
-            raise OperationError(f"pushing {repository_uri}:{tag}: the engine reported no digest")
+            raise OperationError(f"pushing {name}: the engine reported no digest")
         return str(digest)

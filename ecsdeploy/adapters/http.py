@@ -14,8 +14,13 @@ class HttpAnswer:
     error: str | None = None
 
 
-def get(url: str, timeout: float) -> HttpAnswer:
-    request = urllib.request.Request(url, headers={"User-Agent": "ecsdeploy-check"})  # noqa: S310
+def get(url: str, timeout: float, host: str | None = None) -> HttpAnswer:
+    """GET `url`; `host` is sent as the Host header instead of the URL's own (the
+    check's host, when ECSDEPLOY_RESOLVE sent the request to another address)."""
+    headers = {"User-Agent": "ecsdeploy-check"}
+    if host is not None:
+        headers["Host"] = host
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (http/https only, by schema)
             return HttpAnswer(resp.status, resp.read(65536).decode("utf-8", "replace"))

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from ecsdeploy.config.model import Registry
 from ecsdeploy.errors import OperationError
+from ecsdeploy.resolve import Resolver
 
 from .aws import AwsClients, call, error_code
 from .credentials import resolve
@@ -110,11 +111,23 @@ class V2Store:
         return self._client.put_manifest(repository, tag, manifest)
 
 
-def store_for(registry: Registry, clients: AwsClients, env: Mapping[str, str]) -> ImageStore:
+def store_for(
+    registry: Registry,
+    clients: AwsClients,
+    env: Mapping[str, str],
+    resolver: Resolver | None = None,
+) -> ImageStore:
+    """ECR through its API; any other registry through its v2 API, at the address
+    ECSDEPLOY_RESOLVE gives it when `resolver` maps its host."""
     if registry.type == "ecr":
         return EcrStore(clients, registry)
     return V2Store(
-        RegistryClient(registry.url, insecure=registry.insecure, credentials=resolve(registry, env))
+        RegistryClient(
+            registry.url,
+            insecure=registry.insecure,
+            credentials=resolve(registry, env),
+            resolver=resolver,
+        )
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsdeploy.errors import OperationError
+from ecsdeploy.resolve import Resolver
 
 from .credentials import Credentials
 
@@ -46,11 +47,18 @@ class RegistryClient:
         insecure: bool = False,
         credentials: Credentials | None = None,
         timeout: float = 30.0,
+        resolver: Resolver | None = None,
     ) -> None:
+        """`resolver` (ECSDEPLOY_RESOLVE) may send the calls to `host`, and to its
+        token server, to another address; messages keep naming `host`."""
         import requests
 
         self.host = host
-        self._base = f"{'http' if insecure else 'https'}://{host}"
+        self._resolver = resolver or Resolver()
+        mapped = self._resolver.registry_base(host)
+        self._base = mapped or f"{'http' if insecure else 'https'}://{host}"
+        # Said in "cannot reach" errors, so a mapped address is never a surprise.
+        self._where = f" at {mapped} (ECSDEPLOY_RESOLVE)" if mapped else ""
         self._credentials = credentials
         self._timeout = timeout
         self._session = requests.Session()
@@ -82,6 +90,7 @@ class RegistryClient:
         auth = (
             (self._credentials.username, self._credentials.password) if self._credentials else None
         )
+        realm, _ = self._resolver.url(realm)
         resp = self._session.get(realm, params=query, auth=auth, timeout=self._timeout)
         if resp.status_code != 200:
             raise self._fail(f"token for {scope}", resp)
@@ -122,7 +131,7 @@ class RegistryClient:
                     method, url, headers=headers, timeout=self._timeout, **kwargs
                 )
         except requests.RequestException as exc:
-            raise OperationError(f"cannot reach registry {self.host}: {exc}") from None
+            raise OperationError(f"cannot reach registry {self.host}{self._where}: {exc}") from None
         return resp
 
     def digest(self, repository: str, reference: str) -> str | None:

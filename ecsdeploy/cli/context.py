@@ -30,3 +30,10 @@ def make_context(ctx: click.Context, services: tuple[str, ...] = ()) -> Context:
 
 def use_color(no_color: bool) -> bool:
     return not no_color and sys.stdout.isatty()
+
+
+def note_resolved(context: Context) -> None:
+    """Say (on stderr, once) which registries ECSDEPLOY_RESOLVE sends elsewhere."""
+    registries = [context.config.registries[k].url for k in context.stores]
+    for line in context.resolver.notes(registries):
+        click.echo(f"note: {line}", err=True)

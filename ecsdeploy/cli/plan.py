@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ecsdeploy.cli.context import make_context, use_color
+from ecsdeploy.cli.context import make_context, note_resolved, use_color
 from ecsdeploy.cli.options import shared_options
 from ecsdeploy.errors import ExitStatus, InputError, Problem
 
@@ -88,6 +88,7 @@ def command(
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
     context = make_context(ctx, services)
+    note_resolved(context)
     plan, _ = make(context, PlanOptions(services=services, allow_downtime=allow_downtime))
     if fmt == "json":
         click.echo(view.as_json(plan))

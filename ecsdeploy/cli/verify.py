@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ecsdeploy.cli.context import make_context, use_color
+from ecsdeploy.cli.context import make_context, note_resolved, use_color
 from ecsdeploy.cli.options import shared_options
 from ecsdeploy.errors import ExitStatus
 
@@ -39,6 +39,7 @@ def command(ctx: click.Context, services: tuple[str, ...], fmt: str) -> int:
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
     context = make_context(ctx, services)
+    note_resolved(context)
     findings = run(context, services=list(services) if services else None)
     failed = bool(blocking(findings))
     if fmt == "json":

@@ -146,7 +146,11 @@ class Executor:
         else:
             from ecsdeploy.adapters.docker_engine import DockerEngine
 
-            engine = self.rt.local if isinstance(self.rt.local, DockerEngine) else DockerEngine()
+            engine = (
+                self.rt.local
+                if isinstance(self.rt.local, DockerEngine)
+                else DockerEngine(self.rt.resolver)
+            )
             auth = push_auth(registry, self.rt.clients, os.environ)
             digest = engine.push(step.source, f"{registry.url}/{step.repository}", tag, auth)
         if step.method == "promote" and step.source_digest and digest != step.source_digest:
@@ -161,6 +165,7 @@ class Executor:
         results: dict[str, ServiceResult] = {}
         plans = {sp.key: sp for sp in self.plan.services}
         self._refuse_stale_ecs_config()
+        self._note_resolved()
         try:
             self.push_images()
             self.write_secrets()
@@ -217,6 +222,25 @@ class Executor:
                     key = running.pop(future)
                     results[key] = future.result()
         return [results[k] for k in plans if k in results]
+
+    def _note_resolved(self) -> None:
+        """Say once which hosts ECSDEPLOY_RESOLVE sends elsewhere, among those used."""
+        acting = [sp for sp in self.plan.services if sp.acts]
+        registries = {
+            self.plan.registries[s.registry].url
+            for sp in acting
+            for s in sp.steps
+            if isinstance(s, ImageStep)
+        }
+        checks = set()
+        if self.wait_enabled:
+            for sp in acting:
+                wait_step = sp.wait_step
+                lb = wait_step.load_balancer if wait_step is not None else None
+                if lb is not None and lb.checks.http is not None:
+                    checks.add(lb.checks.http.url)
+        for line in self.rt.resolver.notes(registries, checks):
+            self.reporter.warning(None, line)
 
     # -- registry credentials: secrets and ecs.config ------------------------------------
 
@@ -348,7 +372,14 @@ class Executor:
                 sp.key, "unchanged", "no changes to the service", sp.current_task_definition
             )
         watch = Watch(
-            self.reader, self.targets, self.reporter, sp.cluster, sp.name, sp.key, self.cancel
+            self.reader,
+            self.targets,
+            self.reporter,
+            sp.cluster,
+            sp.name,
+            sp.key,
+            self.cancel,
+            resolver=self.rt.resolver,
         )
         target = sp.current_task_definition
         register = sp.register

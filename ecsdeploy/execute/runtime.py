@@ -14,6 +14,7 @@ from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.plan.model import EcsConfigStep, ImageStep, Plan, SecretStep
 from ecsdeploy.plan.observe import LocalImages
+from ecsdeploy.resolve import Resolver
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Runtime:
     local: LocalImages | None = None
     credentials: dict[str, Credentials] = field(default_factory=dict)  # by registry key
     ecs_configs: dict[str, EcsConfig] = field(default_factory=dict)  # by cluster key
+    # ECSDEPLOY_RESOLVE, from apply's environment: never part of the plan.
+    resolver: Resolver = field(default_factory=Resolver)
 
 
 def from_plan(
@@ -42,6 +45,7 @@ def from_plan(
     from ecsdeploy.adapters.images import store_for
 
     env = os.environ if env is None else env
+    resolver = Resolver.from_env(env)
     region = settings.region or plan.region
     clients = clients or AwsClients(AwsSettings(region, settings.profile, settings.endpoint_url))
     steps = [s for sp in plan.services for s in sp.steps]
@@ -50,14 +54,14 @@ def from_plan(
     secrets = [s for s in steps if isinstance(s, SecretStep)]
     remember_passwords(plan.registries.values(), env)
     stores = {
-        key: store_for(plan.registries[key], clients, env)
+        key: store_for(plan.registries[key], clients, env, resolver)
         for key in sorted({s.registry for s in images})
     }
     local: LocalImages | None = None
     if any(s.method == "push" for s in images):
         from ecsdeploy.adapters.docker_engine import DockerEngine
 
-        local = DockerEngine()
+        local = DockerEngine(resolver)
     needed = sorted({k for r in rollouts for k in r.registries} | {s.registry for s in secrets})
     credentials = {
         key: resolve_for_ecs(
@@ -83,4 +87,5 @@ def from_plan(
         local=local,
         credentials=credentials,
         ecs_configs=ecs_configs,
+        resolver=resolver,
     )

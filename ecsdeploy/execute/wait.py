@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from ecsdeploy.adapters.http import get as http_get
 from ecsdeploy.adapters.targets import Targets, TargetState
 from ecsdeploy.config.durations import format_duration
 from ecsdeploy.config.model import HttpCheck, LoadBalancer
+from ecsdeploy.resolve import Resolver
 
 from .report import Reporter
 
@@ -54,6 +55,8 @@ class Watch:
     key: str  # deploy.yaml's key, for the reporter
     cancel: threading.Event
     clock: Callable[[], float] = time.monotonic
+    # ECSDEPLOY_RESOLVE: where the HTTP check's host really is (the Host header stays).
+    resolver: Resolver = field(default_factory=Resolver)
 
     def __post_init__(self) -> None:
         # The deployment the change started (UpdateService's answer), for the stopped
@@ -323,7 +326,8 @@ class Watch:
     def _http(self, check: HttpCheck) -> WaitOutcome:
         last = ""
         for attempt in range(1, check.attempts + 1):
-            answer = http_get(check.url, check.timeout)
+            url, host = self.resolver.url(check.url)
+            answer = http_get(url, check.timeout, host)
             ok = answer.status == check.expect_status and (
                 check.body is None or re.search(check.body, answer.body) is not None
             )

@@ -270,6 +270,7 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
             local=ctx.local,
             credentials=ctx.credentials,
             ecs_configs=ctx.ecs_configs,
+            resolver=ctx.resolver,
         )
         return _execute(plan, runtime, live, session, options, ui, saved=False)
     finally:

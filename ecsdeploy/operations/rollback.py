@@ -138,8 +138,21 @@ def rollback(
     try:
         locks.acquire({str(live["clusterArn"]): [svc_cfg.name]}, break_lock=options.break_lock)
         locks.keep_alive()
-        watch = Watch(reader, Targets(ctx.clients), report, cluster, svc_cfg.name, key, cancel)
+        watch = Watch(
+            reader,
+            Targets(ctx.clients),
+            report,
+            cluster,
+            svc_cfg.name,
+            key,
+            cancel,
+            resolver=ctx.resolver,
+        )
         watch.start(live)
+        lb = svc_cfg.load_balancer
+        if options.wait and lb is not None and lb.checks.http is not None:
+            for line in ctx.resolver.notes(checks=[lb.checks.http.url]):
+                report.warning(None, line)
         report.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
         if not options.wait:
             writer.update_service(

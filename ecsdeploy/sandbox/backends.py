@@ -65,6 +65,21 @@ class MotoBackends:
         }
         return task_spec_from_definition(td.arn, td.family, definition)
 
+    def container_environment(self, account: str, region: str, reference: str) -> dict[str, str]:
+        """The environment of a task definition's first essential container ({} if none)."""
+        try:
+            td = self._ecs(account, region).describe_task_definition(reference)
+        except Exception:  # gone from moto: nothing to obey
+            return {}
+        for container in td.container_definitions or []:
+            if container.get("essential", True):
+                return {
+                    str(e.get("name")): str(e.get("value", ""))
+                    for e in container.get("environment") or []
+                    if isinstance(e, dict)
+                }
+        return {}
+
     def ecs_tag_keys(self, account: str, region: str, arn: str) -> set[str]:
         """The tag keys an ECS resource has (moto raises for a resource it does not know)."""
         return {t["key"] for t in self._ecs(account, region).list_tags_for_resource(arn) or []}

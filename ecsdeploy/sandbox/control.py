@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -32,6 +33,16 @@ class SandboxControl(Protocol):
     def clear_faults(self) -> None: ...
 
     def reset(self) -> None: ...
+
+    def registry_users(self, users: Mapping[str, str]) -> None:
+        """Replace the registry's users (none: open; any: HTTP Basic auth required)."""
+
+    def put_image(self, repository: str, tag: str) -> str:
+        """Store a made-up image as `repository:tag` in the registry; its manifest digest."""
+        ...
+
+    def http_route(self, host: str, cluster: str, service: str) -> None:
+        """Answer requests whose Host is `host` as that service's healthy tasks would."""
 
 
 class SandboxClient:
@@ -125,3 +136,18 @@ class SandboxClient:
     def shutdown(self) -> None:
         """Ask the `ecsdeploy sandbox` process to stop."""
         self._request("POST", "shutdown", {})
+
+    def registry_users(self, users: Mapping[str, str]) -> None:
+        self._request("POST", "registry/users", {"users": dict(users)})
+
+    def put_image(self, repository: str, tag: str) -> str:
+        answer = self._request("POST", "registry/images", {"repository": repository, "tag": tag})
+        return str(answer["digest"])
+
+    def registry(self) -> dict[str, Any]:
+        """The registry's repositories and tags (for debugging)."""
+        result: dict[str, Any] = self._request("GET", "registry")
+        return result
+
+    def http_route(self, host: str, cluster: str, service: str) -> None:
+        self._request("POST", "http", {"host": host, "cluster": cluster, "service": service})

@@ -1,9 +1,12 @@
 """The sandbox server: moto's WSGI app wrapped with the simulation, fault injection,
 call counting and the `/_sandbox/*` control endpoints; `Sandbox` starts and stops it.
 
-Every request passes through `SandboxApp`: it is identified (`ecs:DescribeServices`),
-counted, possibly answered with an injected fault, then either answered or
-augmented by the simulation (`api.Api`) or passed to moto unchanged.
+Every request passes through `SandboxApp`: `/_sandbox/*` is the control side; a
+request whose Host is a routed check host is answered by the check responder
+(`responder.py`), one to the Docker registry API (`/v2/…`, `registry.py`) by the
+registry; any other is identified (`ecs:DescribeServices`), counted, possibly
+answered with an injected fault, then either answered or augmented by the
+simulation (`api.Api`) or passed to moto unchanged.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +32,9 @@ from xml.sax.saxutils import escape
 from ecsdeploy.sandbox.api import Api, Call, Reply, json_reply
 from ecsdeploy.sandbox.backends import MotoBackends
 from ecsdeploy.sandbox.clock import SimClock
+from ecsdeploy.sandbox.registry import Registry, is_registry_path
+from ecsdeploy.sandbox.registry import Request as RegistryRequest
+from ecsdeploy.sandbox.responder import Responder
 from ecsdeploy.sandbox.simulation import Simulation
 
 log = logging.getLogger(__name__)
@@ -39,7 +46,6 @@ CONTROL_PREFIX = "/_sandbox"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,21 @@ class SandboxApp:
         path = str(environ.get("PATH_INFO", "/"))
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             return self._send(self._control(environ, path), start_response)
+        method = str(environ.get("REQUEST_METHOD", "GET"))
+        host = str(environ.get("HTTP_HOST", ""))
+        if self.sandbox.responder.find(host) is not None:
+            self._read_body(environ)
+            return self._send(self.sandbox.responder.answer(host, method), start_response)
+        signed = str(environ.get("HTTP_AUTHORIZATION", "")).startswith("AWS4-")
+        if not signed and is_registry_path(path):
+            request = RegistryRequest(
+                method=method,
+                path=path,
+                query=str(environ.get("QUERY_STRING", "")),
+                headers=_headers(environ),
+                body=self._read_body(environ),
+            )
+            return self._send(self.sandbox.registry.handle(request), start_response)
         body = self._read_body(environ)
         if path.startswith("/moto-api"):
             reply = self._forward(environ, body)
@@ -299,12 +320,16 @@ class SandboxApp:
 
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> bytes:
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return b""
+        if environ.get("wsgi.input_terminated"):  # chunked (a `docker push` PATCH): to EOF
+            return bytes(stream.read())
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        stream = environ.get("wsgi.input")
-        body: bytes = stream.read(length) if stream is not None and length > 0 else b""
+        body: bytes = stream.read(length) if length > 0 else b""
         return body
 
     def _forward(self, environ: dict[str, Any], body: bytes) -> Reply:
@@ -335,8 +360,15 @@ class SandboxApp:
     @staticmethod
     def _send(reply: Reply, start_response: Callable[..., Any]) -> Iterable[bytes]:
         headers = [(k, v) for k, v in reply.headers if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(reply.body))))
-        start_response(f"{reply.status} {_STATUS_TEXT.get(reply.status, 'Status')}", headers)
+        given = [v for k, v in reply.headers if k.lower() == "content-length"]
+        # A HEAD answer carries the GET's length and no body (the registry's, the checks').
+        length = given[0] if given and not reply.body else str(len(reply.body))
+        headers.append(("Content-Length", length))
+        try:
+            phrase = HTTPStatus(reply.status).phrase
+        except ValueError:
+            phrase = "Status"
+        start_response(f"{reply.status} {phrase}", headers)
         return [reply.body]
 
     # -- control endpoints --------------------------------------------------------
@@ -394,6 +426,24 @@ class SandboxApp:
             if name == "settle" and method == "POST":
                 settled = sb.settle(float(data.get("max_seconds", 3600)))
                 return json_reply({"settled": settled, **sb.clock_status()})
+            if name == "registry" and method == "GET":
+                return json_reply(sb.registry.describe())
+            if name == "registry/users" and method == "POST":
+                users = data.get("users")
+                if not isinstance(users, dict):
+                    raise ValueError('body must be {"users": {"name": "password"}}')
+                sb.registry_users(users)
+                return json_reply({"users": sorted(users)})
+            if name == "registry/images" and method == "POST":
+                digest = sb.put_image(str(data["repository"]), str(data["tag"]))
+                return json_reply({"digest": digest})
+            if name == "http" and method == "POST":
+                sb.http_route(str(data["host"]), str(data["cluster"]), str(data["service"]))
+                return json_reply({"routes": sb.responder.routes()})
+            if name == "http" and method == "GET":
+                return json_reply({"routes": sb.responder.routes()})
+        except KeyError as exc:
+            return json_reply({"error": f"missing field {exc}"}, 400)
         except (TypeError, ValueError) as exc:
             return json_reply({"error": str(exc)}, 400)
         return json_reply({"error": f"no such control endpoint: {method} {path}"}, 404)
@@ -427,6 +477,9 @@ class Sandbox:
 
         # Container instances as hosts: SSM Run Command really runs (docs/sandbox.md).
         self.hosts = Hosts(self.simulation)
+        # A Docker registry and the HTTP checks' responder, on the same port.
+        self.registry = Registry()
+        self.responder = Responder(self.simulation)
         self._server: Any = None
         self._port: int | None = None
         # Set by POST /_sandbox/shutdown: `ecsdeploy sandbox` stops when it is.
@@ -450,6 +503,14 @@ class Sandbox:
         _cache_moto_module_list()
         sandbox = self
 
+        class _Handler(MotoRequestHandler):
+            def log_error(self, format: str, *args: Any) -> None:
+                # A Docker engine tries TLS first on a registry it may also reach over
+                # plain HTTP (127.0.0.0/8): its handshake is not an error worth a line.
+                if getattr(self, "raw_requestline", b"").startswith(b"\x16"):
+                    return
+                super().log_error(format, *args)
+
         class _Server(ThreadedMotoServer):
             error: OSError | None = None
 
@@ -461,7 +522,7 @@ class Sandbox:
                         self._port,
                         app,
                         True,
-                        request_handler=MotoRequestHandler,
+                        request_handler=_Handler,
                     )
                 except (OSError, SystemExit) as exc:
                     # werkzeug exits on a busy port, and moto's start() waits for this
@@ -579,6 +640,21 @@ class Sandbox:
         self.clear_faults()
         self.release_stalls()
         self.hosts.reset()
+        self.registry.reset()
+        self.responder.reset()
+
+    def registry_users(self, users: Mapping[str, str]) -> None:
+        """Replace the registry's users: with any, every request needs HTTP Basic auth."""
+        self.registry.set_users(users)
+
+    def put_image(self, repository: str, tag: str) -> str:
+        """Store a small made-up image as `repository:tag` in the registry; returns its
+        manifest digest (the same for the same repository every time)."""
+        return self.registry.put_image(repository, tag)
+
+    def http_route(self, host: str, cluster: str, service: str) -> None:
+        """Answer requests for `host` (the Host header) as the service's healthy tasks would."""
+        self.responder.route(host, cluster, service)
 
     def clock_status(self) -> dict[str, Any]:
         with self.simulation.synced() as sim:
@@ -632,6 +708,17 @@ class Sandbox:
             "tasks": tasks,
             **self.clock_status(),
         }
+
+
+def _headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request's headers, by lower-case name."""
+    found = {
+        k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            found[key.replace("_", "-").lower()] = str(environ[key])
+    return found
 
 
 def _check_port_free(host: str, port: int) -> None:

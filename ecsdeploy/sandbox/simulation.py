@@ -232,6 +232,19 @@ class Simulation:
                 return t
         return None
 
+    def serving_tasks(self, cluster_name: str, service_name: str) -> list[Task]:
+        """The tasks of a service a load balancer sends requests to now, oldest first:
+        RUNNING and healthy in every target group (what counts as healthy for the
+        rolling deployment), in whichever region the service is."""
+        found = [
+            task
+            for svc in self.services.values()
+            if svc.cluster_name == cluster_name and svc.name == service_name and not svc.deleted
+            for task in svc.tasks
+            if self._healthy(task)
+        ]
+        return sorted(found, key=lambda t: (t.created_at, t.id))
+
     def targets_of(self, target_group_arn: str) -> list[Target]:
         found: list[Target] = []
         for task in self.tasks.values():
