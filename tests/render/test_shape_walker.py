@@ -22,7 +22,7 @@ from ecsdeploy.render.api_model import (
     load_model,
     read_model,
 )
-from ecsdeploy.render.checks import task_definition_problems
+from ecsdeploy.render.checks import secret_literals, task_definition_problems
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
 from tests.plan.realdata import load, real_taskdef_params
 
@@ -289,6 +289,25 @@ def test_real_task_definitions_pass_or_fail_only_as_expected(path: Path) -> None
     service = Service(key="web", cluster="main", name="web", task_definition=path)
     found = {f"{p.path}: {p.message}" for p in task_definition_problems(td, service)}
     assert found == EXPECTED_PROBLEMS.get(path.stem, set())
+
+
+GOLDEN = sorted((Path(__file__).resolve().parents[1] / "golden").glob("*.json"))
+
+
+@pytest.mark.parametrize("golden", GOLDEN, ids=[g.stem for g in GOLDEN])
+def test_every_sample_renders_to_what_the_model_accepts(golden: Path) -> None:
+    """The samples' renders (tests/golden, kept in step by tests/test_samples.py): no
+    problem and no secret written as a literal."""
+    model = load_model("ecs")
+    assert model is not None
+    for key, td in json.loads(golden.read_text()).items():
+        service = Service(key=key, cluster="main", name=key, task_definition=golden)
+        assert (
+            check_shape(model, "RegisterTaskDefinitionRequest", td, "", REGISTER_TASK_DEFINITION)
+            == []
+        )
+        assert task_definition_problems(td, service) == []
+        assert secret_literals(td) == []
 
 
 # --- task-level cpu and memory as numbers -------------------------------------------------
