@@ -529,7 +529,7 @@ def test_plan_refuses_a_broken_template_before_any_aws_call(tmp_path: Path, sand
     assert sandbox.control.calls() == {}
 
 
-def test_without_botocore_the_model_check_is_skipped(tmp_path: Path, sandbox_server: Any) -> None:
+def test_without_botocore_the_model_check_is_skipped(tmp_path: Path) -> None:
     """botocore missing: the essentials are still checked, nested ones are left to ECS."""
     nested = _lay_out(Case("nested", (), _tpl('"environment":', '"enviroment":')), tmp_path)
     top = _lay_out(
