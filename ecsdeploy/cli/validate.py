@@ -23,6 +23,7 @@ def command(ctx: click.Context) -> None:
     """Check deploy.yaml and render every template (no AWS call).
 
     Without -e, the base configuration and every environment are checked.
+    Warnings (a secret written as a literal) go to stderr and do not fail.
     """
     from ecsdeploy.cli import GlobalOptions
 
@@ -32,6 +33,7 @@ def command(ctx: click.Context) -> None:
         envs: list[str | None] = [opts.env]
     else:
         envs = [None, *environment_names(load_document(Path(opts.file)))]
+    warned: list[str] = []
     for env in envs:
         config = load(ctx, env)
         rendered = Renderer(config, revision=opts.revision, region=opts.region).render_all()
@@ -41,4 +43,11 @@ def command(ctx: click.Context) -> None:
             f"{_plural(len(config.images), 'image')}, "
             f"{_plural(len(config.clusters), 'cluster')}"
         )
-    click.echo(f"{opts.file} is valid.")
+        for service in rendered.values():
+            for problem in service.warnings:
+                text = str(problem)
+                if text not in warned:  # a template shared by environments warns once
+                    warned.append(text)
+                    click.echo(f"warning: {text}", err=True)
+    suffix = f" ({_plural(len(warned), 'warning')})" if warned else ""
+    click.echo(f"{opts.file} is valid{suffix}.")

@@ -30,16 +30,15 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ecsdeploy import ecs_rules
+from ecsdeploy.ecs_rules import CPU_UNITS_PER_VCPU, MIB_PER_GB
 from ecsdeploy.releases import RELEASE_TAG_PREFIX
 from ecsdeploy.render.shapes import to_register_input
 
-CPU_UNITS_PER_VCPU = 1024
-MIB_PER_GB = 1024
-
 # ECS accepts task cpu as "256", "0.25 vCPU", ".25 vcpu" and memory as "512",
 # "1 GB", ".5 gb" (case and the space are free); it stores the integer form.
-_CPU_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(vcpu)?\s*$", re.IGNORECASE)
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(gb)?\s*$", re.IGNORECASE)
+_CPU_RE = ecs_rules.TASK_CPU_PATTERN
+_MEMORY_RE = ecs_rules.TASK_MEMORY_PATTERN
 
 # Docker flags that are off unless set: false is what absent means.
 _CONTAINER_FALSE_FLAGS = (

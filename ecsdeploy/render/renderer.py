@@ -12,7 +12,8 @@ from typing import Any
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.errors import InputError, Location, Problem
 
-from .checks import task_definition_problems
+from .api_model import ShapeProblem
+from .checks import secret_literals, task_definition_problems
 from .gitinfo import GitInfo, GitSource, LazyGit
 from .shapes import to_register_input
 from .templates import make_environment, parse_rendered, render_file, render_string, template_kind
@@ -51,6 +52,9 @@ class RenderedService:
     template: Path
     task_definition: dict[str, Any]  # a RegisterTaskDefinition input
     images: tuple[str, ...]  # keys of the images its template refers to
+    # What is worth a look but not wrong (a secret written as a literal), with the
+    # template and the key path.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def family(self) -> str:
@@ -198,14 +202,23 @@ class Renderer:
                 )
             )
         td = to_register_input(doc)
-        problems = [
-            Problem(message, Location(display, path=f"services.{key}"), hint)
-            for message, hint in task_definition_problems(td, service)
-        ]
+
+        def located(found: list[ShapeProblem]) -> list[Problem]:
+            # A problem about the service as a whole has no path in the template.
+            return [
+                Problem(p.message, Location(display, path=p.path or f"services.{key}"), p.hint)
+                for p in found
+            ]
+
+        problems = located(task_definition_problems(td, service))
         if problems:
             raise InputError(problems)
         return RenderedService(
-            key=key, template=service.task_definition, task_definition=td, images=tuple(images.used)
+            key=key,
+            template=service.task_definition,
+            task_definition=td,
+            images=tuple(images.used),
+            warnings=tuple(located(secret_literals(td))),
         )
 
     def render_all(self, keys: list[str] | None = None) -> dict[str, RenderedService]:

@@ -73,14 +73,27 @@ def unwrap(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+# Task-level members the API takes as strings that users write as numbers
+# (`cpu: 256`); they are sent as the string ECS expects.
+NUMBER_AS_STRING_FIELDS: tuple[str, ...] = ("cpu", "memory")
+
+
 def to_register_input(doc: dict[str, Any]) -> dict[str, Any]:
     """A RegisterTaskDefinition input from any accepted shape; unknown keys are kept.
 
     Unknown keys are left for the caller to report (render refuses them with a
     message naming the key, rather than dropping what a user meant to set).
+    Task-level `cpu` and `memory` written as whole numbers become strings.
     """
     td = unwrap(doc)
-    return {k: drop_nulls(v) for k, v in td.items() if k not in READ_ONLY_FIELDS and v is not None}
+    result = {
+        k: drop_nulls(v) for k, v in td.items() if k not in READ_ONLY_FIELDS and v is not None
+    }
+    for key in NUMBER_AS_STRING_FIELDS:
+        value = result.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            result[key] = str(value)
+    return result
 
 
 def unknown_fields(td: dict[str, Any]) -> list[str]:

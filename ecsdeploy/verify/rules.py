@@ -25,6 +25,7 @@ from ecsdeploy import ecs_rules
 from ecsdeploy.config.model import Service
 from ecsdeploy.findings import SEVERITIES, Finding, Severity
 from ecsdeploy.plan.normalize import parse_cpu, parse_memory
+from ecsdeploy.render.checks import LITERAL_VALUE_WHY, secret_literals
 
 # Targets that need this long (healthy threshold x interval) to turn healthy are
 # a slow start worth a grace period.
@@ -766,6 +767,22 @@ def _resource_findings(
     return found
 
 
+def secret_literal_findings(service: Service, taskdef: Mapping[str, Any]) -> list[Finding]:
+    """A warning for each environment variable named like a secret that holds a literal
+    value (the value itself is never in the finding)."""
+    return [
+        Finding(
+            "warning",
+            service.key,
+            f"{p.path}: {p.message}",
+            LITERAL_VALUE_WHY,
+            p.hint,
+            "secret-literal",
+        )
+        for p in secret_literals(taskdef)
+    ]
+
+
 def check_service(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
@@ -777,6 +794,7 @@ def check_service(
     found += capacity
     found += _timing_findings(service, taskdef, facts, needs, free_instances)
     found += _resource_findings(service, taskdef, facts)
+    found += secret_literal_findings(service, taskdef)
     return found
 
 

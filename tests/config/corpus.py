@@ -299,20 +299,27 @@ CASES: list[Case] = [
         ("web.json.j2:8:", "not valid JSON"),
         files=_tpl('"memory": 256,', '"memory": 256'),
     ),
-    Case("tpl-no-family", ("services.web", "no `family`"), files=_tpl('"family": "web",', "")),
+    Case(
+        "tpl-no-family",
+        ("web.json.j2: family: required field is missing",),
+        files=_tpl('"family": "web",', ""),
+    ),
     Case(
         "tpl-no-image",
-        ("services.web", "container 'web' has no `image`"),
+        (
+            "web.json.j2: containerDefinitions[web].image: required field is missing",
+            "{{ images.NAME.uri }}",
+        ),
         files=_tpl('"image": "{{ images.web.uri }}",', ""),
     ),
     Case(
         "tpl-no-memory-ec2",
-        ("services.web", "no `memory` or `memoryReservation`"),
+        ("web.json.j2: containerDefinitions[web]: no `memory` or `memoryReservation`",),
         files=_tpl('"memory": 256,', ""),
     ),
     Case(
         "tpl-unknown-field",
-        ("services.web", "`Tags` is not a field of a task definition"),
+        ("web.json.j2: Tags: unknown field (did you mean tags?)",),
         files=_tpl('"family": "web",', '"family": "web", "Tags": [],'),
     ),
     Case(
