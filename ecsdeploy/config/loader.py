@@ -140,8 +140,15 @@ class _Converter:
                     self.values.setdefault(child, self.values.get(path, (1, 1)))
                 items.append(self.convert(value, child))
             return items
-        if node is None or isinstance(node, bool | int | float):
+        if node is None or isinstance(node, bool):
             return node
+        # ruamel reads some numbers (0, 0o17, 1_000, every float) as int/float
+        # subclasses that carry their spelling; plain data has the plain types, so
+        # `0` compares and type-checks as the 0 of JSON.
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            return float(node)
         if isinstance(node, str):
             return str(node)  # drop ruamel's scalar-string subclasses
         # Dates, timestamps and other YAML types have no place in deploy.yaml.

@@ -101,6 +101,9 @@ def _launch_type(params: dict[str, Any], answered: dict[str, Any]) -> str:
 TASK_DEFINITION_CALLS = frozenset(
     {"RegisterTaskDefinition", "DescribeTaskDefinition", "DeregisterTaskDefinition"}
 )
+# In a task definition's record (Simulation.task_definitions): the revision as
+# ECS stored it (taskdefs.described), kept beside the fields ECS adds.
+_STORED = "stored"
 
 
 class Api:
@@ -660,9 +663,21 @@ class Api:
         return json_reply(data)
 
     def task_definition_registry(self, call: Call, forward: Forward) -> Reply | None:
-        """What ECS says of a revision and moto does not: when and by whom it was
+        """Task definitions as ECS keeps them (taskdefs.py): RegisterTaskDefinition
+        refuses what ECS refuses, and every answer shows the revision as ECS stored
+        it, defaults filled in, with what moto lacks: when and by whom it was
         registered (`registeredAt`, `registeredBy`), and when it was deregistered."""
-        reply = forward(None)
+        from ecsdeploy.sandbox import taskdefs
+
+        registering = call.operation == "RegisterTaskDefinition"
+        body: bytes | None = None
+        if registering:
+            refused = taskdefs.refusal(call.params)
+            if refused is not None:
+                return json_error(refused.code, refused.message)
+            accepted = taskdefs.moto_input(call.params)
+            body = None if accepted is None else json.dumps(accepted).encode()
+        reply = forward(body)
         if reply.status != 200:
             return reply
         data = reply.json()
@@ -675,9 +690,22 @@ class Api:
             record = self.sim.task_definitions.setdefault(
                 arn, {"registeredAt": now, "registeredBy": f"arn:aws:iam::{call.account}:root"}
             )
+            if registering:
+                shape = taskdefs.described(
+                    call.params,
+                    arn=arn,
+                    revision=int(td.get("revision") or 0),
+                    status=str(td.get("status") or "ACTIVE"),
+                )
+                record[_STORED] = shape
+                self.sim.backends.store_task_definition(call.account, call.region, arn, shape)
             if call.operation == "DeregisterTaskDefinition":
                 record.setdefault("deregisteredAt", now)
-            td.update(record)
+            stored = record.get(_STORED)
+            if isinstance(stored, dict):
+                td = {**json.loads(json.dumps(stored)), "status": td.get("status", "ACTIVE")}
+            td.update({k: v for k, v in record.items() if k != _STORED})
+            data["taskDefinition"] = td
         return json_reply(data)
 
     def tag_resource(self, call: Call, forward: Forward) -> Reply | None:

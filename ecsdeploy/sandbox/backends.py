@@ -80,6 +80,17 @@ class MotoBackends:
                 }
         return {}
 
+    def store_task_definition(
+        self, account: str, region: str, arn: str, described: dict[str, Any]
+    ) -> None:
+        """Make moto's copy of a task definition what ECS stored (see taskdefs.py): the
+        containers as registered with ECS's defaults (not moto's stand-in `memory` for
+        a reservation-only container), task cpu and memory as integer strings."""
+        td = self._ecs(account, region).describe_task_definition(arn)
+        td.container_definitions = [dict(c) for c in described.get("containerDefinitions", [])]
+        td.cpu = described.get("cpu")
+        td.memory = described.get("memory")
+
     def ecs_tag_keys(self, account: str, region: str, arn: str) -> set[str]:
         """The tag keys an ECS resource has (moto raises for a resource it does not know)."""
         return {t["key"] for t in self._ecs(account, region).list_tags_for_resource(arn) or []}

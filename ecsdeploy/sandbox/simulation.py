@@ -65,7 +65,7 @@ class Simulation:
         self.services: dict[tuple[str, str, str], Service] = {}
         self.tasks: dict[str, Task] = {}  # by ARN
         # Task definition ARN -> what ECS adds to it: registeredAt, registeredBy,
-        # deregisteredAt (moto keeps none of them).
+        # deregisteredAt (moto keeps none of them), and the revision as ECS stored it.
         self.task_definitions: dict[str, dict[str, Any]] = {}
         # Services whose next new task definition is broken (`break_next`), and the
         # task definitions so broken: their essential containers crash at start.

@@ -1,9 +1,10 @@
 """Register each real task definition in the sandbox, describe it back: the diff must be empty.
 
-The sandbox (moto's server, over a real socket) writes back some of what ECS does
-(container cpu 0, essential true, empty lists, networkMode bridge,
-compatibilities, revision, status, tags beside the task definition); the
-normaliser must see through all of it.
+The sandbox (over a real socket) writes back what ECS does (container cpu 0,
+essential true, empty lists, protocol tcp, host ports, health-check timings,
+task cpu/memory as integers, compatibilities, requiresAttributes, revision,
+status, tags beside the task definition) and refuses what ECS refuses; every
+real task definition registers, and the normaliser must see through all of it.
 """
 
 from __future__ import annotations
@@ -36,13 +37,9 @@ def registrable(doc: dict[str, Any]) -> dict[str, Any]:
     for key in unknown_fields(td):
         # 08's "Tags" (capital T): botocore refuses unknown parameters.
         del td[key]
-    task_memory = td.get("memory")
     for c in td["containerDefinitions"]:
         if not c.get("image"):
             c["image"] = PLACEHOLDER_IMAGE
-        if "memory" not in c and not task_memory and "EC2" in td.get("requiresCompatibilities", []):
-            # moto refuses memoryReservation alone on EC2, which ECS accepts (22).
-            c["memory"] = c.get("memoryReservation", 512)
     return td
 
 

@@ -253,3 +253,24 @@ def test_an_unknown_image_in_a_template_is_named_with_its_line(app: Path) -> Non
     assert "unknown image `wbe` in template" in result.output
     assert "under `images:` in deploy.yaml" in result.output
     assert "_ImagesContext" not in result.output
+
+
+def test_yaml_numbers_render_as_plain_json_numbers(tmp_path: Path) -> None:
+    # ruamel reads `0`, `0o17` and `1_000` as an int subclass; a rendered task
+    # definition holds plain ints, so `cpu: 0` is the same value as ECS's
+    # `"cpu": 0` (the diff compares types too).
+    (tmp_path / "web.yaml").write_text(
+        "family: web\ncontainerDefinitions:\n  - name: web\n    image: reg.example.com/web:v1\n"
+        "    cpu: 0\n    memory: 1_024\n    stopTimeout: 0o17\n"
+        "    ulimits: [{name: nofile, softLimit: 0, hardLimit: 0}]\n"
+    )
+    (tmp_path / "deploy.yaml").write_text(
+        "version: 1\nregistries: {r: {type: docker, url: reg.example.com}}\n"
+        "images: {web: {registry: r, repository: web, tag: v1}}\n"
+        "clusters: {c: {name: c}}\nservices: {web: {cluster: c, task_definition: web.yaml}}\n"
+    )
+    td = Renderer(load_config(tmp_path / "deploy.yaml")).render_service("web").task_definition
+    (web,) = td["containerDefinitions"]
+    assert (web["cpu"], web["memory"], web["stopTimeout"]) == (0, 1024, 15)
+    for value in (web["cpu"], web["memory"], web["stopTimeout"], web["ulimits"][0]["softLimit"]):
+        assert type(value) is int
