@@ -72,10 +72,11 @@ def _app(sandbox: Any, tmp_path: Path, source: str = "promote: main") -> App:
     (folder / "deploy.yaml").write_text(DEPLOY.replace("SOURCE", source))
     (folder / "web.json.j2").write_text(TEMPLATE)
     control = sandbox.control
-    control.registry_users({USER: PASSWORD})
     control.put_image("shop/web", REV_A[:7])  # what the seeded revision runs
-    control.http_route("shop.example.com", "shop-prod", "shop-web")
-    return seed_app(sandbox, folder)
+    app = seed_app(sandbox, folder)
+    # After seeding, which sets the registry's users from the environment (unset here).
+    control.registry_users({USER: PASSWORD})
+    return app
 
 
 def _env(sandbox: Any, resolve: str | None = None) -> dict[str, str]:
