@@ -16,6 +16,7 @@ import click
 
 from ecsdeploy.cli.options import shared_options
 from ecsdeploy.errors import InputError, OperationError
+from ecsdeploy.words import plural
 
 INSTALL_HINT = "pip install 'ecsdeploy[sandbox]'"
 DEFAULT_REGION = "us-east-1"
@@ -51,9 +52,9 @@ def _seed(sandbox: Any, path: str, obj: Any, instances: int | None) -> tuple[str
         instances=instances,
     )
     return (
-        f"seeded {region} from {path}: {len(result.clusters)} clusters, "
-        f"{sum(len(v) for v in result.container_instances.values())} container instances, "
-        f"{len(result.services)} services",
+        f"seeded {region} from {path}: {plural(len(result.clusters), 'cluster')}, "
+        + plural(sum(len(v) for v in result.container_instances.values()), "container instance")
+        + f", {plural(len(result.services), 'service')}",
         region,
     )
 

@@ -25,6 +25,7 @@ from ecsdeploy import ecs_rules
 from ecsdeploy.config.model import Service
 from ecsdeploy.findings import SEVERITIES, Finding, Severity
 from ecsdeploy.plan.normalize import parse_cpu, parse_memory
+from ecsdeploy.words import plural
 
 # Targets that need this long (healthy threshold x interval) to turn healthy are
 # a slow start worth a grace period.
@@ -287,7 +288,7 @@ def _min_healthy_fix(desired: int, maximum_percent: int) -> str:
             fix += " and maximum_percent: 200"
         return fix + " (ECS then starts the new task before it stops the old one)"
     kept = ecs_rules.min_healthy_tasks(desired, 50)
-    return f"set minimum_healthy_percent: 50 (keeps {kept} of {desired} tasks serving)"
+    return f"set minimum_healthy_percent: 50 (keeps {kept} of {plural(desired, 'task')} serving)"
 
 
 def rolling_findings(service: Service) -> list[Finding]:
@@ -513,7 +514,7 @@ def _capacity_findings(
                 service,
                 "capacity",
                 f"desired_count {desired} with static host port {needs.ports_text()} needs "
-                f"{desired} instances; the cluster has {len(active)} ACTIVE",
+                f"{plural(desired, 'instance')}; the cluster has {len(active)} ACTIVE",
                 "two tasks cannot hold the same host port on one instance, so each task needs "
                 "an instance of its own",
                 "add instances, or use dynamic host ports (hostPort 0) behind the load balancer",
@@ -573,8 +574,9 @@ def _capacity_findings(
             Finding(
                 "note",
                 service.key,
-                f"no instance has room for an extra task: ECS will stop up to {stoppable} old "
-                f"task(s) before it starts new ones, {minimum} of {desired} keep serving",
+                "no instance has room for an extra task: ECS will stop up to "
+                f"{plural(stoppable, 'old task')} before it starts new ones, {minimum} of "
+                f"{desired} keep serving",
                 "an update with no spare capacity runs with fewer tasks for a while, and each "
                 "round waits for the old tasks to drain",
                 "add an idle instance to keep full capacity during updates",
@@ -634,7 +636,7 @@ def _timing_findings(
                         Finding(
                             "warning",
                             service.key,
-                            f"the update may take about {estimate}s ({rounds} round(s) of "
+                            f"the update may take about {estimate}s ({plural(rounds, 'round')} of "
                             f"{tg.healthy_threshold} x {tg.interval}s to turn healthy + {delay}s "
                             f"to drain), more than deployment.timeout {timeout:g}s",
                             "apply would give up on a deployment that is only slow, and roll it "

@@ -454,7 +454,7 @@ def test_deregistration_delay_must_fit_the_timeout(quickstart: App, sandbox: Any
     # 299 s fits, but one round (2 x 10 s to turn healthy + 299 s to drain) does not.
     result = quickstart.run("verify")
     assert result.exit_code == 0, result.output
-    assert "warning: the update may take about 319s (1 round(s)" in result.output
+    assert "warning: the update may take about 319s (1 round of" in result.output
     elb.modify_target_group_attributes(
         TargetGroupArn=arn,
         Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "120"}],
