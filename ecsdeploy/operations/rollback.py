@@ -113,7 +113,7 @@ def rollback(
     from ecsdeploy.adapters.targets import Targets
     from ecsdeploy.execute.executor import roll_back
     from ecsdeploy.execute.lock import ServiceLocks
-    from ecsdeploy.execute.wait import Cancelled, Watch
+    from ecsdeploy.execute.wait import Cancelled, Watch, report_explanation
     from ecsdeploy.plan.planner import wait_step_for
 
     key = options.service
@@ -172,8 +172,7 @@ def rollback(
             report.summary(f"{key}: rolled back to {short_arn(target)}.")
             return RollbackResult(key, current, target, "ok")
         report.error(key, f"the rollback to {short_arn(target)} failed: {outcome.reason}")
-        for line in outcome.details:
-            report.error(key, f"  {line}")
+        report_explanation(report, key, outcome)
         return RollbackResult(key, current, target, "failed", outcome.reason)
     finally:
         locks.release()
