@@ -177,3 +177,12 @@ class RegistryClient:
     def retag(self, repository: str, source: str, tag: str) -> str:
         """Give `source`'s manifest the tag `tag` without moving a layer; returns the digest."""
         return self.put_manifest(repository, tag, self.get_manifest(repository, source))
+
+    def tags(self, repository: str) -> list[str]:
+        """The repository's tags (GET /v2/NAME/tags/list, first page); [] when none."""
+        resp = self._request("GET", repository, "tags/list")
+        if resp.status_code == 404:
+            return []
+        if resp.status_code != 200:
+            raise self._fail(f"listing the tags of {repository}", resp)
+        return [str(t) for t in (resp.json().get("tags") or [])]

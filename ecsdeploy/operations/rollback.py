@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from ecsdeploy import releases
 from ecsdeploy.adapters.ecs import EcsReader, family_and_revision, short_arn
-from ecsdeploy.context import Context
+from ecsdeploy.context import Context, live_service
 from ecsdeploy.errors import ExitStatus, InputError, OperationError, Problem
 from ecsdeploy.execute.report import Reporter
 
-INTERRUPTED = 130
+INTERRUPTED = int(ExitStatus.INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def rollback(
     svc_cfg = config.services[key]
     cluster = config.clusters[svc_cfg.cluster].name
     reader, writer = EcsReader(ctx.clients), EcsWriter(ctx.clients)
-    live = reader.describe_service(cluster, svc_cfg.name)
+    live = live_service(ctx, key)
     if live is None:
         raise OperationError(f"service {svc_cfg.name} does not exist in cluster {cluster}")
     current = str(live["taskDefinition"])

@@ -78,6 +78,9 @@ class RecordingStore:
     def retag(self, repository: str, source_tag: str, tag: str) -> str:
         return self._store.retag(repository, source_tag, tag)
 
+    def tags(self, repository: str, limit: int) -> list[str]:
+        return self._store.tags(repository, limit)
+
 
 class RecordingLocal:
     """The local Docker engine, with failures recorded the same way."""
