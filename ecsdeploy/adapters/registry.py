@@ -122,7 +122,11 @@ class RegistryClient:
                     method, url, headers=headers, timeout=self._timeout, **kwargs
                 )
         except requests.RequestException as exc:
-            raise OperationError(f"cannot reach registry {self.host}: {exc}") from None
+            from .netcheck import reason
+
+            raise OperationError(
+                f"cannot reach registry {self.host} at {self._base} ({reason(exc)})"
+            ) from None
         return resp
 
     def digest(self, repository: str, reference: str) -> str | None:

@@ -88,6 +88,12 @@ class ImageFacts:
     uri: str
     available: bool  # the tag exists, or the plan will make it (promote / push)
     detail: str | None = None  # why not, when it is not
+    # The look-up itself failed (`detail` says why, e.g. an unreachable registry): not
+    # known to be missing. `source` is how deploy.yaml makes the image ("promote",
+    # "local" or None: it is only pulled), `registry` the registry's key and URL.
+    unchecked: bool = False
+    source: str | None = None
+    registry: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -688,12 +694,33 @@ def _timing_findings(
     return found
 
 
+def _unchecked_image(service: Service, image: ImageFacts) -> Finding:
+    """An image whose registry did not answer: what deploy.yaml asks of that registry."""
+    key, url = image.registry or ("", "")
+    where = f"registry `{key}` ({url})" if key else "its registry"
+    needs = {
+        "local": f"apply pushes the image to {where}, which must be reachable from here",
+        "promote": f"apply re-tags the image in {where}, which must be reachable from here",
+    }.get(image.source or "", f"ECS pulls the image from {where}; it must exist there")
+    return _error(
+        service,
+        "image",
+        f"image `{image.key}` ({image.uri}) could not be checked: {image.detail}",
+        needs,
+        f"check the network (VPN, proxy) and `url:` of registry `{key}`"
+        if key
+        else "check the network and the registry's `url:`",
+    )
+
+
 def _resource_findings(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
     found: list[Finding] = []
     for image in facts.images:
-        if not image.available:
+        if not image.available and image.unchecked:
+            found.append(_unchecked_image(service, image))
+        elif not image.available:
             found.append(
                 _error(
                     service,
