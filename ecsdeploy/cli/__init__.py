@@ -186,6 +186,9 @@ def _run(argv: list[str] | None) -> NoReturn:
     except Exception as exc:  # the last line of defence: one line, no traceback unless -v
         if verbose:
             raise
+        if type(exc).__module__.split(".")[0] in ("botocore", "boto3"):
+            # The AWS SDK's words, without its class names: an operation that failed.
+            _fail([f"AWS SDK: {exc}", "run again with -v for a traceback"], ExitStatus.FAILED)
         _fail(
             [f"internal error: {type(exc).__name__}: {exc}", "run again with -v for a traceback"],
             ExitStatus.FAILED,
