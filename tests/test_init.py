@@ -70,6 +70,9 @@ def test_init_validates_and_plans_no_changes(quickstart: App, sandbox: Any, tmp_
 def test_deploy_yaml_says_what_runs(quickstart: App, sandbox: Any, tmp_path: Path) -> None:
     app = init_quickstart(sandbox, tmp_path / "out")
     text = app.deploy_yaml.read_text()
+    assert text.startswith(
+        "# deploy.yaml written by `ecsdeploy init` from the live services web, worker\n"
+    ), text
     data = load_yaml(app.deploy_yaml)
     assert data["version"] == 1
     assert data["region"] == "us-east-1"
