@@ -7,8 +7,9 @@ adapters, registry credentials; and the observation of live state against it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ecsdeploy.adapters.aws import AwsClients, AwsSettings
 from ecsdeploy.adapters.credentials import Credentials, check_variables, remember_passwords
@@ -16,6 +17,7 @@ from ecsdeploy.adapters.ecs import EcsAdapter
 from ecsdeploy.adapters.images import ImageStore, store_for
 from ecsdeploy.config.model import Config
 from ecsdeploy.ecsconfig import EcsConfig
+from ecsdeploy.errors import InputError, Location
 from ecsdeploy.plan.observe import LiveState, LocalImages, observe
 from ecsdeploy.render import ImageRef, RenderedService, Renderer
 from ecsdeploy.resolve import Resolver
@@ -169,6 +171,78 @@ def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
         ),
         secrets=observe_secrets(SecretsStore(ctx.clients), ctx.secret_names),
     )
+
+
+NEWEST_TAGS = 5  # tags named when a promote source is missing
+
+
+def missing_image_sources(
+    ctx: Context,
+    live: LiveState,
+    keys: Iterable[str],
+    lookup_failed: Callable[[ImageRef], bool] | None = None,
+) -> InputError | None:
+    """The `promote:` or `local:` sources of the services' images that do not exist:
+    deploy.yaml names something that is not there (a typo such as `lastest`), located
+    at that line, with the newest tags the repository has. `lookup_failed` tells an
+    image whose look-up failed (an unreachable registry: not this error)."""
+    from ecsdeploy.errors import EcsDeployError, Problem
+
+    problems: list[Problem] = []
+    used = sorted({k for s in keys for k in ctx.rendered[s].images})
+    for key in used:
+        ref = ctx.images[key]
+        state = live.images.get(key)
+        if state is None or state.source_digest is not None or ref.source is None:
+            continue
+        if lookup_failed is not None and lookup_failed(ref):
+            continue
+        field_name = "promote" if ref.promote is not None else "local"
+        where = (
+            ctx.config.positions.locate(("images", key, field_name))
+            if ctx.config.positions is not None
+            else Location(str(ctx.config.path), path=f"images.{key}.{field_name}")
+        )
+        if ref.promote is not None:
+            repository = f"{ref.registry}/{ref.repository}"
+            try:
+                tags = ctx.stores[ref.registry_key].tags(ref.repository, NEWEST_TAGS + 1)
+            except EcsDeployError:
+                tags = []  # the list is help, not the error
+            tags = [t for t in tags if t != ref.tag][:NEWEST_TAGS]
+            hint = (
+                f"tags in {repository}: {', '.join(tags)}"
+                if tags
+                else f"{repository} has no other tag"
+            )
+            problems.append(Problem(f"the promote source {ref.source} does not exist", where, hint))
+        else:
+            problems.append(
+                Problem(
+                    f"local image {ref.local} is not in the Docker engine",
+                    where,
+                    f"build it first (docker build -t {ref.local} .), or fix `local:`",
+                )
+            )
+    return InputError(problems) if problems else None
+
+
+def live_service(ctx: Context, key: str) -> dict[str, Any] | None:
+    """DescribeServices' entry of a service of deploy.yaml, None when it does not exist;
+    a cluster that does not exist is deploy.yaml's error, located (InputError)."""
+    from ecsdeploy.adapters.aws import error_code
+    from ecsdeploy.errors import OperationError
+    from ecsdeploy.plan.observe import missing_clusters
+
+    service = ctx.config.services[key]
+    cluster = ctx.config.clusters[service.cluster].name
+    try:
+        found = ctx.ecs.describe_services_batch(cluster, [service.name])
+    except OperationError as exc:
+        if error_code(exc) == "ClusterNotFoundException":
+            raise missing_clusters(ctx.config, [cluster], ctx.ecs) from None
+        raise
+    return found[0] if found else None
 
 
 def git_dirty(ctx: Context) -> bool:

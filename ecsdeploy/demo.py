@@ -92,19 +92,31 @@ def run_demo(invoke: Callable[[list[str]], int], *, color: bool, speed: float = 
             _title("2/7  validate: deploy.yaml, references and templates (no AWS call)", color)
             invoke([*base, "--revision", revision(2), "validate"])
 
+            # The plan is saved and applied as reviewed: apply of a plan file does not
+            # print it again.
+            plan = str(app / "plan.json")
             _title("3/7  plan release 2: what apply will do, for the pull request", color)
-            invoke([*base, "--revision", revision(2), "plan"])
+            invoke([*base, "--revision", revision(2), "plan", "--out", plan])
 
-            _title("4/7  apply release 2: tag, register, update, wait, check", color)
-            code = invoke([*base, "--revision", revision(2), "apply", "--yes"])
+            _title("4/7  apply the reviewed plan: tag, register, update, wait, check", color)
+            code = invoke(["apply", plan])
             if code != 0:
                 return code
 
             _title("5/7  a template change: LOG_LEVEL=debug is a one-line diff", color)
-            invoke([*base, "--revision", revision(2), "--var", "log_level=debug", "plan"])
-            code = invoke(
-                [*base, "--revision", revision(2), "--var", "log_level=debug", "apply", "--yes"]
+            invoke(
+                [
+                    *base,
+                    "--revision",
+                    revision(2),
+                    "--var",
+                    "log_level=debug",
+                    "plan",
+                    "--out",
+                    plan,
+                ]
             )
+            code = invoke(["apply", plan])
             if code != 0:
                 return code
 

@@ -14,6 +14,7 @@ class ExitStatus(IntEnum):
     CHANGES = 2  # plan has changes (only with --detailed-exitcode)
     INVALID = 3  # invalid input: deploy.yaml, schema, template, command line
     REFUSED = 4  # refused to act: stale plan, lock held, pre-flight failed, dirty tree
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)
 
 
 @dataclass(frozen=True)

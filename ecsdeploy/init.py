@@ -467,7 +467,8 @@ def scaffold(region: str, cluster: str, services: Sequence[LiveService]) -> Scaf
 
     names = ", ".join(str(s.service.get("serviceName")) for s in services)
     header = [
-        f"deploy.yaml written by `ecsdeploy init` from the live service(s) {names}",
+        f"deploy.yaml written by `ecsdeploy init` from the live "
+        f"{'service' if len(services) == 1 else 'services'} {names}",
         f"in cluster {cluster} ({region}). It reproduces what runs now, so",
         '`ecsdeploy plan` shows "No changes." until you change something.',
         "",

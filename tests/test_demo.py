@@ -26,7 +26,10 @@ def test_demo_walks_through_and_rolls_back_the_broken_release(tmp_path: Path) ->
         assert f"=== {title}" in out
     assert "deploy.yaml is valid." in out
     assert "Apply complete: 2 of 2 services ok." in out
-    assert '~         LOG_LEVEL: "info" -> "debug"' in out
+    # Each plan is printed once: by `plan --out`, not again by the apply of its file.
+    assert out.count('~         LOG_LEVEL: "info" -> "debug"') == 2, out  # web and worker
+    assert out.count("Plan: 2 images to push") == 1, out
+    assert "$ ecsdeploy apply plan.json" in out
     assert "Essential container in task exited" in out
     assert "the service runs quickstart-web:3 again" in out
     assert out.rstrip().endswith("run `ecsdeploy plan` in your pull requests.")

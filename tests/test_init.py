@@ -70,6 +70,9 @@ def test_init_validates_and_plans_no_changes(quickstart: App, sandbox: Any, tmp_
 def test_deploy_yaml_says_what_runs(quickstart: App, sandbox: Any, tmp_path: Path) -> None:
     app = init_quickstart(sandbox, tmp_path / "out")
     text = app.deploy_yaml.read_text()
+    assert text.startswith(
+        "# deploy.yaml written by `ecsdeploy init` from the live services web, worker\n"
+    ), text
     data = load_yaml(app.deploy_yaml)
     assert data["version"] == 1
     assert data["region"] == "us-east-1"
@@ -181,18 +184,47 @@ def test_force_overwrites(quickstart: App, tmp_path: Path) -> None:
 # --- what does not exist -------------------------------------------------------------
 
 
-def test_unknown_service_is_exit_1_naming_it(quickstart: App, tmp_path: Path) -> None:
-    result = init("--cluster", "quickstart", "--service", "nope", "--dir", str(tmp_path / "o"))
-    assert result.exit_code == 1, result.output
-    assert "service nope does not exist in cluster quickstart" in result.output
-    assert not (tmp_path / "o" / "deploy.yaml").exists()
+def test_unknown_service_is_bad_input_listing_the_services_there_are(
+    quickstart: App, tmp_path: Path
+) -> None:
+    result = init(
+        "--cluster", "quickstart", "--service", "web", "--service", "nope", "--dir", str(tmp_path)
+    )
+    assert result.exit_code == 3, result.output
+    assert result.output.splitlines()[0] == (
+        "error: --service nope: service nope does not exist in cluster quickstart "
+        "(services of cluster quickstart: web, worker (--service takes the ECS service name))"
+    )
+    assert not (tmp_path / "deploy.yaml").exists()
 
 
-def test_unknown_cluster_is_exit_1_naming_it(quickstart: App, tmp_path: Path) -> None:
-    result = init("--cluster", "nowhere", "--service", "web", "--dir", str(tmp_path / "o"))
-    assert result.exit_code == 1, result.output
-    assert "cluster nowhere does not exist" in result.output
-    assert not (tmp_path / "o" / "deploy.yaml").exists()
+def test_unknown_cluster_is_bad_input_listing_the_clusters_there_are(
+    quickstart: App, tmp_path: Path
+) -> None:
+    result = init("--cluster", "quickstart-prd", "--service", "web", "--dir", str(tmp_path))
+    assert result.exit_code == 3, result.output
+    assert result.output.splitlines()[0] == (
+        "error: --cluster quickstart-prd: cluster quickstart-prd does not exist in us-east-1 "
+        "(clusters in region us-east-1, account 123456789012: quickstart; did you mean "
+        "quickstart?; wrong region? see --region or AWS_REGION)"
+    )
+    assert not (tmp_path / "deploy.yaml").exists()
+
+
+def test_unknown_cluster_in_an_empty_region_says_so(quickstart: App, tmp_path: Path) -> None:
+    result = init(
+        "--region",
+        "eu-west-3",
+        "--cluster",
+        "quickstart",
+        "--service",
+        "web",
+        "--dir",
+        str(tmp_path),
+    )
+    assert result.exit_code == 3, result.output
+    assert "cluster quickstart does not exist in eu-west-3" in result.output
+    assert "there is no cluster in region eu-west-3; wrong region?" in result.output
 
 
 # --- read-only -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ecsdeploy import __version__
-from ecsdeploy.errors import OperationError
+from ecsdeploy.errors import EcsDeployError, InputError, OperationError, Problem
 
 T = TypeVar("T")
 
@@ -38,6 +38,8 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._session: Any = None
         self._region = ""
+        self._endpoint_checked = False
+        self._endpoint_error: OperationError | None = None  # raised again for every client
 
     def _make_session(self) -> Any:
         # botocore's session, not boto3's: the same credentials, regions and config
@@ -78,6 +80,16 @@ class AwsClients:
 
                 if self._session is None:
                     self._session = self._make_session()
+                if not self._endpoint_checked:
+                    self._endpoint_checked = True
+                    try:
+                        check_endpoint(self.settings.endpoint_url)
+                    except OperationError as exc:
+                        self._endpoint_error = exc
+                if self._endpoint_error is not None:
+                    raise OperationError(
+                        self._endpoint_error.message, hint=self._endpoint_error.hint
+                    )
                 config = Config(
                     retries={"mode": "adaptive", "max_attempts": max_attempts()},
                     max_pool_connections=MAX_POOL,
@@ -85,13 +97,64 @@ class AwsClients:
                     read_timeout=60,
                     user_agent_extra=f"ecsdeploy/{__version__}",
                 )
-                self._clients[service] = self._session.create_client(
-                    service,
-                    region_name=self._region,
-                    endpoint_url=self.settings.endpoint_url,
-                    config=config,
-                )
+                self._clients[service] = self._create(service, config)
             return self._clients[service]
+
+    def _create(self, service: str, config: Any) -> Any:
+        import botocore.exceptions
+
+        try:
+            return self._session.create_client(
+                service,
+                region_name=self._region,
+                endpoint_url=self.settings.endpoint_url,
+                config=config,
+            )
+        except botocore.exceptions.BotoCoreError as exc:
+            raise _sdk_error(f"cannot make an AWS client for {service}", exc) from None
+
+
+ENDPOINT_PROBE_TIMEOUT = 2.0  # seconds; a slower endpoint is left to botocore's retries
+
+
+def check_endpoint(url: str | None) -> None:
+    """Fail at once when nothing can connect to a given endpoint (AWS_ENDPOINT_URL,
+    --endpoint-url): botocore would retry a refused connection for some 20 seconds
+    before saying anything. A time-out is left to botocore's retries, and so is an
+    endpoint reached through a proxy."""
+    from . import netcheck
+
+    if not url or netcheck.proxied(url):
+        return
+    why = netcheck.refused(url, ENDPOINT_PROBE_TIMEOUT)
+    if why is None:
+        return
+    from urllib.parse import urlsplit
+
+    local = netcheck.is_loopback(urlsplit(url).hostname or "")
+    raise OperationError(
+        f"cannot connect to {url} ({why})",
+        hint="is the sandbox running? start it with `ecsdeploy sandbox`, or unset "
+        "AWS_ENDPOINT_URL to use AWS"
+        if local
+        else "check --endpoint-url / AWS_ENDPOINT_URL and the network",
+    )
+
+
+def _sdk_error(what: str, exc: Exception) -> EcsDeployError:
+    """An SDK error raised outside a call (making a client): said as ours, never as
+    botocore's class name."""
+    import botocore.exceptions
+
+    if isinstance(exc, botocore.exceptions.InvalidRegionError):
+        region = exc.kwargs.get("region_name")
+        return InputError(
+            Problem(
+                f"{region!r} is not a valid AWS region name",
+                hint="check --region, AWS_REGION and `region:` in deploy.yaml",
+            )
+        )
+    return OperationError(f"{what}: {exc}")
 
 
 def max_attempts() -> int:

@@ -50,6 +50,10 @@ class EcsAdapter:
 
     # --- clusters and services --------------------------------------------------------
 
+    @property
+    def region(self) -> str:
+        return self._clients.region
+
     def existing_clusters(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Cluster name -> DescribeClusters' entry, for those that exist.
 
@@ -86,6 +90,19 @@ class EcsAdapter:
                 if cluster.get("status") in ("ACTIVE", "PROVISIONING"):
                     found[cluster["clusterName"]] = cluster
         return found
+
+    def cluster_arns(self, limit: int = 100) -> list[str]:
+        """The ARNs of the clusters there are (ListClusters), up to about `limit`."""
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {"maxResults": 100}
+        while len(arns) < limit:
+            resp = call("ecs:ListClusters", self._ecs.list_clusters, **kwargs)
+            arns += resp.get("clusterArns", [])
+            token = resp.get("nextToken")
+            if not token:
+                break
+            kwargs["nextToken"] = token
+        return arns
 
     def list_service_arns(self, cluster: str) -> list[str]:
         arns: list[str] = []

@@ -27,6 +27,13 @@ class ImageStore(Protocol):
 
     def retag(self, repository: str, source_tag: str, tag: str) -> str: ...
 
+    def tags(self, repository: str, limit: int) -> list[str]:
+        """Up to `limit` tags of the repository, newest first where the registry says."""
+        ...
+
+
+TAG_PAGES = 3  # pages of tags read to name a few (help in a message, not an inventory)
+
 
 class EcrStore:
     def __init__(self, clients: AwsClients, registry: Registry) -> None:
@@ -77,6 +84,21 @@ class EcrStore:
             return None
         return str(image["imageId"]["imageDigest"])
 
+    def tags(self, repository: str, limit: int) -> list[str]:
+        """The newest tags (DescribeImages, by push time)."""
+        ecr = self._clients.client("ecr")
+        kwargs: dict[str, Any] = {"filter": {"tagStatus": "TAGGED"}, **self._kwargs(repository)}
+        images: list[dict[str, Any]] = []
+        for _ in range(TAG_PAGES):
+            resp = call(f"ecr:DescribeImages {repository}", ecr.describe_images, **kwargs)
+            images += resp.get("imageDetails") or []
+            if not resp.get("nextToken"):
+                break
+            kwargs["nextToken"] = resp["nextToken"]
+        images.sort(key=lambda i: str(i.get("imagePushedAt") or ""), reverse=True)
+        found = [str(t) for i in images for t in i.get("imageTags") or []]
+        return list(dict.fromkeys(found))[:limit]
+
     def retag(self, repository: str, source_tag: str, tag: str) -> str:
         image = self._image(repository, source_tag)
         if image is None:
@@ -109,6 +131,10 @@ class V2Store:
     def retag(self, repository: str, source_tag: str, tag: str) -> str:
         manifest: Manifest = self._client.get_manifest(repository, source_tag)
         return self._client.put_manifest(repository, tag, manifest)
+
+    def tags(self, repository: str, limit: int) -> list[str]:
+        """The registry's tag list (in its order: the v2 API gives no push times)."""
+        return self._client.tags(repository)[:limit]
 
 
 def store_for(

@@ -131,7 +131,12 @@ class RegistryClient:
                     method, url, headers=headers, timeout=self._timeout, **kwargs
                 )
         except requests.RequestException as exc:
-            raise OperationError(f"cannot reach registry {self.host}{self._where}: {exc}") from None
+            from .netcheck import reason
+
+            where = f"{self._where}" if self._where else f" at {self._base}"
+            raise OperationError(
+                f"cannot reach registry {self.host}{where} ({reason(exc)})"
+            ) from None
         return resp
 
     def digest(self, repository: str, reference: str) -> str | None:
@@ -186,3 +191,12 @@ class RegistryClient:
     def retag(self, repository: str, source: str, tag: str) -> str:
         """Give `source`'s manifest the tag `tag` without moving a layer; returns the digest."""
         return self.put_manifest(repository, tag, self.get_manifest(repository, source))
+
+    def tags(self, repository: str) -> list[str]:
+        """The repository's tags (GET /v2/NAME/tags/list, first page); [] when none."""
+        resp = self._request("GET", repository, "tags/list")
+        if resp.status_code == 404:
+            return []
+        if resp.status_code != 200:
+            raise self._fail(f"listing the tags of {repository}", resp)
+        return [str(t) for t in (resp.json().get("tags") or [])]

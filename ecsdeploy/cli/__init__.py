@@ -160,7 +160,7 @@ def _run(argv: list[str] | None) -> NoReturn:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        sys.exit(ExitStatus.INTERRUPTED)
     except click.UsageError as exc:
         hint = ""
         if exc.ctx is not None:
@@ -182,10 +182,13 @@ def _run(argv: list[str] | None) -> NoReturn:
         sys.exit(exc.exit_status)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(ExitStatus.INTERRUPTED)
     except Exception as exc:  # the last line of defence: one line, no traceback unless -v
         if verbose:
             raise
+        if type(exc).__module__.split(".")[0] in ("botocore", "boto3"):
+            # The AWS SDK's words, without its class names: an operation that failed.
+            _fail([f"AWS SDK: {exc}", "run again with -v for a traceback"], ExitStatus.FAILED)
         _fail(
             [f"internal error: {type(exc).__name__}: {exc}", "run again with -v for a traceback"],
             ExitStatus.FAILED,

@@ -102,6 +102,11 @@ def command(
     Without PLANFILE it plans from deploy.yaml, shows the plan and asks; with
     PLANFILE (from `plan --out`) it applies exactly that plan, reading neither
     deploy.yaml nor the templates, and refuses if the live state moved.
+
+    Exit status: 0 deployed, or nothing to do, or the question answered no
+    (nothing was changed); 1 a service failed or was rolled back; 3 invalid
+    input; 4 refused (blocking pre-flight finding, stale plan, lock held, dirty
+    tree, no terminal to ask on); 130 interrupted.
     """
     from ecsdeploy.adapters.aws import AwsSettings
     from ecsdeploy.cli import GlobalOptions

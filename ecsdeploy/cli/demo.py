@@ -35,8 +35,9 @@ def command(ctx: click.Context, speed: float) -> int:
 
 
 def _short(arg: str) -> str:
-    if arg.endswith("deploy.yaml"):
-        return "deploy.yaml"
+    for name in ("deploy.yaml", "plan.json"):  # in the demo's temporary folder
+        if arg.endswith(name):
+            return name
     if len(arg) == 40 and all(c in "0123456789abcdef" for c in arg):
         return arg[:7]
     return arg

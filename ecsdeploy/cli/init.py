@@ -50,8 +50,9 @@ def command(
     from ecsdeploy.adapters.ecs import EcsReader
     from ecsdeploy.adapters.elb import ElbAdapter
     from ecsdeploy.cli import GlobalOptions
-    from ecsdeploy.errors import ExitStatus, InputError, OperationError, Problem
+    from ecsdeploy.errors import ExitStatus, InputError, Problem
     from ecsdeploy.init import LiveService, scaffold, service_key, template_path
+    from ecsdeploy.plan.observe import clusters_hint
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
@@ -74,21 +75,39 @@ def command(
     clients = AwsClients(AwsSettings(opts.region, opts.profile, opts.endpoint_url))
     ecs, elb = EcsReader(clients), ElbAdapter(clients)
     found = ecs.existing_clusters([cluster])
-    if not found:
-        raise OperationError(
-            f"cluster {cluster} does not exist in {clients.region}",
-            hint="check --cluster and --region",
+    if not found:  # bad input, like any wrong name on the command line
+        raise InputError(
+            Problem(
+                f"--cluster {cluster}: cluster {cluster} does not exist in {clients.region}",
+                hint=clusters_hint(ecs, cluster, "wrong region? see --region or AWS_REGION"),
+            )
         )
     cluster_name = str(next(iter(found.values()))["clusterName"])
 
+    described = {n: ecs.describe_service(cluster_name, n) for n in names}
+    missing = [n for n, svc in described.items() if svc is None]
+    if missing:
+        there = sorted({a.rsplit("/", 1)[-1] for a in ecs.list_service_arns(cluster_name)})
+        hint = (
+            f"services of cluster {cluster_name}: {', '.join(there[:20])}"
+            + (f" and {len(there) - 20} more" if len(there) > 20 else "")
+            if there
+            else f"cluster {cluster_name} has no service"
+        )
+        raise InputError(
+            [
+                Problem(
+                    f"--service {n}: service {n} does not exist in cluster {cluster_name}",
+                    hint=hint + " (--service takes the ECS service name)",
+                )
+                for n in missing
+            ]
+        )
+
     live: list[LiveService] = []
     for name in names:
-        svc = ecs.describe_service(cluster_name, name)
-        if svc is None:
-            raise OperationError(
-                f"service {name} does not exist in cluster {cluster_name}",
-                hint="check --service (the ECS service name) and --cluster",
-            )
+        svc = described[name]
+        assert svc is not None
         td = ecs.describe_task_definition(str(svc["taskDefinition"]))
         groups: dict[str, str] = {}
         for lb in svc.get("loadBalancers") or []:

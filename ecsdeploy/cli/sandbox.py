@@ -25,6 +25,7 @@ import click
 
 from ecsdeploy.cli.options import shared_options
 from ecsdeploy.errors import InputError, OperationError
+from ecsdeploy.words import plural
 
 INSTALL_HINT = "pip install 'ecsdeploy[sandbox]'"
 DEFAULT_REGION = "us-east-1"
@@ -50,15 +51,11 @@ def _seed(sandbox: Any, path: str, obj: Any, instances: int | None) -> tuple[str
     hosts = sum(len(v) for v in result.container_instances.values())
     services = len(result.services)
     return (
-        f"seeded {result.region} from {path}: {_count(clusters, 'cluster')}, "
-        f"{_count(hosts, 'container instance')}, {_count(services, 'service')} "
+        f"seeded {result.region} from {path}: {plural(clusters, 'cluster')}, "
+        f"{plural(hosts, 'container instance')}, {plural(services, 'service')} "
         "on an earlier release",
         result,
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def export_line(endpoint_url: str, region: str, extra: Mapping[str, str]) -> str:

@@ -26,6 +26,7 @@ from ecsdeploy.ecsconfig import ATTRIBUTE, AUTH_DATA, AUTH_TYPE, EcsConfig
 from ecsdeploy.errors import OperationError
 from ecsdeploy.plan.model import EcsConfigStep
 from ecsdeploy.plan.observe import DRAINING_ATTRIBUTE, InstanceState, observe_container_instances
+from ecsdeploy.words import plural
 
 from .report import Reporter
 from .wait import Cancelled
@@ -173,7 +174,9 @@ class EcsConfigRollout:
                 f"ecs.config on {cluster}: instance {inst.ec2_instance_id} ({n} of {len(todo)})",
             )
             self._instance(step, managed, inst, commands, owner)
-        self.reporter.done(owner, f"ecs.config on {cluster}: {len(todo)} instance(s) reconfigured")
+        self.reporter.done(
+            owner, f"ecs.config on {cluster}: {plural(len(todo), 'instance')} reconfigured"
+        )
         return len(todo)
 
     def _instance(
@@ -221,15 +224,18 @@ class EcsConfigRollout:
     # -- draining ------------------------------------------------------------------------
 
     def _drain(self, cluster: str, inst: InstanceState, owner: str) -> None:
+        # Counted before the state changes: once DRAINING, ECS sets the service tasks'
+        # desired status to STOPPED as it replaces them, and they no longer list as wanted.
+        tasks = self.instances.service_tasks_on(cluster, inst.arn)
+        services = sorted(set(tasks.values()))
         self.instances.put_attribute(cluster, inst.arn, DRAINING_ATTRIBUTE, "ecs-config")
         if inst.status != "DRAINING":
             self.instances.set_state(cluster, inst.arn, "DRAINING")
-        tasks = self.instances.service_tasks_on(cluster, inst.arn)
-        services = sorted(set(tasks.values()))
+        moving = plural(len(tasks), "service task")
         self.reporter.progress(
             owner,
-            f"draining {inst.ec2_instance_id}: {len(tasks)} service task(s) to move "
-            f"({', '.join(services) or 'none'})",
+            f"draining {inst.ec2_instance_id}: {moving} to move"
+            + (f" ({', '.join(services)})" if services else ""),
         )
         deadline = self.clock() + self.drain_timeout
         while self.instances.service_tasks_on(cluster, inst.arn):

@@ -37,12 +37,14 @@ from ecsdeploy.plan.observe import LiveState
 
 from .report import Reporter
 from .runtime import Runtime
-from .wait import Cancelled, WaitOutcome, Watch
+from .wait import Cancelled, WaitOutcome, Watch, report_explanation, report_record
 
 DEFAULT_PARALLEL = 8
 
 
 STATUSES = ("ok", "rolled_back", "failed", "skipped", "interrupted", "unchanged")
+
+NOT_STARTED = "not started: the apply was interrupted"
 
 
 def _now() -> datetime:
@@ -75,6 +77,13 @@ class ServiceResult:
         if self.status == "ok":
             return "deployed" if self.waited else "updated"
         return self.status.replace("_", " ")
+
+
+def _ended(result: ServiceResult) -> str:
+    """How a dependency ended, after "which": failed, was rolled back, was skipped."""
+    return {"rolled_back": "was rolled back", "skipped": "was skipped"}.get(
+        result.status, result.status.replace("_", " ")
+    )
 
 
 class Executor:
@@ -192,22 +201,40 @@ class Executor:
                 )
         pending = {k: sp for k, sp in plans.items() if k not in results}
         running: dict[Future[ServiceResult], str] = {}
+        told_waiting: set[str] = set()
+
+        def finished(result: ServiceResult) -> None:
+            results[result.key] = result
+            self.reporter.finished(result)
+
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             while pending or running:
                 for key, sp in list(pending.items()):
                     deps = [d for d in sp.depends_on if d in plans]
-                    if any(d in results and not results[d].ok for d in deps):
-                        results[key] = ServiceResult(
-                            key, "skipped", "a service it depends on failed"
-                        )
-                        self.reporter.warning(key, "skipped: a service it depends on failed")
+                    failed = [d for d in deps if d in results and not results[d].ok]
+                    if failed and self.cancel.is_set():
+                        # Its dependency was stopped by the interruption, not by a failure.
+                        finished(ServiceResult(key, "interrupted", NOT_STARTED))
+                        del pending[key]
+                    elif failed:
+                        why = f"it depends on {failed[0]}, which {_ended(results[failed[0]])}"
+                        finished(ServiceResult(key, "skipped", f"not started: {why}"))
+                        self.reporter.warning(key, f"skipped: {why}")
                         del pending[key]
                     elif all(d in results for d in deps) and not self.cancel.is_set():
                         running[pool.submit(self._service, sp)] = key
                         del pending[key]
+                    elif key not in told_waiting and not self.cancel.is_set():
+                        told_waiting.add(key)
+                        waiting = [d for d in deps if d not in results]
+                        self.reporter.progress(
+                            key,
+                            f"waiting for {', '.join(waiting)} (depends_on)",
+                            waiting_for=waiting,
+                        )
                 if self.cancel.is_set() and not running:
                     for key in pending:
-                        results[key] = ServiceResult(key, "interrupted", "not started")
+                        finished(ServiceResult(key, "interrupted", NOT_STARTED))
                     break
                 if not running:
                     break
@@ -219,8 +246,8 @@ class Executor:
                     self.reporter.warning(None, "interrupted: stopping (ECS goes on by itself)")
                     continue
                 for future in done:
-                    key = running.pop(future)
-                    results[key] = future.result()
+                    running.pop(future)
+                    finished(future.result())
         return [results[k] for k in plans if k in results]
 
     def _note_resolved(self) -> None:
@@ -347,7 +374,7 @@ class Executor:
             result = ServiceResult(
                 sp.key,
                 "interrupted",
-                self.state.get(sp.key, "not started"),
+                self.state.get(sp.key, NOT_STARTED),
                 self.targets_of[sp.key] if updated else sp.current_task_definition,
             )
         except EcsDeployError as exc:
@@ -510,8 +537,7 @@ class Executor:
         self, sp: ServicePlan, wait_step: WaitStep, watch: Watch, failed: str, outcome: WaitOutcome
     ) -> ServiceResult:
         self.reporter.error(sp.key, f"release {short_arn(failed)} failed: {outcome.reason}")
-        for line in outcome.details:
-            self.reporter.error(sp.key, f"  {line}")
+        report_explanation(self.reporter, sp.key, outcome)
         previous = sp.current_task_definition
         if previous is None:
             self._record(sp.key, failed, releases.FAILED)
@@ -539,8 +565,11 @@ class Executor:
         self._record(sp.key, failed, releases.ROLLED_BACK if back.ok else releases.FAILED)
         if back.ok:
             verdict = watch.verdict()
-            if verdict and verdict not in outcome.details:
-                self.reporter.error(sp.key, f"  ECS: {verdict}")
+            if verdict is not None and verdict.describe() not in outcome.details:
+                # The newest deployment: ECS's own rollback, or the one apply started.
+                report_record(
+                    self.reporter, sp.key, verdict, of_rollback=not outcome.ecs_rolled_back
+                )
             self.reporter.warning(
                 sp.key, f"rolled back: the service runs {short_arn(previous)} again"
             )

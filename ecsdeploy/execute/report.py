@@ -7,12 +7,13 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ecsdeploy.secrets import redact
+from ecsdeploy.words import plural
 
 if TYPE_CHECKING:
     from .executor import ServiceResult
@@ -81,6 +82,10 @@ class Reporter:
     def summary(self, message: str, **data: Any) -> None:
         self.emit(Event("summary", None, message, data))
 
+    def finished(self, result: ServiceResult) -> None:
+        """A service is done (its line of `finish` comes at the end); the live display
+        shows how it ended and stops its clock."""
+
     def finish(self, results: Sequence[ServiceResult], status: str, exit_code: int) -> None:
         """How each service ended, then the whole apply."""
         for result in results:
@@ -90,7 +95,7 @@ class Reporter:
             return
         ok = sum(1 for r in results if r.ok)
         verdict = "failed" if status == "failed" else "complete"
-        self.summary(f"Apply {verdict}: {ok} of {len(results)} services ok.")
+        self.summary(f"Apply {verdict}: {ok} of {plural(len(results), 'service')} ok.")
 
 
 def _time(value: datetime | None) -> str | None:
@@ -157,18 +162,42 @@ class JsonReporter(Reporter):
         self._write(json.dumps(result_record(results, status, exit_code), default=str))
 
 
+@dataclass
+class _Row:
+    """A service's line in the live table."""
+
+    state: str
+    detail: str
+    since: float  # when its work began
+    ended: float | None = None  # when it finished: its clock stops there
+
+
 class LiveReporter(Reporter):
     """On a terminal: lines scroll above a live table of every service's state."""
 
-    def __init__(self, services: list[str], *, color: bool = True) -> None:
+    def __init__(
+        self,
+        services: list[str],
+        *,
+        color: bool = True,
+        console: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(sys.stdout, color=color)
         from rich.console import Console
         from rich.live import Live
 
-        self._console = Console(no_color=not color, highlight=False)
-        self._states = {s: ("waiting", "", time.monotonic()) for s in services}
+        self._console = console or Console(no_color=not color, highlight=False)
+        self._clock = clock
+        now = clock()
+        self._rows = {s: _Row("queued", "", now) for s in services}
+        self._started: set[str] = set()
+        # The table is made afresh at each refresh, so running clocks tick between events.
         self._live = Live(
-            self._table(), console=self._console, refresh_per_second=4, transient=True
+            console=self._console,
+            refresh_per_second=4,
+            transient=True,
+            get_renderable=self._table,
         )
         self._live.start()
 
@@ -176,24 +205,39 @@ class LiveReporter(Reporter):
         from rich.table import Table
 
         table = Table(box=None, show_header=False, padding=(0, 2))
-        now = time.monotonic()
-        for service, (state, detail, since) in self._states.items():
-            elapsed = int(now - since)
-            table.add_row(
-                f"[bold]{service}[/]", state, detail, f"{elapsed // 60}m{elapsed % 60:02d}s"
-            )
+        for service, (state, detail, elapsed) in self.rows().items():
+            table.add_row(f"[bold]{service}[/]", state, detail, elapsed)
         return table
+
+    def rows(self) -> dict[str, tuple[str, str, str]]:
+        """service -> (state, detail, elapsed time) as the table shows them now."""
+        now = self._clock()
+        shown = {}
+        for service, row in self._rows.items():
+            elapsed = int((row.ended if row.ended is not None else now) - row.since)
+            shown[service] = (row.state, row.detail, f"{elapsed // 60}m{elapsed % 60:02d}s")
+        return shown
+
+    def _update_row(self, event: Event) -> None:
+        row = self._rows.get(event.service or "")
+        if row is None or row.ended is not None:
+            return
+        detail = redact(event.message)[:60]
+        if event.kind == "progress" and event.data.get("waiting_for"):
+            row.state, row.detail = "waiting", detail  # for a service it depends on
+            return
+        if event.kind in ("step", "done", "progress"):
+            if event.service not in self._started:  # its clock starts with its work
+                self._started.add(event.service or "")
+                row.since = self._clock()
+            row.state = "working"
+            row.detail = detail
+        elif event.kind == "error":
+            row.state, row.detail = "failing", detail
 
     def emit(self, event: Event) -> None:
         with self._lock:
-            if event.service in self._states:
-                _, _, since = self._states[event.service]
-                if event.kind in ("step", "done", "error"):
-                    since = time.monotonic() if event.kind == "step" else since
-                    state = {"step": "working", "done": "ok", "error": "failed"}[event.kind]
-                    self._states[event.service] = (state, redact(event.message)[:60], since)
-                elif event.kind == "progress":
-                    self._states[event.service] = ("waiting", redact(event.message)[:60], since)
+            self._update_row(event)
             if event.kind != "progress":
                 stamp = datetime.now(UTC).strftime("%H:%M:%S")
                 who = f"[bold]{event.service}[/]: " if event.service else ""
@@ -208,7 +252,17 @@ class LiveReporter(Reporter):
                 text = escape(redact(event.message))
                 body = f"[{style}]{text}[/]" if style else text
                 self._console.print(f"[dim]{stamp}[/] {who}{body}")
-            self._live.update(self._table())
+            self._live.refresh()
+
+    def finished(self, result: ServiceResult) -> None:
+        with self._lock:
+            row = self._rows.get(result.key)
+            if row is None:
+                return
+            row.state = result.label
+            row.detail = redact(result.message)[:60]
+            row.ended = self._clock()
+            self._live.refresh()
 
     def close(self) -> None:
         self._live.stop()

@@ -25,6 +25,7 @@ from ecsdeploy.adapters.targets import Targets, TargetState
 from ecsdeploy.config.durations import format_duration
 from ecsdeploy.config.model import HttpCheck, LoadBalancer
 from ecsdeploy.resolve import Resolver
+from ecsdeploy.words import plural
 
 from .report import Reporter
 
@@ -41,6 +42,39 @@ class WaitOutcome:
     reason: str = ""
     ecs_rolled_back: bool = False
     details: tuple[str, ...] = ()  # events and stopped-task reasons that explain a failure
+    # ECS's service deployment record behind the failure, when the API has one; its
+    # description is the first of `details`.
+    record: ServiceDeployment | None = None
+
+
+# Service-deployment statuses that are a failure in themselves. The others (SUCCESSFUL,
+# ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ...) are ECS's account of what happened:
+# shown as what ECS says, never labelled an error.
+FAILED_STATUSES = ("ROLLBACK_FAILED", "STOPPED")
+
+
+def report_record(
+    reporter: Reporter, key: str, record: ServiceDeployment, *, of_rollback: bool = False
+) -> None:
+    """ECS's word on a service deployment: an error only when it says it failed."""
+    text = record.describe()
+    if of_rollback:
+        text = text.replace("service deployment", "service deployment of the rollback", 1)
+    if record.status in FAILED_STATUSES:
+        reporter.error(key, f"  ECS: {text}")
+    else:
+        reporter.ecs_event(key, text)
+
+
+def report_explanation(reporter: Reporter, key: str, outcome: WaitOutcome) -> None:
+    """The lines that explain a failed wait: ECS's record as ECS's word, then the events
+    and stopped tasks' reasons under the error they explain."""
+    described = outcome.record.describe() if outcome.record is not None else None
+    for line in outcome.details:
+        if outcome.record is not None and line == described:
+            report_record(reporter, key, outcome.record)
+        else:
+            reporter.error(key, f"  {line}")
 
 
 @dataclass
@@ -73,15 +107,15 @@ class Watch:
         self.remember_events(svc)
         self._since = datetime.now(UTC) - timedelta(seconds=5)
 
-    def verdict(self) -> str | None:
-        """ECS's last word on the deployment started here, e.g. `ROLLBACK_SUCCESSFUL: …`."""
+    def verdict(self) -> ServiceDeployment | None:
+        """ECS's last word on the newest deployment since start, e.g. ROLLBACK_SUCCESSFUL."""
         try:
             record = self._service_deployment()
         except Exception:  # a verdict is an explanation, never a new failure
             return None
         if record is None or not record.status:
             return None
-        return record.describe()
+        return record
 
     def _service_deployment(self) -> ServiceDeployment | None:
         """The newest service deployment since start (DescribeServiceDeployments), where
@@ -154,7 +188,7 @@ class Watch:
                 self.reporter.progress(
                     self.key,
                     f"{ours.state}: {ours.running}/{desired} running, {ours.pending} pending, "
-                    f"{ours.failed_tasks} failed, {count} deployment{'s' if count != 1 else ''}",
+                    f"{ours.failed_tasks} failed, {plural(count, 'deployment')}",
                 )
             moved = primary is not None and primary.task_definition != target_arn
             if primary is not None and moved and (last_ours is not None or self._notable):
@@ -177,7 +211,7 @@ class Watch:
                 failed = ours.failed_tasks
                 if not breaker and failed >= ecs_rules.circuit_breaker_threshold(max(desired, 1)):
                     return self._failed(
-                        f"{failed} tasks of the new revision failed to start "
+                        f"{plural(failed, 'task')} of the new revision failed to start "
                         "(no circuit breaker: giving up before the timeout)",
                         ours,
                     )
@@ -227,8 +261,10 @@ class Watch:
             record = None
         if record is not None and record.status and record.status != "IN_PROGRESS":
             details.insert(0, record.describe())
+        else:
+            record = None
         details += self.stopped_reasons(ours.id if ours else self.deployment_id)
-        return WaitOutcome(False, reason, ecs_rolled_back, tuple(details))
+        return WaitOutcome(False, reason, ecs_rolled_back, tuple(details), record)
 
     def stopped_reasons(self, deployment_id: str | None) -> list[str]:
         """Why the new revision's tasks stopped, from the tasks themselves."""
@@ -302,8 +338,8 @@ class Watch:
             bad = [h for h in new if h.state in ("unhealthy", "unavailable")]
             if bad:
                 return self._failed(
-                    f"{len(bad)} target(s) of the new tasks unhealthy in {lb.target_group}: "
-                    + "; ".join(_target_text(h) for h in bad[:3]),
+                    f"{plural(len(bad), 'target')} of the new tasks unhealthy in "
+                    f"{lb.target_group}: " + "; ".join(_target_text(h) for h in bad[:3]),
                     None,
                 )
             healthy = [h for h in new if h.state == "healthy"]
@@ -346,7 +382,8 @@ class Watch:
             if attempt < check.attempts:
                 self._sleep(check.interval)
         return self._failed(
-            f"HTTP check failed after {check.attempts} attempts: GET {check.url}: {last}", None
+            f"HTTP check failed after {plural(check.attempts, 'attempt')}: GET {check.url}: {last}",
+            None,
         )
 
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ecsdeploy.execute.runtime import Runtime
     from ecsdeploy.plan.observe import LiveState
 
-INTERRUPTED = 130
+INTERRUPTED = int(ExitStatus.INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,12 @@ def apply_config(ctx: Context, options: ApplyOptions, ui: ApplyUI) -> ApplyResul
     clusters = _by_cluster([(ctx.config.clusters[s.cluster].name, s.name) for s in selected])
     # The clusters first, alone: the lock's first write waits for their ARNs, and
     # answered amid the observation's burst of calls they would come late.
-    ctx.ecs.existing_clusters(clusters)
+    existing = ctx.ecs.existing_clusters(clusters)
+    missing = [c for c in clusters if c not in existing]
+    if missing:  # before the lock: there is nothing to lock
+        from ecsdeploy.plan.observe import missing_clusters
+
+        raise missing_clusters(ctx.config, missing, ctx.ecs)
     # The locks are taken while the live state is observed (their wait costs no time
     # there) and confirmed before the first write, or before apply asks.
     session = _Session(_locks(ctx.clients, ctx.ecs), clusters, options.break_lock)

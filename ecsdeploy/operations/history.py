@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ecsdeploy.context import Context
+from ecsdeploy.context import Context, live_service
 from ecsdeploy.errors import OperationError
 
 OUTPUT_VERSION = 1
@@ -81,7 +81,7 @@ def history(ctx: Context, key: str, *, limit: int = 20) -> History:
     service = config.services[key]
     cluster = config.clusters[service.cluster].name
     reader = EcsReader(ctx.clients)
-    live = reader.describe_service(cluster, service.name)
+    live = live_service(ctx, key)
     running = str(live["taskDefinition"]) if live is not None else None
     family = family_and_revision(running)[0] if running is not None else ctx.rendered[key].family
     arns = reader.revisions(family, "ACTIVE") + reader.revisions(family, "INACTIVE")

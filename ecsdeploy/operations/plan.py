@@ -11,7 +11,13 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ecsdeploy.context import Context, git_dirty, observe_live, secrets_current
+from ecsdeploy.context import (
+    Context,
+    git_dirty,
+    missing_image_sources,
+    observe_live,
+    secrets_current,
+)
 from ecsdeploy.errors import EcsDeployError, InputError, Problem
 from ecsdeploy.plan.model import Inputs, Plan
 from ecsdeploy.plan.observe import LiveState
@@ -114,6 +120,9 @@ def make(
         background.shutdown(wait=False)
     if live is None:
         live = observe_live(ctx, list_revisions=options.list_revisions)
+    missing = missing_image_sources(ctx, live, ctx.rendered)
+    if missing is not None:
+        raise missing
     try:
         revision: str | None = ctx.renderer.git.revision()
     except EcsDeployError:  # a config that never uses git has no revision to record

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from ecsdeploy import releases
 from ecsdeploy.adapters.ecs import EcsReader, family_and_revision, short_arn
-from ecsdeploy.context import Context
+from ecsdeploy.context import Context, live_service
 from ecsdeploy.errors import ExitStatus, InputError, OperationError, Problem
 from ecsdeploy.execute.report import Reporter
 
-INTERRUPTED = 130
+INTERRUPTED = int(ExitStatus.INTERRUPTED)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def rollback(
     from ecsdeploy.adapters.targets import Targets
     from ecsdeploy.execute.executor import roll_back
     from ecsdeploy.execute.lock import ServiceLocks
-    from ecsdeploy.execute.wait import Cancelled, Watch
+    from ecsdeploy.execute.wait import Cancelled, Watch, report_explanation
     from ecsdeploy.plan.planner import wait_step_for
 
     key = options.service
@@ -121,7 +121,7 @@ def rollback(
     svc_cfg = config.services[key]
     cluster = config.clusters[svc_cfg.cluster].name
     reader, writer = EcsReader(ctx.clients), EcsWriter(ctx.clients)
-    live = reader.describe_service(cluster, svc_cfg.name)
+    live = live_service(ctx, key)
     if live is None:
         raise OperationError(f"service {svc_cfg.name} does not exist in cluster {cluster}")
     current = str(live["taskDefinition"])
@@ -185,8 +185,7 @@ def rollback(
             report.summary(f"{key}: rolled back to {short_arn(target)}.")
             return RollbackResult(key, current, target, "ok")
         report.error(key, f"the rollback to {short_arn(target)} failed: {outcome.reason}")
-        for line in outcome.details:
-            report.error(key, f"  {line}")
+        report_explanation(report, key, outcome)
         return RollbackResult(key, current, target, "failed", outcome.reason)
     finally:
         locks.release()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ecsdeploy.adapters.instances import InstancesAdapter
     from ecsdeploy.adapters.secrets_store import SecretsStore
 from ecsdeploy.config.model import Config
-from ecsdeploy.errors import EcsDeployError, OperationError
+from ecsdeploy.errors import EcsDeployError, InputError, Location, OperationError, Problem
 from ecsdeploy.render import ImageRef, RenderedService
 from ecsdeploy.threads import each
 
@@ -111,6 +111,47 @@ class LocalImages(Protocol):
     def digest_in(self, local: str, repository_uri: str) -> str | None: ...
 
 
+def clusters_hint(ecs: EcsAdapter, name: str, region_hint: str) -> str:
+    """What to check when cluster `name` does not exist: the clusters there are in the
+    region (ListClusters), the closest name, and the region (a wrong one looks alike)."""
+    import difflib
+
+    try:
+        arns = ecs.cluster_arns()
+    except EcsDeployError:  # the list is help, not the error
+        arns = []
+    names = sorted({arn.rsplit("/", 1)[-1] for arn in arns})
+    accounts = sorted({arn.split(":")[4] for arn in arns if arn.count(":") >= 5})
+    where = f"region {ecs.region}" + (f", account {accounts[0]}" if len(accounts) == 1 else "")
+    if not names:
+        return f"there is no cluster in {where}; {region_hint}"
+    more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+    hint = f"clusters in {where}: {', '.join(names[:10])}{more}"
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        hint += f"; did you mean {close[0]}?"
+    return f"{hint}; {region_hint}"
+
+
+def missing_clusters(config: Config, missing: Iterable[str], ecs: EcsAdapter) -> InputError:
+    """deploy.yaml names clusters that do not exist: each problem at the cluster's
+    `name:` in deploy.yaml, with `clusters_hint`."""
+    problems: list[Problem] = []
+    for name in missing:
+        hint = clusters_hint(
+            ecs, name, "wrong region? see --region, AWS_REGION or `region:` in deploy.yaml"
+        )
+        keys: list[str | None] = [k for k, c in config.clusters.items() if c.name == name]
+        for key in keys or [None]:
+            location = Location(config.positions.file) if config.positions else Location()
+            if key is not None and config.positions is not None:
+                location = config.positions.locate(("clusters", key, "name"))
+            problems.append(
+                Problem(f"cluster {name} does not exist in {ecs.region}", location, hint)
+            )
+    return InputError(problems)
+
+
 def observe(
     config: Config,
     rendered: Mapping[str, RenderedService],
@@ -167,11 +208,7 @@ def observe(
         existing = clusters_job.result()
         missing = [c for c in cluster_names if c not in existing]
         if missing:
-            raise OperationError(
-                f"cluster {', '.join(missing)} does not exist",
-                hint="ecsdeploy deploys services into existing clusters; create the cluster "
-                "first, or check `clusters:` and --region",
-            )
+            raise missing_clusters(config, missing, ecs)
         described: dict[tuple[str, str], dict[str, Any]] = {}
         for cluster, job in listing.items():
             for svc in job.result():

@@ -15,6 +15,7 @@ from ecsdeploy.errors import InputError, Location, Problem
 from .api_model import ShapeProblem
 from .checks import secret_literals, task_definition_problems
 from .gitinfo import GitInfo, GitSource, LazyGit
+from .regions import RegionProblem, region_problems
 from .shapes import to_register_input
 from .templates import make_environment, parse_rendered, render_file, render_string, template_kind
 
@@ -211,6 +212,10 @@ class Renderer:
             ]
 
         problems = located(task_definition_problems(td, service))
+        problems += [
+            Problem(p.message, _line_of(service.task_definition, display, key, p), p.hint)
+            for p in region_problems(td)
+        ]
         if problems:
             raise InputError(problems)
         return RenderedService(
@@ -241,6 +246,20 @@ class Renderer:
         if problems:
             raise InputError(problems)
         return results
+
+
+def _line_of(template: Path, display: str, key: str, problem: RegionProblem) -> Location:
+    """The template line holding a bad region: its text, else the one line naming its
+    option; no line when that is ambiguous."""
+    try:
+        lines = template.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for needle in (problem.value, problem.option):
+        found = [n for n, text in enumerate(lines, 1) if needle and needle in text]
+        if len(found) == 1:
+            return Location(display, found[0], None, f"services.{key}")
+    return Location(display, path=f"services.{key}")
 
 
 def render_service(

@@ -56,7 +56,14 @@ def template_problem(
     line = _template_line(exc, filename)
     where = Location(display, line, None, path)
     if isinstance(exc, TemplateSyntaxError):
-        return Problem(f"template syntax error: {exc.message}", where)
+        hint = None
+        if "'`'" in str(exc.message):  # {{ must_env `AWS_REGION` }}, {{ tfstate `...` }}
+            hint = (
+                "backquoted arguments are another tool's template syntax, such as "
+                "ecspresso's must_env; ecsdeploy's templates are Jinja: `{{ region }}` is "
+                "the deploy's region, `vars:` in deploy.yaml hold the rest"
+            )
+        return Problem(f"template syntax error: {exc.message}", where, hint)
     if isinstance(exc, UndefinedError):
         unknown = _UNKNOWN_IMAGE.search(str(exc.message))
         if unknown:

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ecsdeploy.context import Context
+from ecsdeploy.context import Context, missing_image_sources
 from ecsdeploy.errors import InputError, RefusedError
 from ecsdeploy.findings import Finding, blocking
 from ecsdeploy.plan.observe import LiveState
 from ecsdeploy.plan.observe import observe as observe_live
+from ecsdeploy.render import ImageRef
 
 from .observe import Fetched, ImageErrors, RecordingLocal, RecordingStore
 from .observe import observe as observe_facts
@@ -79,6 +80,16 @@ def run(
         stores = {key: RecordingStore(store, errors) for key, store in ctx.stores.items()}
         local = RecordingLocal(ctx.local, errors) if ctx.local is not None else None
         live = observe_live(ctx.config, rendered, ctx.images, ctx.ecs, stores, local)
+        # A source deploy.yaml names that is not there is its error, as plan says.
+        recorded = errors
+
+        def failed(ref: ImageRef) -> bool:
+            name = ref.local if ref.local is not None else f"{ref.repository}:{ref.promote}"
+            return recorded.get(name) is not None
+
+        missing = missing_image_sources(ctx, live, keys, failed)
+        if missing is not None:
+            raise missing
     facts = observe_facts(
         ctx.config, rendered, ctx.images, live, ctx.clients, keys, errors, fetched
     )

@@ -78,6 +78,9 @@ class RecordingStore:
     def retag(self, repository: str, source_tag: str, tag: str) -> str:
         return self._store.retag(repository, source_tag, tag)
 
+    def tags(self, repository: str, limit: int) -> list[str]:
+        return self._store.tags(repository, limit)
+
 
 class RecordingLocal:
     """The local Docker engine, with failures recorded the same way."""
@@ -169,8 +172,16 @@ def _image_facts(ref: ImageRef, live: LiveState, errors: ImageErrors | None) -> 
         if ref.local is not None:
             recorded = recorded or errors.get(ref.local)
     if recorded:
-        detail = recorded
-    elif makes:
+        return ImageFacts(
+            ref.key,
+            ref.uri,
+            False,
+            recorded,
+            unchecked=True,
+            source="promote" if ref.promote is not None else "local" if ref.local else None,
+            registry=(ref.registry_key, ref.registry),
+        )
+    if makes:
         detail = f"its source {ref.source} does not exist"
     else:
         detail = "the tag is not there and deploy.yaml gives neither `promote` nor `local`"

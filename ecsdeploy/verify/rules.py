@@ -26,6 +26,7 @@ from ecsdeploy.config.model import Service
 from ecsdeploy.findings import SEVERITIES, Finding, Severity
 from ecsdeploy.plan.normalize import parse_cpu, parse_memory
 from ecsdeploy.render.checks import LITERAL_VALUE_WHY, secret_literals
+from ecsdeploy.words import plural
 
 # Targets that need this long (healthy threshold x interval) to turn healthy are
 # a slow start worth a grace period.
@@ -88,6 +89,12 @@ class ImageFacts:
     uri: str
     available: bool  # the tag exists, or the plan will make it (promote / push)
     detail: str | None = None  # why not, when it is not
+    # The look-up itself failed (`detail` says why, e.g. an unreachable registry): not
+    # known to be missing. `source` is how deploy.yaml makes the image ("promote",
+    # "local" or None: it is only pulled), `registry` the registry's key and URL.
+    unchecked: bool = False
+    source: str | None = None
+    registry: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -288,7 +295,7 @@ def _min_healthy_fix(desired: int, maximum_percent: int) -> str:
             fix += " and maximum_percent: 200"
         return fix + " (ECS then starts the new task before it stops the old one)"
     kept = ecs_rules.min_healthy_tasks(desired, 50)
-    return f"set minimum_healthy_percent: 50 (keeps {kept} of {desired} tasks serving)"
+    return f"set minimum_healthy_percent: 50 (keeps {kept} of {plural(desired, 'task')} serving)"
 
 
 def rolling_findings(service: Service) -> list[Finding]:
@@ -514,7 +521,7 @@ def _capacity_findings(
                 service,
                 "capacity",
                 f"desired_count {desired} with static host port {needs.ports_text()} needs "
-                f"{desired} instances; the cluster has {len(active)} ACTIVE",
+                f"{plural(desired, 'instance')}; the cluster has {len(active)} ACTIVE",
                 "two tasks cannot hold the same host port on one instance, so each task needs "
                 "an instance of its own",
                 "add instances, or use dynamic host ports (hostPort 0) behind the load balancer",
@@ -574,8 +581,9 @@ def _capacity_findings(
             Finding(
                 "note",
                 service.key,
-                f"no instance has room for an extra task: ECS will stop up to {stoppable} old "
-                f"task(s) before it starts new ones, {minimum} of {desired} keep serving",
+                "no instance has room for an extra task: ECS will stop up to "
+                f"{plural(stoppable, 'old task')} before it starts new ones, {minimum} of "
+                f"{desired} keep serving",
                 "an update with no spare capacity runs with fewer tasks for a while, and each "
                 "round waits for the old tasks to drain",
                 "add an idle instance to keep full capacity during updates",
@@ -635,7 +643,7 @@ def _timing_findings(
                         Finding(
                             "warning",
                             service.key,
-                            f"the update may take about {estimate}s ({rounds} round(s) of "
+                            f"the update may take about {estimate}s ({plural(rounds, 'round')} of "
                             f"{tg.healthy_threshold} x {tg.interval}s to turn healthy + {delay}s "
                             f"to drain), more than deployment.timeout {timeout:g}s",
                             "apply would give up on a deployment that is only slow, and roll it "
@@ -687,12 +695,33 @@ def _timing_findings(
     return found
 
 
+def _unchecked_image(service: Service, image: ImageFacts) -> Finding:
+    """An image whose registry did not answer: what deploy.yaml asks of that registry."""
+    key, url = image.registry or ("", "")
+    where = f"registry `{key}` ({url})" if key else "its registry"
+    needs = {
+        "local": f"apply pushes the image to {where}, which must be reachable from here",
+        "promote": f"apply re-tags the image in {where}, which must be reachable from here",
+    }.get(image.source or "", f"ECS pulls the image from {where}; it must exist there")
+    return _error(
+        service,
+        "image",
+        f"image `{image.key}` ({image.uri}) could not be checked: {image.detail}",
+        needs,
+        f"check the network (VPN, proxy) and `url:` of registry `{key}`"
+        if key
+        else "check the network and the registry's `url:`",
+    )
+
+
 def _resource_findings(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
     found: list[Finding] = []
     for image in facts.images:
-        if not image.available:
+        if not image.available and image.unchecked:
+            found.append(_unchecked_image(service, image))
+        elif not image.available:
             found.append(
                 _error(
                     service,

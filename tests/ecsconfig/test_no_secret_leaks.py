@@ -112,7 +112,7 @@ def test_promote_and_rollout_with_the_htpasswd_registry(
     assert registry.manifest_digest("shop/app", "bbbbbbb") == registry.manifest_digest(
         "shop/app", "latest"
     )
-    assert "instance(s) reconfigured" in result.output
+    assert "ecs.config on shop: 3 instances reconfigured" in result.output
     assert app.run("plan", env=env).output.rstrip().endswith("No changes.")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -62,7 +63,7 @@ def test_apply_rolls_out_one_instance_at_a_time(
         assert before["ended"] <= after["started"]
     attributes = _attributes(sandbox)
     assert len(set(attributes.values())) == 1 and None not in attributes.values()
-    assert "instance(s) reconfigured" in result.output
+    assert "ecs.config on shop: 3 instances reconfigured" in result.output
     again = app.run("plan", "--detailed-exitcode", env=env)
     assert again.exit_code == 0, again.output
     assert "No changes." in again.output
@@ -171,7 +172,16 @@ def test_drain_moves_the_tasks_then_sets_active_again(
     sandbox.control.reset_calls()
     result = app.run("apply", "--yes", env=env)
     assert result.exit_code == 0, result.output
-    assert "draining i-" in result.output or "instance(s) reconfigured" in result.output
+    assert "ecs.config on shop: 3 instances reconfigured" in result.output
+    # The service tasks on each instance are counted before it drains (2 tasks of `app`
+    # on 3 instances; the ones drained first move to the others).
+    moved = re.findall(
+        r"draining i-\w+: (\d+) service tasks? to move(?: \((\w+)\))?", result.output
+    )
+    assert len(moved) == 3, result.output
+    assert sum(int(n) for n, _ in moved) >= 2, result.output
+    assert {name for n, name in moved if int(n)} == {"app"}
+    assert "(s)" not in result.output
     calls = sandbox.control.calls()
     assert calls.get("ecs:UpdateContainerInstancesState") == 6  # DRAINING, ACTIVE each
     ecs = sandbox.client("ecs")

@@ -375,3 +375,34 @@ def test_declined_apply_is_a_result_line(app: App, validator: Draft202012Validat
     assert [line["type"] for line in lines] == ["result"]
     assert lines[0]["status"] == "declined"
     assert lines[0]["exit_code"] == 0
+
+
+def test_declined_apply_changes_nothing_and_exits_0(app: App, sandbox: Any) -> None:
+    """Answering no is not an error (as with terraform): exit 0, nothing written."""
+    import pty
+
+    master, slave = pty.openpty()
+    argv = [sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml), "--revision", REV_B]
+    sandbox.control.reset_calls()
+    proc = subprocess.Popen(
+        [*argv, "apply", "--allow-downtime"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"n\n")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Apply these changes? [y/N]:" in out
+    assert out.rstrip().endswith("Nothing was changed.")
+    assert write_calls(sandbox.control.calls(), lock_aside=True) == []
+    assert lock_tags(app.endpoint_url, "quickstart") == {}

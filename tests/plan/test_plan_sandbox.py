@@ -160,21 +160,21 @@ def test_saved_plan_file(app: App, tmp_path: Path) -> None:
     assert web["task_definition"]["containerDefinitions"][0]["image"].endswith(":bbbbbbb")
 
 
-def test_missing_cluster_is_an_error(app: App) -> None:
+def test_missing_cluster_is_bad_input(app: App) -> None:
     app.edit("deploy.yaml", "name: quickstart", "name: nowhere")
     result = app.run("plan")
-    assert result.exit_code == 1
-    assert "cluster nowhere does not exist" in result.output
+    assert result.exit_code == 3, result.output
+    assert "clusters.main.name: cluster nowhere does not exist in us-east-1" in result.output
 
 
-def test_missing_source_image_is_a_plan_error(app: App) -> None:
+def test_missing_source_image_is_bad_input(app: App) -> None:
     app.edit("deploy.yaml", "promote: latest", "promote: nosuchtag")
     result = app.run("plan")
-    assert result.exit_code == 1
-    assert "the source 123456789012.dkr.ecr.us-east-1.amazonaws.com/quickstart/web:nosuchtag" in (
-        result.output
-    )
-    assert "does not exist" in result.output
+    assert result.exit_code == 3, result.output
+    assert (
+        "images.web.promote: the promote source "
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/quickstart/web:nosuchtag does not exist"
+    ) in result.output
 
 
 def test_first_deploy_is_a_create(app: App) -> None:
@@ -194,19 +194,18 @@ def test_first_deploy_is_a_create(app: App) -> None:
     assert "1 service to create" in result.output
 
 
-def test_unreachable_endpoint_is_a_clear_error(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_endpoint_is_a_clear_error(app: App) -> None:
     import socket
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     result = app.run("--endpoint-url", f"http://127.0.0.1:{port}", "plan")
     assert result.exit_code == 1
-    assert f"ecs:DescribeClusters failed: cannot reach http://127.0.0.1:{port}/ (attempts: 2)" in (
+    assert f"error: cannot connect to http://127.0.0.1:{port} (connection refused)" in (
         result.output
     )
-    assert "check the network, --region and --endpoint-url" in result.output
+    assert "is the sandbox running?" in result.output
 
 
 def test_latest_revision_reads_the_newest_active_one(app: App, sandbox: Any) -> None:

@@ -199,3 +199,28 @@ def test_global_options_after_sandbox_demo_and_schema() -> None:
     result = runner.invoke(cli, ["demo", "--help"])
     assert result.exit_code == 0
     assert "-e, --env" in result.output
+
+
+def test_seed_summary_counts_in_the_right_number() -> None:
+    """One cluster is "1 cluster", not "1 clusters"."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    deploy = ROOT / "samples" / "quickstart" / "deploy.yaml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecsdeploy", "sandbox", "--port", str(port), "--seed", str(deploy)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        summary = proc.stderr.readline().strip()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert summary == (
+        f"seeded us-east-1 from {deploy}: 1 cluster, 3 container instances, 2 services"
+    ), summary

@@ -246,7 +246,7 @@ def test_static_port_minimum_50_stops_an_old_task_first() -> None:
     svc = service(2, 50, 200)
     (f,) = capacity(svc, taskdef(80), (busy(1), busy(2)))
     assert (f.rule, f.severity) == ("capacity-stop-first", "note")
-    assert "stop up to 1 old task(s)" in f.message and "1 of 2 keep serving" in f.message
+    assert "stop up to 1 old task before" in f.message and "1 of 2 keep serving" in f.message
     assert capacity(svc, taskdef(80), (busy(1), busy(2), idle())) == []
 
 
@@ -434,7 +434,7 @@ def test_estimated_duration_beyond_the_timeout_warns() -> None:
     svc = service(4, 100, 125, timeout=199)
     (f,) = check_service(svc, taskdef(0), facts())
     assert (f.rule, f.severity) == ("deployment-duration", "warning")
-    assert "about 200s (4 round(s)" in f.message
+    assert "about 200s (4 rounds of" in f.message
     assert check_service(service(4, 100, 125, timeout=200), taskdef(0), facts()) == []
 
 

@@ -23,6 +23,7 @@ from tests.apps import (
     write_calls,
 )
 from tests.verify.apps import (
+    ECR_URL,
     REGISTRY_ENV,
     idle_instances,
     private_registry,
@@ -261,15 +262,18 @@ def test_missing_log_group(quickstart: App, sandbox: Any) -> None:
     assert "awslogs-create-group" in web
 
 
-def test_missing_image_is_a_finding_not_a_crash(quickstart: App) -> None:
+def test_missing_promote_source_is_bad_input_at_its_line(quickstart: App) -> None:
     quickstart.edit("deploy.yaml", "promote: latest", "promote: nosuchtag")
     result = quickstart.run("verify")
-    assert result.exit_code == 4
-    uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/quickstart/web"
-    assert (
-        f"error: image `web` ({uri}:bbbbbbb) is not in its registry and this plan does not make "
-        f"it: its source {uri}:nosuchtag does not exist"
-    ) in result.output
+    assert result.exit_code == 3, result.output
+    uri = f"{ECR_URL}/quickstart"
+    (line,) = result.output.splitlines()
+    head = (
+        f"error: {quickstart.deploy_yaml}:23:14: images.web.promote: the promote source "
+        f"{uri}/web:nosuchtag does not exist (tags in {uri}/web: "
+    )
+    assert line.startswith(head), line
+    assert sorted(line.removeprefix(head).rstrip(")").split(", ")) == ["aaaaaaa", "latest"]
 
 
 def test_missing_repository_is_a_finding(quickstart: App) -> None:
@@ -377,11 +381,11 @@ def test_registry_access_denied_is_exit_1_not_a_finding(
     assert "is not in its registry" not in result.output
 
 
-def test_missing_cluster_is_exit_1(quickstart: App) -> None:
+def test_missing_cluster_is_bad_input(quickstart: App) -> None:
     quickstart.edit("deploy.yaml", "name: quickstart", "name: nowhere")
     result = quickstart.run("verify")
-    assert result.exit_code == 1
-    assert "cluster nowhere does not exist" in result.output
+    assert result.exit_code == 3, result.output
+    assert "clusters.main.name: cluster nowhere does not exist in us-east-1" in result.output
 
 
 # --- what apply calls --------------------------------------------------------------------------
@@ -454,7 +458,7 @@ def test_deregistration_delay_must_fit_the_timeout(quickstart: App, sandbox: Any
     # 299 s fits, but one round (2 x 10 s to turn healthy + 299 s to drain) does not.
     result = quickstart.run("verify")
     assert result.exit_code == 0, result.output
-    assert "warning: the update may take about 319s (1 round(s)" in result.output
+    assert "warning: the update may take about 319s (1 round of" in result.output
     elb.modify_target_group_attributes(
         TargetGroupArn=arn,
         Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "120"}],
@@ -563,12 +567,14 @@ def test_prefetched_lookups_count_and_their_errors_only_where_used(
 
 
 def test_verify_and_plan_agree_on_a_missing_promote_source(quickstart: App) -> None:
-    """`promote: lastest` (a typo) while the revision tag already exists: plan refuses
-    to plan, and verify no longer says all checks passed."""
+    """`promote: lastest` (a typo) while the revision tag already exists: plan and verify
+    both call it bad input at the `promote:` line, naming the tags there are."""
     quickstart.edit("deploy.yaml", "promote: latest", "promote: lastest")
-    verified = quickstart.run("verify", "--service", "web", revision=REV_A)
-    assert verified.exit_code == 4, verified.output
-    assert "quickstart/web:lastest does not exist" in verified.output
-    planned = quickstart.run("plan", "--service", "web", revision=REV_A)
-    assert planned.exit_code == 1, planned.output
-    assert "quickstart/web:lastest does not exist" in planned.output
+    expected = (
+        f"error: {quickstart.deploy_yaml}:23:14: images.web.promote: the promote source "
+        f"{ECR_URL}/quickstart/web:lastest does not exist (tags in {ECR_URL}/quickstart/web: latest)"
+    )
+    for command in ("verify", "plan"):
+        result = quickstart.run(command, "--service", "web", revision=REV_A)
+        assert result.exit_code == 3, result.output
+        assert result.output.splitlines()[-1] == expected, result.output
