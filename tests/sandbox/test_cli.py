@@ -222,5 +222,6 @@ def test_seed_summary_counts_in_the_right_number() -> None:
         _, err = proc.communicate(timeout=15)
     assert proc.returncode == 0, err
     assert summary == (
-        f"seeded us-east-1 from {deploy}: 1 cluster, 3 container instances, 2 services"
+        f"seeded us-east-1 from {deploy}: 1 cluster, 3 container instances, 2 services "
+        "on an earlier release"
     ), summary
