@@ -13,6 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ecsdeploy.errors import OperationError
 from ecsdeploy.resolve import Resolver
@@ -133,10 +134,17 @@ class RegistryClient:
         except requests.RequestException as exc:
             from .netcheck import reason
 
-            where = f"{self._where}" if self._where else f" at {self._base}"
-            raise OperationError(
-                f"cannot reach registry {self.host}{where} ({reason(exc)})"
-            ) from None
+            why = reason(exc)
+            failed = getattr(getattr(exc, "request", None), "url", None) or url
+            if urlsplit(str(failed)).netloc != urlsplit(self._base).netloc:
+                # Not the registry itself: its token server.
+                target = urlsplit(str(failed))
+                why = f"its token server {target.scheme}://{target.netloc}: {why}"
+            if self._where:  # mapped: where it went, then why
+                message = f"cannot reach registry {self.host}{self._where}: {why}"
+            else:
+                message = f"cannot reach registry {self.host} at {self._base} ({why})"
+            raise OperationError(message) from None
         return resp
 
     def digest(self, repository: str, reference: str) -> str | None:

@@ -4,6 +4,7 @@ checks, rollback, safety."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,10 @@ def test_without_circuit_breaker_the_tool_times_out_and_rolls_back(app: App, san
     assert "timed out after 3s" in result.output
     assert "rolling back to quickstart-web:1" in result.output
     assert _service(sandbox, "web")["taskDefinition"].endswith("quickstart-web:1")
+    # ECS's record of the rollback apply made is ECS's word, not an error.
+    assert "ecs: service deployment of the rollback SUCCESSFUL" in result.output
+    assert not re.search(r"error: .*service deployment", result.output), result.output
+    assert "Apply failed: 0 of 1 service ok." in result.output
 
 
 def test_unhealthy_targets_fail_the_release(app: App, sandbox: Any) -> None:

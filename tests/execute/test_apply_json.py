@@ -348,28 +348,8 @@ def test_interrupted_service_line_names_the_revision_the_service_is_on(
 def test_declined_apply_is_a_result_line(app: App, validator: Draft202012Validator) -> None:
     """A person at a terminal answers no: stdout still ends with one `result` line, and
     the question went to stderr."""
-    import pty
-
-    master, slave = pty.openpty()
-    argv = [sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml), "--revision", REV_B]
-    proc = subprocess.Popen(
-        [*argv, "apply", "--allow-downtime", "--format", "json"],
-        stdin=slave,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-    )
-    os.close(slave)
-    try:
-        os.write(master, b"n\n")
-        out, err = proc.communicate(timeout=120)
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
+    returncode, out, err = _answer_no(app, "apply", "--allow-downtime", "--format", "json")
+    assert returncode == 0, err
     assert "Apply these changes?" in err
     lines = _lines(validator, out)
     assert [line["type"] for line in lines] == ["result"]
@@ -379,13 +359,23 @@ def test_declined_apply_is_a_result_line(app: App, validator: Draft202012Validat
 
 def test_declined_apply_changes_nothing_and_exits_0(app: App, sandbox: Any) -> None:
     """Answering no is not an error (as with terraform): exit 0, nothing written."""
+    sandbox.control.reset_calls()
+    returncode, out, err = _answer_no(app, "apply", "--allow-downtime")
+    assert returncode == 0, err
+    assert "Apply these changes? [y/N]:" in out
+    assert out.rstrip().endswith("Nothing was changed.")
+    assert write_calls(sandbox.control.calls(), lock_aside=True) == []
+    assert lock_tags(app.endpoint_url, "quickstart") == {}
+
+
+def _answer_no(app: App, *args: str) -> tuple[int, str, str]:
+    """Run ecsdeploy with a terminal on stdin, answer "n" to its question."""
     import pty
 
     master, slave = pty.openpty()
     argv = [sys.executable, "-m", "ecsdeploy", "-f", str(app.deploy_yaml), "--revision", REV_B]
-    sandbox.control.reset_calls()
     proc = subprocess.Popen(
-        [*argv, "apply", "--allow-downtime"],
+        [*argv, *args],
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -401,8 +391,4 @@ def test_declined_apply_changes_nothing_and_exits_0(app: App, sandbox: Any) -> N
         os.close(master)
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, err
-    assert "Apply these changes? [y/N]:" in out
-    assert out.rstrip().endswith("Nothing was changed.")
-    assert write_calls(sandbox.control.calls(), lock_aside=True) == []
-    assert lock_tags(app.endpoint_url, "quickstart") == {}
+    return proc.returncode, out, err

@@ -46,27 +46,6 @@ def test_ecs_rollback_statuses_are_ecs_words_not_errors(app: App) -> None:
     assert "Apply failed: 1 of 2 services ok." in out
 
 
-def test_the_rollback_apply_made_is_reported_as_ecs_words(app: App, sandbox: Any) -> None:
-    """No circuit breaker: apply times out and rolls back itself; ECS's record of that
-    rollback (SUCCESSFUL) is not an error."""
-    app.edit(
-        "deploy.yaml", "circuit_breaker: {enable: true, rollback: true}", "circuit_breaker: false"
-    )
-    app.edit("deploy.yaml", "timeout: 5m", "timeout: 3s")
-    break_web(app, "SANDBOX_START_SECONDS", "864000")
-    elbv2 = sandbox.client("elbv2")
-    tg = elbv2.describe_target_groups(Names=["quickstart-web"])["TargetGroups"][0]
-    elbv2.modify_target_group_attributes(
-        TargetGroupArn=tg["TargetGroupArn"],
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "1"}],
-    )
-    result = app.run("apply", "--yes", "--allow-downtime", "--service", "web")
-    assert result.exit_code == 1, result.output
-    assert "ecs: service deployment of the rollback SUCCESSFUL" in result.output
-    assert not _STATUS_AS_ERROR.search(result.output), result.output
-    assert "Apply failed: 0 of 1 service ok." in result.output
-
-
 def test_sigterm_leaves_the_dependent_not_started_not_skipped(app: App, sandbox: Any) -> None:
     # The worker's new tasks take 3000 simulated seconds (~5 s real) to start.
     app.edit(
