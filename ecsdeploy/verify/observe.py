@@ -162,11 +162,14 @@ def _image_facts(ref: ImageRef, live: LiveState, errors: ImageErrors | None) -> 
         return ImageFacts(ref.key, ref.uri, False, "it was not looked up")
     # With `promote` or `local`, the source must exist even when the revision tag does:
     # the plan refuses a missing source (a typo such as `lastest`), and so does verify.
-    if (state.source_digest is not None) if makes else (state.target_digest is not None):
+    target_error = errors.get(f"{ref.repository}:{ref.tag}") if errors is not None else None
+    found = (state.source_digest is not None) if makes else (state.target_digest is not None)
+    # A source found locally is not enough when the registry apply pushes to did not answer.
+    if found and not (makes and state.target_digest is None and target_error):
         return ImageFacts(ref.key, ref.uri, True)
     recorded = None
     if errors is not None:
-        recorded = errors.get(f"{ref.repository}:{ref.tag}")
+        recorded = target_error
         if ref.promote is not None:
             recorded = recorded or errors.get(f"{ref.repository}:{ref.promote}")
         if ref.local is not None:
