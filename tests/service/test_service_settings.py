@@ -277,13 +277,36 @@ def test_omitted_desired_count_creates_with_one(sandbox: Any, tmp_path: Path) ->
     fast(folder)
     app = seed_app(sandbox, folder)
     # The worker under a new name: a service to create, with no count in deploy.yaml.
-    app.edit("deploy.yaml", "    desired_count: 1\n", "    name: worker-two\n")
+    # Its settings go in CreateService itself, tags included.
+    app.edit(
+        "deploy.yaml",
+        "    desired_count: 1\n",
+        "    name: worker-two\n"
+        "    enable_execute_command: true\n"
+        "    tags: {team: jobs}\n"
+        "    service_overrides: {schedulingStrategy: REPLICA, enableECSManagedTags: true}\n",
+    )
     plan = app.run("plan", "--detailed-exitcode", revision=REV_A)
     assert plan.exit_code == 2, plan.output
-    assert "        desiredCount: 1" in plan.output.splitlines()
+    lines = plan.output.splitlines()
+    for shown in (
+        "desiredCount: 1",
+        "enableExecuteCommand: true",
+        "tags.team: jobs",
+        "schedulingStrategy: REPLICA",
+    ):
+        assert f"        {shown}" in lines, shown
+    sandbox.control.reset_calls()
     result = app.run("apply", "--yes", "--allow-downtime", revision=REV_A)
     assert result.exit_code == 0, result.output
-    assert _web(sandbox, name="worker-two")["desiredCount"] == 1
+    created = _web(sandbox, name="worker-two")
+    assert created["desiredCount"] == 1
+    assert created["enableExecuteCommand"] is True
+    assert created["enableECSManagedTags"] is True
+    assert {"key": "team", "value": "jobs"} in created["tags"]
+    # CreateService-only fields are not compared with the service once it exists.
+    again = app.run("plan", "--detailed-exitcode", revision=REV_A)
+    assert again.exit_code == 0, again.output
 
 
 # -- refused before any AWS call ------------------------------------------------------
