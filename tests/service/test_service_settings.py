@@ -363,3 +363,16 @@ def test_bad_service_settings_are_refused_offline(
         assert message in " ".join(result.output.split()), result.output
     assert sandbox.control.calls() == {}
     assert write_calls(sandbox.control.calls()) == []
+
+
+def test_a_saved_plan_applies_the_tags_it_shows(app: App, sandbox: Any, tmp_path: Path) -> None:
+    _add_to_web(app, "    tags: {team: shop}\n    propagate_tags: TASK_DEFINITION\n")
+    out = tmp_path / "plan.json"
+    plan = app.run("plan", "--allow-downtime", "--out", str(out), revision=REV_A)
+    assert plan.exit_code == 0, plan.output
+    result = app.run("apply", "--yes", str(out), revision=None)
+    assert result.exit_code == 0, result.output
+    web = _web(sandbox)
+    assert _live(web, "tags.team") == "shop"
+    assert web["propagateTags"] == "TASK_DEFINITION"
+    assert app.run("plan", revision=REV_A).output.rstrip().endswith("No changes.")
