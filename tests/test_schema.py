@@ -534,6 +534,36 @@ INVALID: list[tuple[str, Mutation, tuple[str, ...], str]] = [
         ("services", "web", "launch_type"),
         "enum",
     ),
+    (
+        "service tag key reserved by AWS",
+        lambda d: d["services"]["web"].update(tags={"AWS:team": "shop"}),
+        ("services", "web", "tags"),
+        "not",
+    ),
+    (
+        "propagate_tags in lower case",
+        lambda d: d["services"]["web"].update(propagate_tags="service"),
+        ("services", "web", "propagate_tags"),
+        "enum",
+    ),
+    (
+        "placement constraint of an unknown type",
+        lambda d: d["services"]["web"].update(placement={"constraints": [{"type": "spread"}]}),
+        ("services", "web", "placement", "constraints", 0, "type"),
+        "enum",
+    ),
+    (
+        "capacity provider without its name",
+        lambda d: d["services"]["web"].update(capacity_provider_strategy=[{"weight": 1}]),
+        ("services", "web", "capacity_provider_strategy", 0),
+        "required",
+    ),
+    (
+        "service_overrides key in snake case",
+        lambda d: d["services"]["web"].update(service_overrides={"enable_ecs_managed_tags": True}),
+        ("services", "web", "service_overrides"),
+        "pattern",
+    ),
 ]
 
 

@@ -165,7 +165,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         cluster=d["cluster"],
         name=d.get("name", key),
         task_definition=(base_dir / d["task_definition"]).resolve(),
-        desired_count=d.get("desired_count", 1),
+        desired_count=d.get("desired_count"),
         deployment=deployment,
         load_balancer=lb,
         zero_downtime=d.get("zero_downtime", True),
@@ -175,6 +175,35 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         launch_type=d.get("launch_type"),
         network=network,
         health_check_grace_period=_opt_duration(d.get("health_check_grace_period"), None),
+        enable_execute_command=d.get("enable_execute_command"),
+        tags=None if d.get("tags") is None else {str(k): str(v) for k, v in d["tags"].items()},
+        propagate_tags=d.get("propagate_tags"),
+        platform_version=d.get("platform_version"),
+        placement=_placement(d.get("placement") or {}),
+        capacity_provider_strategy=None
+        if d.get("capacity_provider_strategy") is None
+        else tuple(
+            m.CapacityProvider(
+                capacity_provider=i["capacity_provider"],
+                weight=i.get("weight", 0),
+                base=i.get("base", 0),
+            )
+            for i in d["capacity_provider_strategy"]
+        ),
+        service_overrides=dict(d.get("service_overrides") or {}),
+    )
+
+
+def _placement(d: dict[str, Any]) -> m.Placement:
+    constraints = d.get("constraints")
+    strategy = d.get("strategy")
+    return m.Placement(
+        constraints=None
+        if constraints is None
+        else tuple(m.PlacementConstraint(c["type"], c.get("expression")) for c in constraints),
+        strategy=None
+        if strategy is None
+        else tuple(m.PlacementStrategy(s["type"], s.get("field")) for s in strategy),
     )
 
 

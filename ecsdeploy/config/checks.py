@@ -144,6 +144,21 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
                 parse_duration(value)
             except ValueError as exc:
                 problems.append(Problem(str(exc), positions.locate((*base, *dpath))))
+        if "launch_type" in svc and "capacity_provider_strategy" in svc:
+            problems.append(
+                Problem(
+                    "`launch_type` and `capacity_provider_strategy` together: ECS takes one "
+                    "or the other",
+                    positions.locate((*base, "capacity_provider_strategy"), key=True),
+                    "keep `capacity_provider_strategy` (e.g. `[{capacity_provider: FARGATE, "
+                    "weight: 1}]`) or `launch_type`, not both",
+                )
+            )
+        overrides = svc.get("service_overrides")
+        if isinstance(overrides, dict) and overrides:
+            from .overrides import check_overrides
+
+            problems += check_overrides(overrides, (*base, "service_overrides"), positions)
         template = svc.get("task_definition")
         if isinstance(template, str):
             tpath = (base_dir / template).resolve()

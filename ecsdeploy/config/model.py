@@ -18,6 +18,7 @@ RegistryType = Literal["ecr", "docker"]
 AuthType = Literal["dockercfg", "docker"]
 AuthMode = Literal["ecs_config", "repository_credentials"]
 LaunchType = Literal["EC2", "FARGATE", "EXTERNAL"]
+PropagateTags = Literal["SERVICE", "TASK_DEFINITION", "NONE"]
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,42 @@ class Network:
 
 
 @dataclass(frozen=True)
+class PlacementConstraint:
+    type: str  # distinctInstance | memberOf
+    expression: str | None = None
+
+
+@dataclass(frozen=True)
+class PlacementStrategy:
+    type: str  # random | spread | binpack
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Task placement; None leaves the live service's as it is, () removes it."""
+
+    constraints: tuple[PlacementConstraint, ...] | None = None
+    strategy: tuple[PlacementStrategy, ...] | None = None
+
+
+@dataclass(frozen=True)
+class CapacityProvider:
+    """One item of a capacity provider strategy (weight and base default to 0, as in ECS)."""
+
+    capacity_provider: str
+    weight: int = 0
+    base: int = 0
+
+
+@dataclass(frozen=True)
 class Service:
     key: str
     cluster: str  # key into Config.clusters
     name: str
     task_definition: Path  # the template, absolute
-    desired_count: int = 1
+    # None: an existing service keeps its live count; a new one starts with 1.
+    desired_count: int | None = None
     deployment: Deployment = Deployment()
     load_balancer: LoadBalancer | None = None
     zero_downtime: bool = True
@@ -137,6 +168,22 @@ class Service:
     launch_type: LaunchType | None = None
     network: Network | None = None
     health_check_grace_period: float | None = None  # seconds
+    # The settings below are None when deploy.yaml does not mention them: the live
+    # service keeps its own, and a new one gets ECS's default.
+    enable_execute_command: bool | None = None
+    tags: Mapping[str, str] | None = None
+    propagate_tags: PropagateTags | None = None
+    platform_version: str | None = None
+    placement: Placement = Placement()
+    capacity_provider_strategy: tuple[CapacityProvider, ...] | None = None
+    # Other CreateService/UpdateService fields, in the API's camelCase shape, checked
+    # against the ECS API model when the configuration is built.
+    service_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def initial_count(self) -> int:
+        """The desired count a service ecsdeploy creates starts with."""
+        return 1 if self.desired_count is None else self.desired_count
 
 
 @dataclass(frozen=True)

@@ -440,6 +440,11 @@ class Executor:
             answer = self.writer.send_service_request(request, create=service_step.create)
             if answer.get("serviceArn"):
                 self.service_arns[sp.key] = str(answer["serviceArn"])
+            tagging = service_step.tag_resource
+            if tagging is not None:
+                # UpdateService takes no tags: the service's own go by TagResource.
+                arn = str(answer.get("serviceArn") or tagging["resourceArn"])
+                self.writer.tag(arn, {t["key"]: t["value"] for t in tagging["tags"]})
             primary = EcsService.from_api(answer).primary
             if primary is not None and primary.id:
                 self.deployments[sp.key] = primary.id

@@ -92,6 +92,11 @@ class ServiceStep:
     changes: tuple[Change, ...]
     create: bool = False
     request: Mapping[str, Any] = field(default_factory=dict)
+    # Lines for the reviewer beyond the changes ("desired count: kept (live 7)").
+    notes: tuple[str, ...] = ()
+    # The TagResource input for the tags of an existing service (UpdateService takes
+    # none), sent after the request; None when no tag changes.
+    tag_resource: Mapping[str, Any] | None = None
 
     @property
     def kind(self) -> StepKind:

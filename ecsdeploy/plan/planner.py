@@ -10,6 +10,7 @@ from typing import Any
 from ecsdeploy import __version__
 from ecsdeploy.adapters.ecs import family_and_revision, short_arn
 from ecsdeploy.config.model import Config, Service
+from ecsdeploy.config.overrides import CREATE_ONLY
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
 from ecsdeploy.releases import (
@@ -83,12 +84,59 @@ def _out_of_date(instances: tuple[InstanceState, ...], digest: str) -> tuple[str
     return tuple(i.ec2_instance_id for i in instances if i.ecs_config != digest)
 
 
-def desired_service_settings(service: Service, task_definition: str) -> dict[str, object]:
-    """The service fields deploy.yaml owns, as `ecs:DescribeServices` names them."""
+def service_fields(service: Service) -> dict[str, Any]:
+    """The service settings beyond the core ones that deploy.yaml mentions, in the
+    CreateService/UpdateService shape (service_overrides merged in); tags aside."""
+    fields: dict[str, Any] = {}
+    if service.enable_execute_command is not None:
+        fields["enableExecuteCommand"] = service.enable_execute_command
+    if service.propagate_tags is not None:
+        fields["propagateTags"] = service.propagate_tags
+    if service.platform_version is not None:
+        fields["platformVersion"] = service.platform_version
+    placement = service.placement
+    if placement.constraints is not None:
+        fields["placementConstraints"] = [
+            {"type": c.type} | ({"expression": c.expression} if c.expression is not None else {})
+            for c in placement.constraints
+        ]
+    if placement.strategy is not None:
+        fields["placementStrategy"] = [
+            {"type": p.type} | ({"field": p.field} if p.field is not None else {})
+            for p in placement.strategy
+        ]
+    if service.capacity_provider_strategy is not None:
+        fields["capacityProviderStrategy"] = [
+            {"capacityProvider": c.capacity_provider, "weight": c.weight, "base": c.base}
+            for c in service.capacity_provider_strategy
+        ]
+    fields |= copy.deepcopy(dict(service.service_overrides))
+    return fields
+
+
+def _flat(prefix: str, value: Any) -> dict[str, Any]:
+    """Objects as dotted fields (`deploymentController.type`); lists and scalars whole."""
+    if isinstance(value, Mapping) and value:
+        out: dict[str, Any] = {}
+        for key, inner in value.items():
+            out |= _flat(f"{prefix}.{key}", inner)
+        return out
+    return {prefix: value}
+
+
+def desired_service_settings(
+    service: Service, task_definition: str, *, create: bool = False
+) -> dict[str, object]:
+    """The service fields deploy.yaml owns, as `ecs:DescribeServices` names them.
+
+    Only what deploy.yaml mentions: an omitted desired_count is not compared (the live
+    service keeps its count; a new one starts with 1), nor is an omitted setting.
+    """
     dep = service.deployment
-    settings: dict[str, object] = {
-        "taskDefinition": task_definition,
-        "desiredCount": service.desired_count,
+    settings: dict[str, object] = {"taskDefinition": task_definition}
+    if service.desired_count is not None or create:
+        settings["desiredCount"] = service.initial_count
+    settings |= {
         "deploymentConfiguration.minimumHealthyPercent": dep.minimum_healthy_percent,
         "deploymentConfiguration.maximumPercent": dep.maximum_percent,
         "deploymentConfiguration.deploymentCircuitBreaker.enable": dep.circuit_breaker.enable,
@@ -96,14 +144,56 @@ def desired_service_settings(service: Service, task_definition: str) -> dict[str
     }
     if service.health_check_grace_period is not None:
         settings["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
+    for name, value in service_fields(service).items():
+        if create or name not in CREATE_ONLY:
+            settings |= _flat(name, value)
+    for key, value in (service.tags or {}).items():
+        settings[f"tags.{key}"] = value
     return settings
 
 
-def _live_settings(state: ServiceState) -> dict[str, object]:
+# What DescribeServices leaves out means ECS's default (API reference).
+_LIVE_DEFAULTS: Mapping[str, object] = {
+    "enableExecuteCommand": False,
+    "propagateTags": "NONE",
+    "placementConstraints": [],
+    "placementStrategy": [],
+    "capacityProviderStrategy": [],
+    "enableECSManagedTags": False,
+}
+
+
+def _live_value(svc: Mapping[str, Any], field: str) -> object:
+    """A service field as DescribeServices (with TAGS) shows it, by dotted name; one it
+    reports only per deployment (serviceConnectConfiguration, volumeConfigurations)
+    from the primary deployment."""
+    if field.startswith("tags."):
+        return tag_map(svc).get(field.removeprefix("tags."))
+    head, *rest = field.split(".")
+    primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
+    value: Any = svc.get(head)
+    if value is None and primary is not None:
+        value = primary.get(head)
+    if value is None:
+        value = _LIVE_DEFAULTS.get(head)
+    for part in rest:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if head == "capacityProviderStrategy" and isinstance(value, list):
+        # Weight and base default to 0; ECS may leave either out.
+        value = [
+            {"capacityProvider": i.get("capacityProvider"), "weight": 0, "base": 0}
+            | {k: v for k, v in i.items() if k in ("weight", "base") and v is not None}
+            for i in value
+            if isinstance(i, Mapping)
+        ]
+    return copy.deepcopy(value)
+
+
+def _live_settings(state: ServiceState, fields: list[str]) -> dict[str, object]:
     svc = state.service or {}
     dep = svc.get("deploymentConfiguration") or {}
     breaker = dep.get("deploymentCircuitBreaker") or {}
-    return {
+    core: dict[str, object] = {
         "taskDefinition": svc.get("taskDefinition"),
         "desiredCount": svc.get("desiredCount"),
         "deploymentConfiguration.minimumHealthyPercent": dep.get("minimumHealthyPercent"),
@@ -112,6 +202,7 @@ def _live_settings(state: ServiceState) -> dict[str, object]:
         "deploymentConfiguration.deploymentCircuitBreaker.rollback": breaker.get("rollback", False),
         "healthCheckGracePeriodSeconds": svc.get("healthCheckGracePeriodSeconds"),
     }
+    return {f: core[f] if f in core else _live_value(svc, f) for f in fields}
 
 
 def wait_step_for(service: Service) -> WaitStep:
@@ -196,21 +287,30 @@ def service_request(
     *,
     create: bool,
     target_group_arn: str | None = None,
+    changed: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The UpdateService (or CreateService) input for the service, as apply sends it.
 
-    `task_definition` None stands for the revision the plan registers.
+    `task_definition` None stands for the revision the plan registers. An update
+    sends the core fields and, of the other settings, those in `changed` (top-level
+    names); an omitted desired_count is not sent, so the live count stays.
     """
     request: dict[str, Any] = {"cluster": cluster}
     request["serviceName" if create else "service"] = service.name
-    request |= {
-        "taskDefinition": task_definition,
-        "desiredCount": service.desired_count,
-        "deploymentConfiguration": deployment_configuration(service),
-    }
+    request["taskDefinition"] = task_definition
+    if create or service.desired_count is not None:
+        request["desiredCount"] = service.initial_count
+    request["deploymentConfiguration"] = deployment_configuration(service)
     if service.health_check_grace_period is not None:
         request["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
+    extra = service_fields(service)
     if not create:
+        for name, value in extra.items():
+            if name not in CREATE_ONLY and name in (changed or frozenset()):
+                request[name] = value
+        if "capacityProviderStrategy" in request:
+            # ECS refuses a capacity provider strategy change without a new deployment.
+            request["forceNewDeployment"] = True
         return request
     if service.launch_type:
         request["launchType"] = service.launch_type
@@ -231,6 +331,9 @@ def service_request(
                 "assignPublicIp": "ENABLED" if service.network.assign_public_ip else "DISABLED",
             }
         }
+    request |= extra
+    if service.tags:
+        request["tags"] = [{"key": k, "value": v} for k, v in service.tags.items()]
     return request
 
 
@@ -348,7 +451,7 @@ def plan_service(
             desired_td = with_release_tags(desired_td, revision, config.environment)
 
     shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
-    desired = desired_service_settings(service, shown_target)
+    desired = desired_service_settings(service, shown_target, create=not state.exists)
     if not state.exists:
         changes = tuple(Change(k, None, _show(k, v)) for k, v in desired.items())
         lb = service.load_balancer
@@ -368,15 +471,25 @@ def plan_service(
         )
         steps.append(ServiceStep(changes=changes, create=True, request=request))
     else:
-        live_settings = _live_settings(state)
+        live_settings = _live_settings(state, list(desired))
         changes = tuple(
             Change(k, _show(k, live_settings.get(k)), _show(k, v))
             for k, v in desired.items()
             if live_settings.get(k) != v
         )
         if changes:
-            request = service_request(service, state.cluster, target_arn, create=False)
-            steps.append(ServiceStep(changes=changes, request=request))
+            changed = frozenset(c.field.split(".")[0] for c in changes)
+            request = service_request(
+                service, state.cluster, target_arn, create=False, changed=changed
+            )
+            steps.append(
+                ServiceStep(
+                    changes=changes,
+                    request=request,
+                    notes=_update_notes(service, state, changed),
+                    tag_resource=_tag_resource(state, changes),
+                )
+            )
     if (
         any(isinstance(s, ServiceStep) for s in steps)
         or _rolling_out(state)
@@ -432,6 +545,34 @@ def plan_service(
     )
 
 
+def _update_notes(
+    service: Service, state: ServiceState, changed: frozenset[str]
+) -> tuple[str, ...]:
+    """What a reviewer should know about an update beyond the changed fields."""
+    notes = []
+    if service.desired_count is None:
+        live = (state.service or {}).get("desiredCount")
+        notes.append(f"desired count: kept (live {live})")
+    if "capacityProviderStrategy" in changed:
+        notes.append(
+            "the capacity provider strategy changes: ECS starts a new deployment "
+            "(forceNewDeployment), replacing every task"
+        )
+    return tuple(notes)
+
+
+def _tag_resource(state: ServiceState, changes: tuple[Change, ...]) -> dict[str, Any] | None:
+    """The TagResource input for the service's changed tags (UpdateService takes none)."""
+    tags = [
+        {"key": c.field.removeprefix("tags."), "value": c.after}
+        for c in changes
+        if c.field.startswith("tags.")
+    ]
+    if not tags:
+        return None
+    return {"resourceArn": state.arn, "tags": tags}
+
+
 def _registry_auth_warnings(
     config: Config,
     service: Service,
@@ -440,8 +581,13 @@ def _registry_auth_warnings(
     cluster_steps: Mapping[str, EcsConfigStep] | None,
 ) -> list[Warning]:
     found: list[Warning] = []
-    fargate = service.launch_type == "FARGATE" or "FARGATE" in (
-        desired_td.get("requiresCompatibilities") or []
+    fargate = (
+        service.launch_type == "FARGATE"
+        or any(
+            c.capacity_provider.upper().startswith("FARGATE")
+            for c in service.capacity_provider_strategy or ()
+        )
+        or "FARGATE" in (desired_td.get("requiresCompatibilities") or [])
     )
     for key in rendered.images:
         registry = config.registries[config.images[key].registry]

@@ -168,6 +168,8 @@ def _step(step: Step) -> dict[str, Any]:
                 {"field": c.field, "before": c.before, "after": c.after} for c in step.changes
             ],
             "request": dict(step.request),
+            "notes": list(step.notes),
+            "tag_resource": None if step.tag_resource is None else dict(step.tag_resource),
         }
     elif isinstance(step, WaitStep):
         base |= {
@@ -290,6 +292,8 @@ def _step_from(data: dict[str, Any]) -> Step:
             ),
             create=kind == "create_service",
             request=dict(data["request"]),
+            notes=tuple(data.get("notes") or ()),
+            tag_resource=data.get("tag_resource"),
         )
     if kind == "wait":
         return WaitStep(

@@ -10,6 +10,7 @@ from the simulation alone.
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Callable
@@ -96,6 +97,36 @@ def _launch_type(params: dict[str, Any], answered: dict[str, Any]) -> str:
         if "FARGATE" in str(item.get("capacityProvider", "")).upper():
             return "FARGATE"
     return str(answered.get("launchType") or "EC2")
+
+
+# Service settings the simulation keeps as sent and DescribeServices reports (moto
+# drops some of them), with what ECS reports when CreateService was not given them.
+SERVICE_SETTINGS: dict[str, Any] = {
+    "enableExecuteCommand": False,
+    "propagateTags": "NONE",
+    "enableECSManagedTags": False,
+    "placementConstraints": [],
+    "placementStrategy": [],
+    "capacityProviderStrategy": None,
+    "availabilityZoneRebalancing": None,
+    "serviceRegistries": [],
+}
+
+
+def _settings(params: dict[str, Any], *, create: bool, launch_type: str) -> dict[str, Any]:
+    """The SERVICE_SETTINGS a CreateService/UpdateService call sets (with ECS's defaults
+    on create); platformVersion LATEST for a Fargate service created without one."""
+    out: dict[str, Any] = {}
+    for name, default in SERVICE_SETTINGS.items():
+        if name in params:
+            out[name] = params[name]
+        elif create and default is not None:
+            out[name] = default
+    if create and launch_type == "FARGATE":
+        out["platformVersion"] = params.get("platformVersion") or "LATEST"
+    elif "platformVersion" in params:
+        out["platformVersion"] = params["platformVersion"]
+    return out
 
 
 TASK_DEFINITION_CALLS = frozenset(
@@ -190,6 +221,12 @@ class Api:
         return None
 
     def create_service(self, call: Call, forward: Forward) -> Reply | None:
+        if call.params.get("launchType") and call.params.get("capacityProviderStrategy"):
+            return json_error(
+                "InvalidParameterException",
+                "Specifying both a launch type and capacity provider strategy is not supported. "
+                "Remove one and try again.",
+            )
         reply = forward(self._fill_network(call))
         if reply.status != 200:
             return reply
@@ -214,11 +251,29 @@ class Api:
             health_check_grace_period=float(call.params.get("healthCheckGracePeriodSeconds") or 0),
             network_configuration=call.params.get("networkConfiguration"),
             platform_version=call.params.get("platformVersion"),
+            settings=_settings(
+                call.params, create=True, launch_type=_launch_type(call.params, answered)
+            ),
         )
         data["service"] = self._overlay(answered, svc)
         return json_reply(data)
 
     def update_service(self, call: Call, forward: Forward) -> Reply | None:
+        p = call.params
+        known = self.sim.find_service(call.region, _cluster_name(p), str(p.get("service", "")))
+        strategy = p.get("capacityProviderStrategy")
+        if (
+            known is not None
+            and strategy is not None
+            and strategy != known.settings.get("capacityProviderStrategy")
+            and not p.get("forceNewDeployment")
+        ):
+            return json_error(
+                "InvalidParameterException",
+                "When switching from launch type to capacity provider strategy on an existing "
+                "service, or making a change to a capacity provider strategy on a service that "
+                "is already using one, you must force a new deployment.",
+            )
         reply = forward(self._fill_network(call))
         if reply.status != 200:
             return reply
@@ -229,7 +284,6 @@ class Api:
         )
         if svc is None:
             return reply
-        p = call.params
         lbs = _bindings(p["loadBalancers"]) if "loadBalancers" in p else None
         grace = p.get("healthCheckGracePeriodSeconds")
         self.sim.update_service(
@@ -242,6 +296,7 @@ class Api:
             load_balancers=lbs,
             network_configuration=p.get("networkConfiguration"),
             health_check_grace_period=None if grace is None else float(grace),
+            settings=_settings(p, create=False, launch_type=svc.launch_type),
         )
         data["service"] = self._overlay(answered, svc)
         return json_reply(data)
@@ -284,6 +339,12 @@ class Api:
             out["taskDefinition"] = svc.primary.spec.arn
         out["deploymentConfiguration"] = svc.config.to_api()
         out["launchType"] = svc.launch_type
+        out |= copy.deepcopy(svc.settings)
+        if svc.settings.get("capacityProviderStrategy"):
+            # A service on a capacity provider strategy has no launch type.
+            out.pop("launchType", None)
+        if svc.platform_version is not None:
+            out["platformVersion"] = svc.platform_version
         out["healthCheckGracePeriodSeconds"] = int(svc.health_check_grace_period)
         out["loadBalancers"] = [
             {

@@ -393,6 +393,7 @@ class Service:
         health_check_grace_period: float,
         network_configuration: dict[str, Any] | None,
         platform_version: str | None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.region = region
         self.account = account
@@ -407,6 +408,9 @@ class Service:
         self.health_check_grace_period = health_check_grace_period
         self.network_configuration = network_configuration
         self.platform_version = platform_version
+        # Service settings ECS keeps and reports as they were sent (SERVICE_SETTINGS in
+        # the API layer), with ECS's defaults for those not sent.
+        self.settings: dict[str, Any] = dict(settings or {})
         self.deployments: list[Deployment] = []  # newest first; [0] is PRIMARY
         self.tasks: list[Task] = []
         self.events: list[Event] = []  # oldest first; reversed when reported

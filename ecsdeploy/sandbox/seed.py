@@ -157,7 +157,7 @@ def default_instances(config: Config, cluster_key: str) -> int:
     The extra instance stays idle, so a rolling update with a static host port has
     somewhere to start its new task before an old one stops.
     """
-    counts = [s.desired_count for s in config.services.values() if s.cluster == cluster_key]
+    counts = [s.initial_count for s in config.services.values() if s.cluster == cluster_key]
     return (max(counts) if counts else 0) + 1
 
 
@@ -449,7 +449,7 @@ def seed(
             "cluster": cluster_name,
             "serviceName": svc.name,
             "taskDefinition": td_arn,
-            "desiredCount": svc.desired_count,
+            "desiredCount": svc.initial_count,
             "launchType": _launch_type(svc, taskdef),
             "deploymentConfiguration": {
                 "minimumHealthyPercent": d.minimum_healthy_percent,

@@ -280,6 +280,7 @@ class Simulation:
         health_check_grace_period: float,
         network_configuration: dict[str, Any] | None,
         platform_version: str | None,
+        settings: dict[str, Any] | None = None,
     ) -> Service:
         self._fresh_instant()
         spec = self.backends.task_spec(account, region, task_definition)
@@ -297,6 +298,7 @@ class Simulation:
             health_check_grace_period=health_check_grace_period,
             network_configuration=network_configuration,
             platform_version=platform_version,
+            settings=settings,
         )
         old = self.services.get(svc.key)
         if old is not None:
@@ -320,8 +322,12 @@ class Simulation:
         load_balancers: tuple[LoadBalancerBinding, ...] | None,
         network_configuration: dict[str, Any] | None,
         health_check_grace_period: float | None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self._fresh_instant()
+        svc.settings |= settings or {}
+        if settings and "platformVersion" in settings:
+            svc.platform_version = str(settings["platformVersion"])
         if desired_count is not None:
             svc.desired_count = desired_count
             svc.steady = False

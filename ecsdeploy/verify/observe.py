@@ -207,7 +207,7 @@ def _jobs(
         td = rendered[key].task_definition
         if service.load_balancer is not None:
             jobs[_Job("target_group", service.load_balancer.target_group)] = None
-        if launch[key] == "EC2" and service.desired_count > 0:
+        if launch[key] == "EC2" and service.desired_count != 0:
             jobs[_Job("cluster", config.clusters[service.cluster].name)] = None
         for name in rules.roles(td):
             jobs[_Job("role", name)] = None
@@ -318,6 +318,7 @@ def observe(
             else None,
             instances=results.get(cluster_job) if cluster_job in results else None,
             grace_period=(live_service or {}).get("healthCheckGracePeriodSeconds"),
+            live_desired=(live_service or {}).get("desiredCount"),
             images=tuple(_image_facts(images[k], live, image_errors) for k in rendered[key].images),
             roles={name: bool(results[_Job("role", name)]) for name in rules.roles(td)},
             log_groups={g: bool(results[_Job("log_group", g)]) for g in rules.log_groups(td)},

@@ -123,6 +123,7 @@ class ServiceFacts:
     target_group: TargetGroupFacts | None = None  # None: not found (or no load_balancer)
     instances: tuple[InstanceFacts, ...] | None = None  # None: not looked up (Fargate)
     grace_period: float | None = None  # the live service's, used when deploy.yaml has none
+    live_desired: int | None = None  # the live service's count, used when deploy.yaml has none
     images: tuple[ImageFacts, ...] = ()
     roles: Mapping[str, bool] = field(default_factory=dict)  # role name -> exists
     log_groups: Mapping[LogGroupRef, bool] = field(default_factory=dict)
@@ -197,9 +198,13 @@ def task_needs(taskdef: Mapping[str, Any], launch_type: str = "EC2") -> TaskNeed
 def resolve_launch_type(
     service: Service, taskdef: Mapping[str, Any], live_service: Mapping[str, Any] | None
 ) -> str:
-    """deploy.yaml's launch_type, else the live service's, else the task definition's."""
+    """deploy.yaml's launch_type (or capacity provider strategy), else the live
+    service's, else the task definition's."""
     if service.launch_type:
         return service.launch_type
+    for provider in service.capacity_provider_strategy or ():
+        if provider.capacity_provider.upper().startswith("FARGATE"):
+            return "FARGATE"
     if live_service:
         if live_service.get("launchType"):
             return str(live_service["launchType"])
@@ -305,7 +310,7 @@ def rolling_findings(service: Service) -> list[Finding]:
     """
     found: list[Finding] = []
     dep = service.deployment
-    desired = service.desired_count
+    desired = service.initial_count
     if service.load_balancer is None:
         found.append(
             _downtime(
@@ -481,7 +486,7 @@ def _capacity_findings(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts, needs: TaskNeeds
 ) -> tuple[list[Finding], int]:
     """EC2 placement during the update; also returns how many instances can take an extra task."""
-    desired = service.desired_count
+    desired = service.initial_count
     dep = service.deployment
     if facts.launch_type != "EC2" or facts.instances is None or desired <= 0:
         return [], -1
@@ -627,8 +632,8 @@ def _timing_findings(
                     f"raise deployment.timeout above {delay + tg.healthy_threshold * tg.interval}s",
                 )
             )
-        elif service.desired_count > 0:
-            desired = service.desired_count
+        elif service.initial_count > 0:
+            desired = service.initial_count
             minimum = ecs_rules.min_healthy_tasks(desired, dep.minimum_healthy_percent)
             headroom = ecs_rules.max_tasks(desired, dep.maximum_percent) - desired
             if facts.launch_type == "EC2" and needs.static_ports and free_instances >= 0:
@@ -816,6 +821,9 @@ def check_service(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
     """Every rule for one service, in a fixed order (load balancer, arithmetic, capacity, ...)."""
+    if service.desired_count is None and facts.exists and facts.live_desired is not None:
+        # deploy.yaml leaves the count to the live service: judge the count it runs.
+        service = replace(service, desired_count=facts.live_desired)
     needs = task_needs(taskdef, facts.launch_type)
     found = rolling_findings(service)
     found += soften(service, _load_balancer_findings(service, taskdef, facts))

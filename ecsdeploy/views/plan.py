@@ -65,6 +65,7 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
                 lines.append((" ", f"    {c.field}: {_value(c.after)}"))
             else:
                 lines.append((" ", f"    {c.field}: {_value(c.before)} -> {_value(c.after)}"))
+        lines += [(" ", f"    {note}") for note in step.notes]
         return lines
     if isinstance(step, WaitStep):
         return [(sym, f"wait up to {format_duration(step.timeout)} for: " + "; ".join(step.checks))]

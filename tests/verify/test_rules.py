@@ -585,3 +585,18 @@ def test_enforce_refuses_on_errors_and_lets_downtime_through_when_allowed() -> N
         [Finding("warning", "web", "m", "w"), Finding("note", "web", "m", "w")],
         allow_downtime=False,
     )
+
+
+@pytest.mark.parametrize(
+    ("exists", "live", "stuck"),
+    [(True, 3, False), (True, 1, True), (False, None, True)],
+    ids=["live-3", "live-1", "new-service-starts-at-1"],
+)
+def test_omitted_desired_count_is_judged_with_the_live_count(
+    exists: bool, live: int | None, stuck: bool
+) -> None:
+    # 50%/100%: with 1 task nothing may stop or start; with 3, one may stop first.
+    svc = replace(service(1, 50, 100), desired_count=None)
+    facts = ServiceFacts(launch_type="FARGATE", exists=exists, target_group=TG, live_desired=live)
+    found = rules_of(check_service(svc, taskdef(mode="awsvpc"), facts))
+    assert ("progress" in found) is stuck
