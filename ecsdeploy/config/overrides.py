@@ -3,7 +3,7 @@
 A service's `service_overrides` holds CreateService/UpdateService fields in the
 API's own camelCase shape, for what deploy.yaml has no key of its own for. Each is
 walked through its CreateServiceRequest member in botocore's ECS model
-(`render.api_model`), so a typo or a wrong type is an input error (exit 3) at its
+(`ecsdeploy.api_model`), so a typo or a wrong type is an input error (exit 3) at its
 key path; a field deploy.yaml has a key for is refused with that key's name, so a
 setting has one spelling and the plan compares it once.
 """
@@ -48,7 +48,7 @@ def check_overrides(
     overrides: Mapping[str, Any], base: KeyPath, positions: Positions
 ) -> list[Problem]:
     """What is wrong with one service's `service_overrides` (at `base`)."""
-    from ecsdeploy.render.api_model import check_shape, load_model, suggest
+    from ecsdeploy.api_model import check_shape, load_model, suggest
 
     problems: list[Problem] = []
     model = load_model("ecs")

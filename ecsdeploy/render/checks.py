@@ -27,16 +27,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from ecsdeploy import ecs_rules
-from ecsdeploy.config.model import Service
-
-from .api_model import (
+from ecsdeploy.api_model import (
     REGISTER_TASK_DEFINITION,
     ShapeProblem,
     check_shape,
     item_labels,
     suggest,
 )
-from .api_model import load_model as load_api_model
+from ecsdeploy.api_model import load_model as load_api_model
+from ecsdeploy.config.model import Service
+
 from .shapes import REGISTER_FIELDS
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ecsdeploy.api_model import ShapeProblem
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.errors import InputError, Location, Problem
 
-from .api_model import ShapeProblem
 from .checks import secret_literals, task_definition_problems
 from .gitinfo import GitInfo, GitSource, LazyGit
 from .regions import RegionProblem, region_problems

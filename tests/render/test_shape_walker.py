@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from ecsdeploy.config.model import Service
-from ecsdeploy.render.api_model import (
+from ecsdeploy.api_model import (
     REGISTER_TASK_DEFINITION,
     Rules,
     ServiceModel,
@@ -22,6 +21,7 @@ from ecsdeploy.render.api_model import (
     load_model,
     read_model,
 )
+from ecsdeploy.config.model import Service
 from ecsdeploy.render.checks import secret_literals, task_definition_problems
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
 from tests.plan.realdata import load, real_taskdef_params
