@@ -44,6 +44,7 @@ import boto3
 
 from ecsdeploy import releases
 from ecsdeploy.config.model import Config, Registry, Service
+from ecsdeploy.render.regions import is_region
 from ecsdeploy.sandbox.ids import CUSTOM_ID_TAG
 
 # Health checks quick enough for a demo, slow enough to watch: healthy after 2 x 10 s.
@@ -183,11 +184,6 @@ def _named_network(config: Config) -> tuple[list[str], list[str]]:
             subnets.update(dict.fromkeys(svc.network.subnets))
             groups.update(dict.fromkeys(svc.network.security_groups))
     return list(subnets), list(groups)
-
-
-def _registry_host(registry: Registry) -> str:
-    url = registry.url
-    return urlsplit(url if "://" in url else f"//{url}").netloc or url
 
 
 def registry_credentials(registry: Registry, env: Mapping[str, str]) -> tuple[str, str]:
@@ -382,7 +378,7 @@ def seed(
                         repositoryName=image.repository, imageManifest=manifest, imageTag=tag
                     )
             continue
-        host = _registry_host(registry)
+        host = registry.url  # host[:port], as the schema requires
         resolve[host] = endpoint_url
         repositories[key] = f"{host}/{image.repository}"
         if registry.auth is not None:
@@ -425,7 +421,7 @@ def seed(
                     )
                 parameters.append(ref.id)
     for group, log_region in sorted(log_groups):
-        logs = client("logs", log_region if _is_region(log_region) else None)
+        logs = client("logs", log_region if is_region(log_region) else None)
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
     iam = client("iam")
@@ -525,12 +521,6 @@ def seed(
         resolve=resolve,
         environment=environment,
     )
-
-
-def _is_region(name: str) -> bool:
-    import re
-
-    return re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", name) is not None
 
 
 def _seed_secret(sm: Any, arn: str, value_from: str) -> None:
