@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecsdeploy.config.durations import format_duration
+from ecsdeploy.releases import RELEASE_TAG_PREFIX
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
 
 SCHEMA_HINT = "ecsdeploy schema > deploy.schema.json"
@@ -104,7 +105,7 @@ class Block:
     def add(
         self,
         key: str,
-        value: Scalar | list[str] | Block,
+        value: Value,
         comment: str | None = None,
         above: Sequence[str] = (),
         quote: bool = False,
@@ -113,18 +114,28 @@ class Block:
 
     def data(self) -> dict[str, Any]:
         """The mapping as plain data, as a YAML loader reads the text back."""
-        return {
-            e.key: e.value.data() if isinstance(e.value, Block) else e.value for e in self.entries
-        }
+        return {e.key: _data(e.value) for e in self.entries}
+
+
+def _data(value: Value) -> Any:
+    if isinstance(value, Block):
+        return value.data()
+    if isinstance(value, list):
+        return [_data(v) for v in value]
+    return value
 
 
 @dataclass
 class Entry:
     key: str
-    value: Scalar | list[str] | Block
+    value: Value
     comment: str | None = None
     above: tuple[str, ...] = ()
     quote: bool = False  # always double-quoted (image tags: never read as numbers)
+
+
+# What an entry holds: a scalar, a flow list of scalars, a mapping, or a list of mappings.
+Value = Scalar | list[Scalar] | list[str] | Block | list[Block]
 
 
 def _scalar(value: Scalar, quote: bool = False) -> str:
@@ -157,8 +168,14 @@ def emit(block: Block, indent: int = 0) -> list[str]:
                 lines += emit(e.value, indent + 1)
             else:
                 lines.append(f"{pad}{key}: {{}}{comment}")
+        elif isinstance(e.value, list) and e.value and isinstance(e.value[0], Block):
+            lines.append(f"{pad}{key}:{comment}")
+            for item in e.value:
+                assert isinstance(item, Block)
+                inner = emit(item, 0)
+                lines += [f"{pad}  - {inner[0]}", *(f"{pad}    {line}" for line in inner[1:])]
         elif isinstance(e.value, list):
-            items = ", ".join(_scalar(v) for v in e.value)
+            items = ", ".join(_scalar(v) for v in e.value if not isinstance(v, Block))
             lines.append(f"{pad}{key}: [{items}]{comment}")
         else:
             lines.append(f"{pad}{key}: {_scalar(e.value, e.quote)}{comment}")
@@ -381,13 +398,20 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
         template_path(key),
         f"runs {td_arn.rsplit('/', 1)[-1]} now" if td_arn else None,
     )
-    if svc.get("launchType"):
-        block.add("launch_type", str(svc["launchType"]))
-    elif svc.get("capacityProviderStrategy"):
-        providers = ", ".join(
-            str(p.get("capacityProvider")) for p in svc["capacityProviderStrategy"]
+    if svc.get("capacityProviderStrategy"):
+        block.add(
+            "capacity_provider_strategy",
+            [
+                _block(
+                    ("capacity_provider", str(p.get("capacityProvider"))),
+                    ("weight", int(p.get("weight") or 0)),
+                    ("base", int(p.get("base") or 0)),
+                )
+                for p in svc["capacityProviderStrategy"]
+            ],
         )
-        notes.append(f"service {name} uses capacity providers ({providers}): no launch_type")
+    elif svc.get("launchType"):
+        block.add("launch_type", str(svc["launchType"]))
     block.add("desired_count", int(svc.get("desiredCount") or 0))
     if svc.get("schedulingStrategy") == "DAEMON":
         notes.append(f"service {name} is a DAEMON service: desired_count does not apply to it")
@@ -438,6 +462,7 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
     grace = svc.get("healthCheckGracePeriodSeconds")
     if grace:
         block.add("health_check_grace_period", format_duration(float(grace)))
+    _service_settings(svc, block)
     if live.active_revisions is not None and live.active_revisions > DEFAULT_KEEP_REVISIONS:
         # With the default (5) the first plan would deregister the older revisions.
         block.add(
@@ -446,6 +471,73 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
             "ACTIVE revisions now; lower it to let apply deregister older ones",
         )
     return block
+
+
+def _block(*entries: tuple[str, Value]) -> Block:
+    block = Block()
+    for key, value in entries:
+        block.add(key, value)
+    return block
+
+
+# What DescribeServices shows for a setting nobody set: init leaves such a setting
+# out of deploy.yaml, which then keeps it as it is live.
+_UNSET: Mapping[str, object] = {
+    "enableExecuteCommand": False,
+    "propagateTags": "NONE",
+    "platformVersion": "LATEST",
+    "enableECSManagedTags": False,
+}
+
+
+def _service_settings(svc: Mapping[str, Any], block: Block) -> None:
+    """The settings beyond the core ones, each written only when it is not ECS's default."""
+
+    def is_set(field: str) -> bool:
+        value = svc.get(field)
+        return value not in (None, [], {}) and value != _UNSET.get(field)
+
+    if is_set("enableExecuteCommand"):
+        block.add("enable_execute_command", bool(svc["enableExecuteCommand"]))
+    if is_set("platformVersion"):
+        block.add("platform_version", str(svc["platformVersion"]), quote=True)
+    placement = Block()
+    if is_set("placementConstraints"):
+        placement.add(
+            "constraints",
+            [
+                _block(("type", str(c.get("type"))))
+                if c.get("expression") is None
+                else _block(("type", str(c.get("type"))), ("expression", str(c["expression"])))
+                for c in svc["placementConstraints"]
+            ],
+        )
+    if is_set("placementStrategy"):
+        placement.add(
+            "strategy",
+            [
+                _block(("type", str(p.get("type"))))
+                if p.get("field") is None
+                else _block(("type", str(p.get("type"))), ("field", str(p["field"])))
+                for p in svc["placementStrategy"]
+            ],
+        )
+    if placement.entries:
+        block.add("placement", placement)
+    if is_set("propagateTags"):
+        block.add("propagate_tags", str(svc["propagateTags"]))
+    tags = Block()
+    for tag in svc.get("tags") or []:
+        key = str(tag.get("key"))
+        if not key.startswith(RELEASE_TAG_PREFIX):  # ecsdeploy's own records
+            tags.add(key, str(tag.get("value", "")), quote=True)
+    if tags.entries:
+        block.add("tags", tags)
+    overrides = Block()
+    if is_set("enableECSManagedTags"):
+        overrides.add("enableECSManagedTags", bool(svc["enableECSManagedTags"]))
+    if overrides.entries:
+        block.add("service_overrides", overrides)
 
 
 def scaffold(region: str, cluster: str, services: Sequence[LiveService]) -> Scaffold:

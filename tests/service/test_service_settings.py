@@ -376,3 +376,61 @@ def test_a_saved_plan_applies_the_tags_it_shows(app: App, sandbox: Any, tmp_path
     assert _live(web, "tags.team") == "shop"
     assert web["propagateTags"] == "TASK_DEFINITION"
     assert app.run("plan", revision=REV_A).output.rstrip().endswith("No changes.")
+
+
+def test_init_writes_every_setting_and_plans_no_changes(
+    app: App, sandbox: Any, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from ruamel.yaml import YAML
+
+    from ecsdeploy.cli import cli
+
+    app.edit(
+        "deploy.yaml",
+        "    launch_type: EC2\n    desired_count: 2\n",
+        "    capacity_provider_strategy:\n"
+        "      - {capacity_provider: main-asg, weight: 1, base: 1}\n"
+        "    desired_count: 2\n"
+        "    enable_execute_command: true\n"
+        "    propagate_tags: SERVICE\n"
+        "    tags: {team: shop, cost-centre: '42'}\n"
+        "    placement:\n"
+        "      constraints: [{type: distinctInstance}]\n"
+        "      strategy: [{type: spread, field: 'attribute:ecs.availability-zone'}, "
+        "{type: binpack, field: memory}]\n"
+        "    service_overrides:\n      enableECSManagedTags: true\n",
+    )
+    result = app.run("apply", "--yes", "--allow-downtime", revision=REV_A)
+    assert result.exit_code == 0, result.output
+
+    out = tmp_path / "onboarded"
+    init = CliRunner().invoke(
+        cli,
+        [
+            *("--endpoint-url", sandbox.endpoint_url, "init", "--cluster", "quickstart"),
+            *("--service", "web", "--service", "worker", "--dir", str(out)),
+        ],
+        catch_exceptions=False,
+    )
+    assert init.exit_code == 0, init.output
+    web = YAML(typ="safe").load((out / "deploy.yaml").read_text())["services"]["web"]
+    assert web["capacity_provider_strategy"] == [
+        {"capacity_provider": "main-asg", "weight": 1, "base": 1}
+    ]
+    assert "launch_type" not in web
+    assert web["enable_execute_command"] is True
+    assert web["propagate_tags"] == "SERVICE"
+    assert web["tags"] == {"team": "shop", "cost-centre": "42"}  # not ecsdeploy's own
+    assert web["placement"] == {
+        "constraints": [{"type": "distinctInstance"}],
+        "strategy": [
+            {"type": "spread", "field": "attribute:ecs.availability-zone"},
+            {"type": "binpack", "field": "memory"},
+        ],
+    }
+    assert web["service_overrides"] == {"enableECSManagedTags": True}
+    onboarded = App(out, sandbox.endpoint_url)
+    plan = onboarded.run("plan", "--detailed-exitcode", revision=REV_A)
+    assert plan.exit_code == 0, plan.output
+    assert plan.output.rstrip().endswith("No changes."), plan.output
