@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from ecsdeploy.config.durations import format_duration
+from ecsdeploy.config.overrides import NAMED_FIELDS
 from ecsdeploy.releases import RELEASE_TAG_PREFIX
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
 
@@ -202,6 +204,9 @@ class Scaffold:
     templates: dict[str, str]  # path relative to deploy.yaml -> text
     data: dict[str, Any]  # deploy.yaml as data (what the text reads back as)
     notes: tuple[str, ...]  # for the user: never a value from the task definitions
+
+    def with_note(self, note: str) -> Scaffold:
+        return replace(self, notes=(*self.notes, note))
 
 
 def service_key(name: str) -> str:
@@ -487,6 +492,8 @@ _UNSET: Mapping[str, object] = {
     "propagateTags": "NONE",
     "platformVersion": "LATEST",
     "enableECSManagedTags": False,
+    "deploymentController": {"type": "ECS"},
+    "schedulingStrategy": "REPLICA",
 }
 
 
@@ -534,14 +541,49 @@ def _service_settings(svc: Mapping[str, Any], block: Block) -> None:
     if tags.entries:
         block.add("tags", tags)
     overrides = Block()
-    if is_set("enableECSManagedTags"):
-        overrides.add("enableECSManagedTags", bool(svc["enableECSManagedTags"]))
+    for name, value in svc.items():
+        if name in create_service_fields() and name not in NAMED_FIELDS and is_set(name):
+            overrides.add(name, to_value(value))
     if overrides.entries:
         block.add("service_overrides", overrides)
 
 
-def scaffold(region: str, cluster: str, services: Sequence[LiveService]) -> Scaffold:
-    """deploy.yaml and one template per service, reproducing what runs now."""
+@cache
+def create_service_fields() -> frozenset[str]:
+    """CreateService's input members (botocore's ECS model): what of a service's
+    description deploy.yaml can hold; the rest (counts, events, deployments) is state."""
+    from ecsdeploy.api_model import load_model
+
+    model = load_model("ecs")
+    shape = model.input_shape("CreateService") if model is not None else None
+    if model is None or shape is None:
+        return frozenset({"enableECSManagedTags"})
+    return frozenset((model.shapes.get(shape) or {}).get("members") or {})
+
+
+def to_value(value: Any) -> Value:
+    """JSON data (an API shape) as `emit` writes it: objects as blocks, lists of
+    objects as block sequences, other lists as flow lists."""
+    if isinstance(value, Mapping):
+        block = Block()
+        for key, inner in value.items():
+            block.add(str(key), to_value(inner))
+        return block
+    if isinstance(value, list):
+        blocks = [to_value(v) for v in value if isinstance(v, Mapping)]
+        if value and len(blocks) == len(value):
+            return [b for b in blocks if isinstance(b, Block)]
+        return [v if isinstance(v, str | int | bool) else json.dumps(v) for v in value]
+    if isinstance(value, str | int | bool):
+        return value
+    return json.dumps(value)
+
+
+def scaffold(
+    region: str, cluster: str, services: Sequence[LiveService], source: str | None = None
+) -> Scaffold:
+    """deploy.yaml and one template per service, reproducing what runs now (or, with
+    `source`, the service and task definition files read from there)."""
     builder = _Builder()
     notes: list[str] = []
     templates: dict[str, str] = {}
@@ -558,11 +600,20 @@ def scaffold(region: str, cluster: str, services: Sequence[LiveService]) -> Scaf
         service_blocks.append((key, _service_block(key, live, builder, notes)))
 
     names = ", ".join(str(s.service.get("serviceName")) for s in services)
-    header = [
+    origin = [
         f"deploy.yaml written by `ecsdeploy init` from the live "
         f"{'service' if len(services) == 1 else 'services'} {names}",
         f"in cluster {cluster} ({region}). It reproduces what runs now, so",
         '`ecsdeploy plan` shows "No changes." until you change something.',
+    ]
+    if source is not None:
+        origin = [
+            f"deploy.yaml written by `ecsdeploy init` from {source}",
+            f"(service {names}, cluster {cluster}, {region}). Once that service runs as",
+            'the files describe it, `ecsdeploy plan` shows "No changes.".',
+        ]
+    header = [
+        *origin,
         "",
         "Editor help (completion, a description of every key): save the schema next",
         f"to this file with `{SCHEMA_HINT}` and put",

@@ -209,6 +209,7 @@ def seed(
     image_tags: Mapping[str, Sequence[str]] | None = None,
     release: str | None = None,
     env: Mapping[str, str] | None = None,
+    create_services: bool = True,
 ) -> SeedResult:
     """Create in the sandbox what `config` expects to exist; see the module docstring.
 
@@ -219,6 +220,8 @@ def seed(
     tags to each image (by key) besides `latest` and `promote`. `release` is the
     Git revision the seeded revisions are recorded as, a successful release.
     `env` (default: the process's) holds the registry credentials' variables.
+    Without `create_services` the task definitions are registered but no service
+    is created (the caller creates them its own way).
     """
     from ecsdeploy.sandbox.control import SandboxClient
 
@@ -235,11 +238,14 @@ def seed(
     ec2, ecs, elbv2, ecr = client("ec2"), client("ecs"), client("elbv2"), client("ecr")
 
     vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    zones = ("a", "b", "c")
+    # The Region's own zones: not every Region has an `a`, `b` and `c`.
+    zones = tuple(
+        sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:3]
+    )
     subnets = tuple(
-        ec2.create_subnet(
-            VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{z}"
-        )["Subnet"]["SubnetId"]
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=z)["Subnet"][
+            "SubnetId"
+        ]
         for i, z in enumerate(zones[:2])
     )
     sg_id = ec2.create_security_group(
@@ -250,7 +256,7 @@ def seed(
         ec2.create_subnet(
             VpcId=vpc_id,
             CidrBlock=f"10.0.{10 + n}.0/24",
-            AvailabilityZone=f"{region}{zones[n % len(zones)]}",
+            AvailabilityZone=zones[n % len(zones)],
             TagSpecifications=_tag_spec("subnet", subnet_id),
         )
     for group_id in named_groups:
@@ -439,6 +445,8 @@ def seed(
             taskdef = releases.with_release_tags(taskdef, release, config.environment)
         td_arn = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
         task_definitions[key] = td_arn
+        if not create_services:
+            continue
         cluster_name = config.clusters[svc.cluster].name
         d = svc.deployment
         params: dict[str, Any] = {
