@@ -122,6 +122,13 @@ def _settings(params: dict[str, Any], *, create: bool, launch_type: str) -> dict
             out[name] = params[name]
         elif create and default is not None:
             out[name] = default
+    if out.get("capacityProviderStrategy"):
+        # DescribeServices shows weight and base, 0 when they were not given.
+        out["capacityProviderStrategy"] = [
+            {"capacityProvider": i.get("capacityProvider"), "weight": 0, "base": 0}
+            | {k: v for k, v in i.items() if k in ("weight", "base")}
+            for i in out["capacityProviderStrategy"]
+        ]
     if create and launch_type == "FARGATE":
         out["platformVersion"] = params.get("platformVersion") or "LATEST"
     elif "platformVersion" in params:
@@ -220,6 +227,30 @@ class Api:
             return json.dumps(call.params).encode()
         return None
 
+    def _capacity_providers(self, call: Call, *, create: bool) -> Reply | None:
+        """ECS's rules for a strategy: every provider associated with the cluster; a
+        service created with neither a launch type nor a strategy gets the cluster's
+        default strategy (PutClusterCapacityProviders), when it has one."""
+        p = call.params
+        found = self.sim.backends.cluster_capacity_providers(
+            call.account, call.region, _cluster_name(p)
+        )
+        if found is None:
+            return None  # moto answers for a cluster that does not exist
+        providers, default = found
+        strategy = p.get("capacityProviderStrategy")
+        if create and not p.get("launchType") and not strategy and default:
+            p["capacityProviderStrategy"] = strategy = default
+        for item in strategy or []:
+            if str(item.get("capacityProvider")) not in providers:
+                return json_error(
+                    "InvalidParameterException",
+                    "The specified capacity provider strategy cannot contain a capacity provider "
+                    "that is not associated with the cluster. Associate the capacity provider "
+                    "with the cluster or specify a valid capacity provider and try again.",
+                )
+        return None
+
     def create_service(self, call: Call, forward: Forward) -> Reply | None:
         if call.params.get("launchType") and call.params.get("capacityProviderStrategy"):
             return json_error(
@@ -227,7 +258,12 @@ class Api:
                 "Specifying both a launch type and capacity provider strategy is not supported. "
                 "Remove one and try again.",
             )
-        reply = forward(self._fill_network(call))
+        refused = self._capacity_providers(call, create=True)
+        if refused is not None:
+            return refused
+        self._fill_network(call)
+        # Sent as amended: ECS's defaults (security groups, the cluster's strategy).
+        reply = forward(json.dumps(call.params).encode())
         if reply.status != 200:
             return reply
         data = reply.json()
@@ -274,6 +310,9 @@ class Api:
                 "service, or making a change to a capacity provider strategy on a service that "
                 "is already using one, you must force a new deployment.",
             )
+        refused = self._capacity_providers(call, create=False)
+        if refused is not None:
+            return refused
         reply = forward(self._fill_network(call))
         if reply.status != 200:
             return reply

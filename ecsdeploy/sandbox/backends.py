@@ -142,6 +142,18 @@ class MotoBackends:
             port=str(tg.health_check_port or "traffic-port"),
         )
 
+    def cluster_capacity_providers(
+        self, account: str, region: str, cluster_name: str
+    ) -> tuple[list[str], list[dict[str, Any]]] | None:
+        """The cluster's capacity providers and default strategy; None: no such cluster."""
+        cluster = self._ecs(account, region).clusters.get(cluster_name)
+        if cluster is None:
+            return None
+        return (
+            list(cluster.capacity_providers or []),
+            [dict(i) for i in cluster.default_capacity_provider_strategy or []],
+        )
+
     def target_group_exists(self, account: str, region: str, target_group_arn: str) -> bool:
         return target_group_arn in self._elbv2(account, region).target_groups
 

@@ -273,6 +273,7 @@ def seed(
     image_id: str | None = None
     for key, cluster in config.clusters.items():
         clusters[key] = ecs.create_cluster(clusterName=cluster.name)["cluster"]["clusterArn"]
+        _capacity_providers(ecs, config, key, region)
         ec2_services = [
             s
             for s in config.services.values()
@@ -545,6 +546,42 @@ def _seed_secret(sm: Any, arn: str, value_from: str) -> None:
         kwargs["Tags"] = [{"Key": CUSTOM_ID_TAG, "Value": custom}]
     with contextlib.suppress(sm.exceptions.ResourceExistsException):
         sm.create_secret(**kwargs)
+
+
+def _capacity_providers(ecs: Any, config: Config, cluster_key: str, region: str) -> None:
+    """The capacity providers the cluster's services name, associated with it (ECS
+    refuses a strategy naming one that is not). FARGATE and FARGATE_SPOT are ECS's
+    own; any other is an Auto Scaling group provider with managed scaling."""
+    names = sorted(
+        {
+            p.capacity_provider
+            for s in config.services.values()
+            if s.cluster == cluster_key
+            for p in s.capacity_provider_strategy or ()
+        }
+    )
+    if not names:
+        return
+    from ecsdeploy.sandbox.server import DEFAULT_ACCOUNT as ACCOUNT
+
+    for name in names:
+        if name in ("FARGATE", "FARGATE_SPOT"):
+            continue
+        with contextlib.suppress(ecs.exceptions.ClientException):
+            ecs.create_capacity_provider(
+                name=name,
+                autoScalingGroupProvider={
+                    "autoScalingGroupArn": f"arn:aws:autoscaling:{region}:{ACCOUNT}:"
+                    f"autoScalingGroup:00000000-0000-0000-0000-000000000000:"
+                    f"autoScalingGroupName/{name}",
+                    "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+                },
+            )
+    ecs.put_cluster_capacity_providers(
+        cluster=config.clusters[cluster_key].name,
+        capacityProviders=names,
+        defaultCapacityProviderStrategy=[],
+    )
 
 
 def seed_file(

@@ -134,7 +134,27 @@ def test_update_sends_only_the_changed_settings(app: App, tmp_path: Path) -> Non
     }
 
 
+def _associate(sandbox: Any, *providers: str, default: list[dict[str, Any]] | None = None) -> None:
+    """Capacity providers associated with the quickstart cluster, as ECS requires."""
+    ecs = sandbox.client("ecs")
+    for name in providers:
+        if not name.startswith("FARGATE"):
+            ecs.create_capacity_provider(
+                name=name,
+                autoScalingGroupProvider={
+                    "autoScalingGroupArn": "arn:aws:autoscaling:us-east-1:123456789012:"
+                    f"autoScalingGroup:0:autoScalingGroupName/{name}",
+                },
+            )
+    ecs.put_cluster_capacity_providers(
+        cluster="quickstart",
+        capacityProviders=list(providers),
+        defaultCapacityProviderStrategy=default or [],
+    )
+
+
 def test_capacity_provider_strategy_change_is_a_new_deployment(app: App, sandbox: Any) -> None:
+    _associate(sandbox, "main-asg")
     app.edit(
         "deploy.yaml",
         "    launch_type: EC2\n    desired_count: 2\n",
@@ -163,9 +183,47 @@ def test_capacity_provider_strategy_change_is_a_new_deployment(app: App, sandbox
     assert again.output.rstrip().endswith("No changes."), again.output
 
 
+def test_sandbox_refuses_a_provider_the_cluster_does_not_have(app: App, sandbox: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    ecs = sandbox.client("ecs")
+    with pytest.raises(ClientError, match="not associated with the cluster"):
+        ecs.update_service(
+            cluster="quickstart",
+            service="web",
+            capacityProviderStrategy=[{"capacityProvider": "other-asg", "weight": 1}],
+            forceNewDeployment=True,
+        )
+    app.edit(
+        "deploy.yaml",
+        "    launch_type: EC2\n    desired_count: 2\n",
+        "    capacity_provider_strategy: [{capacity_provider: other-asg, weight: 1}]\n"
+        "    desired_count: 2\n",
+    )
+    result = app.run("apply", "--yes", "--allow-downtime", revision=REV_A)
+    assert result.exit_code == 1, result.output
+    assert "not associated with the cluster" in result.output
+
+
+def test_sandbox_gives_a_new_service_the_cluster_default_strategy(app: App, sandbox: Any) -> None:
+    _associate(sandbox, "main-asg", default=[{"capacityProvider": "main-asg", "weight": 1}])
+    ecs = sandbox.client("ecs")
+    created = ecs.create_service(
+        cluster="quickstart",
+        serviceName="other",
+        taskDefinition=_web(sandbox)["taskDefinition"],
+        desiredCount=0,
+    )["service"]
+    assert created["capacityProviderStrategy"] == [
+        {"capacityProvider": "main-asg", "weight": 1, "base": 0}
+    ]
+    assert "launchType" not in _web(sandbox, name="other")
+
+
 def test_sandbox_refuses_a_strategy_change_without_a_new_deployment(app: App, sandbox: Any) -> None:
     from botocore.exceptions import ClientError
 
+    _associate(sandbox, "main-asg")
     ecs = sandbox.client("ecs")
     with pytest.raises(ClientError, match="you must force a new deployment"):
         ecs.update_service(
@@ -385,6 +443,8 @@ def test_init_writes_every_setting_and_plans_no_changes(
     from ruamel.yaml import YAML
 
     from ecsdeploy.cli import cli
+
+    _associate(sandbox, "main-asg")
 
     app.edit(
         "deploy.yaml",
