@@ -178,11 +178,11 @@ class Renderer:
             **self._base_context(),
             "vars": dict(service.vars),
             "images": images,
-            "service": {
-                "key": service.key,
-                "name": service.name,
-                "desired_count": service.desired_count,
-            },
+            # desired_count only when deploy.yaml sets it: otherwise the count is the
+            # live service's (or an autoscaler's), unknown here, and a template that
+            # reads it fails with a hint instead of rendering "None".
+            "service": {"key": service.key, "name": service.name}
+            | ({} if service.desired_count is None else {"desired_count": service.desired_count}),
             "cluster": {"key": cluster.key, "name": cluster.name},
         }
 

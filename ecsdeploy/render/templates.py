@@ -73,6 +73,14 @@ def template_problem(
                 "templates name images by their key under `images:` in deploy.yaml "
                 "(e.g. `{{ images.web.uri }}`); add it there or fix the name",
             )
+        if "'desired_count'" in str(exc.message):
+            return Problem(
+                f"undefined in template: {exc.message}",
+                where,
+                "deploy.yaml leaves desired_count out, so the count is the live service's "
+                "(or its autoscaler's) and not known when rendering; set desired_count, or "
+                "use `service.desired_count | default(1)`",
+            )
         return Problem(
             f"undefined in template: {exc.message}",
             where,

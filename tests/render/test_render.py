@@ -274,3 +274,23 @@ def test_yaml_numbers_render_as_plain_json_numbers(tmp_path: Path) -> None:
     assert (web["cpu"], web["memory"], web["stopTimeout"]) == (0, 1024, 15)
     for value in (web["cpu"], web["memory"], web["stopTimeout"], web["ulimits"][0]["softLimit"]):
         assert type(value) is int
+
+
+def test_an_omitted_desired_count_is_undefined_in_templates(app: Path) -> None:
+    # worker has no desired_count: the live service's count is not known when rendering.
+    (app / "taskdefs" / "worker.yaml.j2").write_text(
+        WORKER + '    environment: [{name: REPLICAS, value: "{{ service.desired_count }}"}]\n'
+    )
+    result = CliRunner().invoke(cli, ["-f", str(app / "deploy.yaml"), "validate"])
+    assert result.exit_code == 3, result.output
+    assert "taskdefs/worker.yaml.j2:7: undefined in template" in result.output
+    assert "desired_count" in result.output
+    assert "service.desired_count | default(1)" in result.output
+    # With a default the template renders.
+    (app / "taskdefs" / "worker.yaml.j2").write_text(
+        WORKER
+        + '    environment: [{name: REPLICAS, value: "{{ service.desired_count | default(1) }}"}]\n'
+    )
+    result = CliRunner().invoke(cli, ["-f", str(app / "deploy.yaml"), "render", "worker"])
+    assert result.exit_code == 0, result.output
+    assert '"value": "1"' in result.output
