@@ -42,3 +42,27 @@ class InstancesAdapter:
             )
             found += resp.get("containerInstances") or []
         return found
+
+    def capacity_providers(self, cluster: str) -> tuple[list[str], list[str], dict[str, bool]]:
+        """The cluster's capacity providers, its default strategy's providers, and for each
+        Auto Scaling group provider whether managed scaling is on (ECS then adds
+        instances for tasks it cannot place). FARGATE and FARGATE_SPOT are ECS's own."""
+        resp = call("ecs:DescribeClusters", self._ecs.describe_clusters, clusters=[cluster])
+        found = (resp.get("clusters") or [{}])[0]
+        providers = [str(p) for p in found.get("capacityProviders") or []]
+        default = [
+            str(i.get("capacityProvider"))
+            for i in found.get("defaultCapacityProviderStrategy") or []
+        ]
+        groups = [p for p in providers if p not in ("FARGATE", "FARGATE_SPOT")]
+        scaling: dict[str, bool] = {}
+        if groups:
+            described = call(
+                "ecs:DescribeCapacityProviders",
+                self._ecs.describe_capacity_providers,
+                capacityProviders=groups,
+            )
+            for cp in described.get("capacityProviders") or []:
+                managed = (cp.get("autoScalingGroupProvider") or {}).get("managedScaling") or {}
+                scaling[str(cp.get("name"))] = managed.get("status") == "ENABLED"
+        return providers, default, scaling

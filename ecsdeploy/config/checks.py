@@ -154,6 +154,27 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
                     "weight: 1}]`) or `launch_type`, not both",
                 )
             )
+        strategy = svc.get("capacity_provider_strategy")
+        if isinstance(strategy, list):
+            names = [str(i.get("capacity_provider")) for i in strategy if isinstance(i, dict)]
+            fargate = [n for n in names if n in ("FARGATE", "FARGATE_SPOT")]
+            if fargate and len(fargate) < len(names):
+                problems.append(
+                    Problem(
+                        "`capacity_provider_strategy` mixes Fargate and Auto Scaling group "
+                        "capacity providers: ECS takes one kind or the other in a strategy",
+                        positions.locate((*base, "capacity_provider_strategy"), key=True),
+                        "use FARGATE/FARGATE_SPOT, or your Auto Scaling group providers",
+                    )
+                )
+            if sum(1 for i in strategy if isinstance(i, dict) and i.get("base")) > 1:
+                problems.append(
+                    Problem(
+                        "`capacity_provider_strategy`: only one provider may have a `base`",
+                        positions.locate((*base, "capacity_provider_strategy"), key=True),
+                        "keep `base` on one provider (the tasks placed there first)",
+                    )
+                )
         overrides = svc.get("service_overrides")
         if isinstance(overrides, dict) and overrides:
             from .overrides import check_overrides

@@ -19,7 +19,7 @@ from ecsdeploy.adapters.elb import ElbAdapter
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.instances import InstancesAdapter
 from ecsdeploy.adapters.resources import ResourcesAdapter
-from ecsdeploy.config.model import Config
+from ecsdeploy.config.model import Config, Service
 from ecsdeploy.errors import EcsDeployError
 from ecsdeploy.plan.observe import LiveState, LocalImages
 from ecsdeploy.render import ImageRef, RenderedService
@@ -209,6 +209,8 @@ def _jobs(
             jobs[_Job("target_group", service.load_balancer.target_group)] = None
         if launch[key] == "EC2" and service.desired_count != 0:
             jobs[_Job("cluster", config.clusters[service.cluster].name)] = None
+        if service.launch_type is None:
+            jobs[_Job("capacity", config.clusters[service.cluster].name)] = None
         for name in rules.roles(td):
             jobs[_Job("role", name)] = None
         for group in rules.log_groups(td):
@@ -234,6 +236,9 @@ def _fetch(clients: AwsClients, jobs: list[_Job], *, capture: bool = False) -> d
             )
         if job.kind == "cluster":
             return tuple(instance_facts(ci) for ci in instances.container_instances(job.key))
+        if job.kind == "capacity":
+            associated, default, scaling = instances.capacity_providers(job.key)
+            return rules.CapacityFacts(frozenset(associated), tuple(default), scaling)
         if job.kind == "role":
             return resources.role_exists(job.key)
         if job.kind == "log_group":
@@ -310,7 +315,10 @@ def observe(
         live_service = state.service if state is not None else None
         cluster_job = _Job("cluster", config.clusters[service.cluster].name)
         secret_refs: list[SecretRef] = rules.secrets(td)
+        capacity = results.get(_Job("capacity", config.clusters[service.cluster].name))
         facts[key] = ServiceFacts(
+            providers=_providers_in_effect(service, live_service, capacity),
+            capacity=capacity,
             launch_type=launch[key],
             exists=state is not None and state.exists,
             target_group=results.get(_Job("target_group", service.load_balancer.target_group))
@@ -327,3 +335,23 @@ def observe(
             },
         )
     return facts
+
+
+def _providers_in_effect(
+    service: Service, live_service: Mapping[str, Any] | None, capacity: Any
+) -> tuple[str, ...]:
+    """The capacity providers the service's tasks go to: deploy.yaml's strategy, else
+    the live service's, else (a service to create without a launch type) the
+    cluster's default strategy."""
+    if service.launch_type is not None:
+        return ()
+    if service.capacity_provider_strategy is not None:
+        return tuple(p.capacity_provider for p in service.capacity_provider_strategy)
+    if live_service is not None:
+        return tuple(
+            str(i.get("capacityProvider"))
+            for i in live_service.get("capacityProviderStrategy") or []
+        )
+    if isinstance(capacity, rules.CapacityFacts):
+        return capacity.default_strategy
+    return ()

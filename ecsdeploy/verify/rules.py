@@ -115,6 +115,15 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
+class CapacityFacts:
+    """A cluster's capacity providers (DescribeClusters, DescribeCapacityProviders)."""
+
+    associated: frozenset[str]
+    default_strategy: tuple[str, ...]
+    managed_scaling: Mapping[str, bool]  # Auto Scaling group provider -> scaling on
+
+
+@dataclass(frozen=True)
 class ServiceFacts:
     """What verify observed for one service. Empty maps mean "not looked up"."""
 
@@ -124,6 +133,10 @@ class ServiceFacts:
     instances: tuple[InstanceFacts, ...] | None = None  # None: not looked up (Fargate)
     grace_period: float | None = None  # the live service's, used when deploy.yaml has none
     live_desired: int | None = None  # the live service's count, used when deploy.yaml has none
+    # The capacity provider strategy in effect (deploy.yaml's, else the live one's, else
+    # the cluster's default for a new service without a launch type), and the cluster's.
+    providers: tuple[str, ...] = ()
+    capacity: CapacityFacts | None = None
     images: tuple[ImageFacts, ...] = ()
     roles: Mapping[str, bool] = field(default_factory=dict)  # role name -> exists
     log_groups: Mapping[LogGroupRef, bool] = field(default_factory=dict)
@@ -817,6 +830,49 @@ def secret_literal_findings(service: Service, taskdef: Mapping[str, Any]) -> lis
     ]
 
 
+def _capacity_provider_findings(service: Service, facts: ServiceFacts) -> tuple[list[Finding], str]:
+    """Providers the cluster does not have; and the Auto Scaling group provider that
+    adds instances for tasks ECS cannot place ("" when there is none)."""
+    capacity = facts.capacity
+    if capacity is None or not facts.providers:
+        return [], ""
+    found = [
+        _error(
+            service,
+            "capacity-provider",
+            f"capacity provider {name} is not associated with the service's cluster",
+            "ECS refuses a capacity provider strategy naming a provider the cluster does not "
+            "have (InvalidParameterException): the service update would fail",
+            "associate it with the cluster (PutClusterCapacityProviders, or the cluster's "
+            "capacity providers in your infrastructure code), or fix capacity_provider_strategy",
+        )
+        for name in facts.providers
+        if name not in capacity.associated
+    ]
+    groups = [p for p in facts.providers if p not in ("FARGATE", "FARGATE_SPOT")]
+    scaling = next((p for p in groups if capacity.managed_scaling.get(p)), "")
+    if groups and not all(capacity.managed_scaling.get(p) for p in groups):
+        scaling = ""
+    return found, scaling
+
+
+def _scaled(findings: list[Finding], provider: str) -> list[Finding]:
+    """Placement findings about too few instances, as notes: the provider's managed
+    scaling adds instances (tasks wait in PROVISIONING). One task larger than any
+    instance stays an error: more instances of the same type do not help."""
+    why = (
+        f"; capacity provider {provider} has managed scaling, so ECS adds instances to its "
+        "Auto Scaling group for tasks it cannot place (they wait in PROVISIONING meanwhile, "
+        "up to the group's maximum size)"
+    )
+    return [
+        replace(f, severity="note", why=f.why + why)
+        if f.severity == "error" and not f.message.startswith("a task needs")
+        else f
+        for f in findings
+    ]
+
+
 def check_service(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
@@ -827,8 +883,10 @@ def check_service(
     needs = task_needs(taskdef, facts.launch_type)
     found = rolling_findings(service)
     found += soften(service, _load_balancer_findings(service, taskdef, facts))
+    providers, scaling = _capacity_provider_findings(service, facts)
+    found += providers
     capacity, free_instances = _capacity_findings(service, taskdef, facts, needs)
-    found += capacity
+    found += _scaled(capacity, scaling) if scaling else capacity
     found += _timing_findings(service, taskdef, facts, needs, free_instances)
     found += _resource_findings(service, taskdef, facts)
     found += secret_literal_findings(service, taskdef)

@@ -494,3 +494,32 @@ def test_init_writes_every_setting_and_plans_no_changes(
     plan = onboarded.run("plan", "--detailed-exitcode", revision=REV_A)
     assert plan.exit_code == 0, plan.output
     assert plan.output.rstrip().endswith("No changes."), plan.output
+
+
+@pytest.mark.parametrize(
+    ("strategy", "message"),
+    [
+        (
+            "[{capacity_provider: FARGATE, weight: 1}, {capacity_provider: main-asg, weight: 1}]",
+            "services.web.capacity_provider_strategy: `capacity_provider_strategy` mixes "
+            "Fargate and Auto Scaling group capacity providers",
+        ),
+        (
+            "[{capacity_provider: FARGATE, base: 1}, {capacity_provider: FARGATE_SPOT, base: 2}]",
+            "services.web.capacity_provider_strategy: `capacity_provider_strategy`: only one "
+            "provider may have a `base`",
+        ),
+    ],
+    ids=["mixed", "two-bases"],
+)
+def test_a_strategy_ecs_refuses_is_refused_offline(
+    app: App, sandbox: Any, strategy: str, message: str
+) -> None:
+    app.edit(
+        "deploy.yaml", "    launch_type: EC2\n", f"    capacity_provider_strategy: {strategy}\n"
+    )
+    sandbox.control.reset_calls()
+    result = app.run("validate", revision=REV_A)
+    assert result.exit_code == 3, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert sandbox.control.calls() == {}

@@ -578,3 +578,60 @@ def test_verify_and_plan_agree_on_a_missing_promote_source(quickstart: App) -> N
         result = quickstart.run(command, "--service", "web", revision=REV_A)
         assert result.exit_code == 3, result.output
         assert result.output.splitlines()[-1] == expected, result.output
+
+
+# --- capacity providers --------------------------------------------------------------------
+
+
+def _on_provider(folder: Path, provider: str) -> None:
+    deploy = folder / "deploy.yaml"
+    text = deploy.read_text()
+    assert "    launch_type: EC2\n" in text
+    deploy.write_text(
+        text.replace(
+            "    launch_type: EC2\n",
+            f"    capacity_provider_strategy: [{{capacity_provider: {provider}, weight: 1}}]\n",
+            1,
+        )
+    )
+
+
+def test_managed_scaling_turns_missing_room_into_a_note(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    """The case above that exits 4 without the idle instance: on an Auto Scaling group
+    capacity provider with managed scaling ECS adds the instance itself."""
+    folder = private_registry(tmp_path, minimum_healthy_percent=100)
+    _on_provider(folder, "shop-asg")  # seed creates it with managed scaling, associated
+    app = seed_app(sandbox, folder)
+    remove_idle_instance(sandbox, "shop-prod")
+    result = app.run("verify")
+    assert result.exit_code == 0, result.output
+    out = _section(result.output, "web")
+    assert "  note: no idle instance: every ACTIVE instance holds host port 80" in out
+    assert "capacity provider shop-asg has managed scaling, so ECS adds instances" in (
+        " ".join(out.split())
+    )
+
+    # Without managed scaling the provider adds nothing: the error stands.
+    sandbox.client("ecs").update_capacity_provider(
+        name="shop-asg", autoScalingGroupProvider={"managedScaling": {"status": "DISABLED"}}
+    )
+    failed = app.run("verify")
+    assert failed.exit_code == 4, failed.output
+    assert "  error: no idle instance" in _section(failed.output, "web")
+
+
+def test_a_provider_the_cluster_does_not_have_is_an_error(
+    sandbox: Any, tmp_path: Path, registry_env: None
+) -> None:
+    folder = private_registry(tmp_path)
+    app = seed_app(sandbox, folder)
+    _on_provider(folder, "other-asg")
+    result = app.run("verify")
+    assert result.exit_code == 4, result.output
+    out = " ".join(_section(result.output, "web").split())
+    assert "error: capacity provider other-asg is not associated with the service's cluster" in (
+        out
+    )
+    assert "fix: associate it with the cluster (PutClusterCapacityProviders" in out
