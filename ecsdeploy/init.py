@@ -104,7 +104,7 @@ class Block:
     def add(
         self,
         key: str,
-        value: Scalar | list[str] | Block,
+        value: Scalar | list[str] | Block | list[Block],
         comment: str | None = None,
         above: Sequence[str] = (),
         quote: bool = False,
@@ -113,15 +113,21 @@ class Block:
 
     def data(self) -> dict[str, Any]:
         """The mapping as plain data, as a YAML loader reads the text back."""
-        return {
-            e.key: e.value.data() if isinstance(e.value, Block) else e.value for e in self.entries
-        }
+        return {e.key: _data(e.value) for e in self.entries}
+
+
+def _data(value: Scalar | list[str] | Block | list[Block]) -> Any:
+    if isinstance(value, Block):
+        return value.data()
+    if isinstance(value, list):
+        return [v.data() if isinstance(v, Block) else v for v in value]
+    return value
 
 
 @dataclass
 class Entry:
     key: str
-    value: Scalar | list[str] | Block
+    value: Scalar | list[str] | Block | list[Block]
     comment: str | None = None
     above: tuple[str, ...] = ()
     quote: bool = False  # always double-quoted (image tags: never read as numbers)
@@ -157,8 +163,16 @@ def emit(block: Block, indent: int = 0) -> list[str]:
                 lines += emit(e.value, indent + 1)
             else:
                 lines.append(f"{pad}{key}: {{}}{comment}")
+        elif isinstance(e.value, list) and any(isinstance(v, Block) for v in e.value):
+            # A list of mappings, each item's first key after its dash.
+            lines.append(f"{pad}{key}:{comment}")
+            for item in e.value:
+                sub = emit(item, indent + 2) if isinstance(item, Block) else []
+                if sub:
+                    sub[0] = f"{pad}  - {sub[0].lstrip()}"
+                lines += sub
         elif isinstance(e.value, list):
-            items = ", ".join(_scalar(v) for v in e.value)
+            items = ", ".join(_scalar(v) for v in e.value if not isinstance(v, Block))
             lines.append(f"{pad}{key}: [{items}]{comment}")
         else:
             lines.append(f"{pad}{key}: {_scalar(e.value, e.quote)}{comment}")
@@ -368,6 +382,23 @@ def _deployment(svc: Mapping[str, Any]) -> Block:
     return block
 
 
+def _load_balancer_block(
+    entry: Mapping[str, Any], live: LiveService, service: str, notes: list[str]
+) -> Block:
+    """One live load balancer entry as deploy.yaml writes it (the target group by name)."""
+    arn = str(entry["targetGroupArn"])
+    tg_name = live.target_groups.get(arn)
+    lb = Block()
+    if tg_name is None:
+        lb.add("target_group", arn, "DescribeTargetGroups did not find it")
+        notes.append(f"service {service}: target group {arn} was not found")
+    else:
+        lb.add("target_group", tg_name)
+    lb.add("container", str(entry.get("containerName")))
+    lb.add("port", int(entry.get("containerPort") or 0))
+    return lb
+
+
 def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[str]) -> Block:
     svc = live.service
     name = str(svc.get("serviceName") or key)
@@ -401,31 +432,21 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
 
     balancers = list(svc.get("loadBalancers") or [])
     groups = [lb for lb in balancers if lb.get("targetGroupArn")]
-    if groups:
-        first = groups[0]
-        arn = str(first["targetGroupArn"])
-        tg_name = live.target_groups.get(arn)
-        lb = Block()
-        if tg_name is None:
-            lb.add("target_group", arn, "DescribeTargetGroups did not find it")
-            notes.append(f"service {name}: target group {arn} was not found")
-        else:
-            lb.add("target_group", tg_name)
-        lb.add("container", str(first.get("containerName")))
-        lb.add("port", int(first.get("containerPort") or 0))
-        above = []
-        if len(groups) > 1:
-            others = ", ".join(
-                live.target_groups.get(str(g["targetGroupArn"]), str(g["targetGroupArn"]))
-                for g in groups[1:]
-            )
-            above = [f"the service is also in {others}; ecsdeploy checks one target group"]
-        block.add("load_balancer", lb, above=above)
+    entries = [_load_balancer_block(lb, live, name, notes) for lb in groups]
+    if len(entries) == 1:
+        block.add("load_balancer", entries[0])
+    elif entries:
+        block.add("load_balancers", entries)
     else:
         why = "no load balancer: a rolling update cannot promise zero downtime"
         if balancers:
             why = "a Classic Load Balancer, which ecsdeploy does not check"
         block.add("zero_downtime", False, why)
+    if groups and len(groups) < len(balancers):
+        notes.append(
+            f"service {name} is also behind a Classic Load Balancer, which deploy.yaml cannot "
+            "name: a plan would send only the target groups, detaching it"
+        )
 
     awsvpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if awsvpc:
