@@ -381,12 +381,16 @@ _LB_FIELDS = ("targetGroupArn", "loadBalancerName", "containerName", "containerP
 
 
 def _lb_entries(entries: Any) -> list[dict[str, Any]]:
-    """Load balancer entries with only the fields ECS compares, in a stable order."""
+    """Load balancer entries with only the fields ECS compares."""
     out = []
     for lb in entries or []:
         if isinstance(lb, Mapping):
             out.append({k: lb[k] for k in _LB_FIELDS if lb.get(k) is not None})
-    return sorted(out, key=lambda e: json.dumps(e, sort_keys=True))
+    return out
+
+
+def _unordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entries, key=lambda e: json.dumps(e, sort_keys=True))
 
 
 def _lb_text(entry: Mapping[str, Any]) -> str:
@@ -423,7 +427,7 @@ def attachment_changes(
     if service.load_balancers:
         wanted = load_balancers_request(service, target_groups)
         before, after = _lb_entries(svc.get("loadBalancers")), _lb_entries(wanted)
-        if before != after:
+        if _unordered(before) != _unordered(after):
             changes.append(
                 Change(
                     "loadBalancers",
