@@ -390,6 +390,23 @@ def _deployment(svc: Mapping[str, Any]) -> Block:
     return block
 
 
+def _load_balancer_block(
+    entry: Mapping[str, Any], live: LiveService, service: str, notes: list[str]
+) -> Block:
+    """One live load balancer entry as deploy.yaml writes it (the target group by name)."""
+    arn = str(entry["targetGroupArn"])
+    tg_name = live.target_groups.get(arn)
+    lb = Block()
+    if tg_name is None:
+        lb.add("target_group", arn, "DescribeTargetGroups did not find it")
+        notes.append(f"service {service}: target group {arn} was not found")
+    else:
+        lb.add("target_group", tg_name)
+    lb.add("container", str(entry.get("containerName")))
+    lb.add("port", int(entry.get("containerPort") or 0))
+    return lb
+
+
 def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[str]) -> Block:
     svc = live.service
     name = str(svc.get("serviceName") or key)
@@ -430,31 +447,21 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
 
     balancers = list(svc.get("loadBalancers") or [])
     groups = [lb for lb in balancers if lb.get("targetGroupArn")]
-    if groups:
-        first = groups[0]
-        arn = str(first["targetGroupArn"])
-        tg_name = live.target_groups.get(arn)
-        lb = Block()
-        if tg_name is None:
-            lb.add("target_group", arn, "DescribeTargetGroups did not find it")
-            notes.append(f"service {name}: target group {arn} was not found")
-        else:
-            lb.add("target_group", tg_name)
-        lb.add("container", str(first.get("containerName")))
-        lb.add("port", int(first.get("containerPort") or 0))
-        above = []
-        if len(groups) > 1:
-            others = ", ".join(
-                live.target_groups.get(str(g["targetGroupArn"]), str(g["targetGroupArn"]))
-                for g in groups[1:]
-            )
-            above = [f"the service is also in {others}; ecsdeploy checks one target group"]
-        block.add("load_balancer", lb, above=above)
+    entries = [_load_balancer_block(lb, live, name, notes) for lb in groups]
+    if len(entries) == 1:
+        block.add("load_balancer", entries[0])
+    elif entries:
+        block.add("load_balancers", entries)
     else:
         why = "no load balancer: a rolling update cannot promise zero downtime"
         if balancers:
             why = "a Classic Load Balancer, which ecsdeploy does not check"
         block.add("zero_downtime", False, why)
+    if groups and len(groups) < len(balancers):
+        notes.append(
+            f"service {name} is also behind a Classic Load Balancer, which deploy.yaml cannot "
+            "name: a plan would send only the target groups, detaching it"
+        )
 
     awsvpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if awsvpc:

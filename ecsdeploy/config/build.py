@@ -129,28 +129,12 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         timeout=parse_duration(dep.get("timeout", "15m")),
         poll_interval=parse_duration(dep.get("poll_interval", "5s")),
     )
-    lb = None
     if isinstance(d.get("load_balancer"), dict):
-        lbd = d["load_balancer"]
-        checks = lbd.get("checks") or {}
-        http = None
-        if isinstance(checks.get("http"), dict):
-            h = checks["http"]
-            http = m.HttpCheck(
-                url=h["url"],
-                expect_status=h.get("expect_status", 200),
-                body=h.get("body"),
-                attempts=h.get("attempts", 5),
-                interval=parse_duration(h.get("interval", "5s")),
-                timeout=parse_duration(h.get("timeout", "5s")),
-            )
-        lb = m.LoadBalancer(
-            target_group=lbd["target_group"],
-            container=lbd["container"],
-            port=lbd["port"],
-            checks=m.LoadBalancerChecks(
-                targets_healthy=checks.get("targets_healthy", True), http=http
-            ),
+        lbs: tuple[m.LoadBalancer, ...] = (_load_balancer(d["load_balancer"], "load_balancer"),)
+    else:
+        lbs = tuple(
+            _load_balancer(lbd, f"load_balancers[{i}]")
+            for i, lbd in enumerate(d.get("load_balancers") or [])
         )
     network = None
     if isinstance(d.get("network"), dict):
@@ -167,7 +151,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         task_definition=(base_dir / d["task_definition"]).resolve(),
         desired_count=d.get("desired_count"),
         deployment=deployment,
-        load_balancer=lb,
+        load_balancers=lbs,
         zero_downtime=d.get("zero_downtime", True),
         vars={**global_vars, **(d.get("vars") or {})},
         keep_revisions=d.get("keep_revisions", 5),
@@ -191,6 +175,28 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
             for i in d["capacity_provider_strategy"]
         ),
         service_overrides=dict(d.get("service_overrides") or {}),
+    )
+
+
+def _load_balancer(lbd: dict[str, Any], label: str) -> m.LoadBalancer:
+    checks = lbd.get("checks") or {}
+    http = None
+    if isinstance(checks.get("http"), dict):
+        h = checks["http"]
+        http = m.HttpCheck(
+            url=h["url"],
+            expect_status=h.get("expect_status", 200),
+            body=h.get("body"),
+            attempts=h.get("attempts", 5),
+            interval=parse_duration(h.get("interval", "5s")),
+            timeout=parse_duration(h.get("timeout", "5s")),
+        )
+    return m.LoadBalancer(
+        target_group=lbd["target_group"],
+        container=lbd["container"],
+        port=lbd["port"],
+        checks=m.LoadBalancerChecks(targets_healthy=checks.get("targets_healthy", True), http=http),
+        label=label,
     )
 
 

@@ -128,16 +128,23 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
                     f"set maximum_percent to at least {max(low, 100)}",
                 )
             )
+        entries = svc.get("load_balancers")
+        lb_paths: list[KeyPath] = [("load_balancer",)] + [
+            ("load_balancers", i) for i in range(len(entries) if isinstance(entries, list) else 0)
+        ]
+        problems += _load_balancer_problems(svc, base, positions)
         for dpath in (
             ("deployment", "timeout"),
             ("deployment", "poll_interval"),
             ("health_check_grace_period",),
-            ("load_balancer", "checks", "http", "interval"),
-            ("load_balancer", "checks", "http", "timeout"),
+            *((*lb, "checks", "http", part) for lb in lb_paths for part in ("interval", "timeout")),
         ):
             value: Any = svc
             for part in dpath:
-                value = value.get(part) if isinstance(value, dict) else None
+                if isinstance(part, int):
+                    value = value[part] if isinstance(value, list) else None
+                else:
+                    value = value.get(part) if isinstance(value, dict) else None
             if value is None:
                 continue
             try:
@@ -201,6 +208,38 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
                     )
                 )
     problems += _cycles(services, positions)
+    return problems
+
+
+def _load_balancer_problems(
+    svc: dict[str, Any], base: KeyPath, positions: Positions
+) -> list[Problem]:
+    """`load_balancer` and `load_balancers` together, and a target group named twice."""
+    problems: list[Problem] = []
+    if "load_balancer" in svc and "load_balancers" in svc:
+        problems.append(
+            Problem(
+                "`load_balancer` and `load_balancers` together: `load_balancer` is the "
+                "one-entry form of `load_balancers`",
+                positions.locate((*base, "load_balancers"), key=True),
+                "move the `load_balancer` entry into the `load_balancers` list, or keep one key",
+            )
+        )
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(svc.get("load_balancers") or []):
+        tg = entry.get("target_group") if isinstance(entry, dict) else None
+        if not isinstance(tg, str):
+            continue
+        if tg in seen:
+            problems.append(
+                Problem(
+                    f"target group {tg} is already load_balancers[{seen[tg]}]",
+                    positions.locate((*base, "load_balancers", i, "target_group")),
+                    "list each target group once",
+                )
+            )
+        else:
+            seen[tg] = i
     return problems
 
 

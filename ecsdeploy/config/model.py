@@ -111,6 +111,8 @@ class LoadBalancer:
     container: str
     port: int
     checks: LoadBalancerChecks = LoadBalancerChecks()
+    # Where deploy.yaml gives the entry (`load_balancer`, `load_balancers[1]`), for messages.
+    label: str = field(default="load_balancer", compare=False)
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,9 @@ class Service:
     # None: an existing service keeps its live count; a new one starts with 1.
     desired_count: int | None = None
     deployment: Deployment = Deployment()
-    load_balancer: LoadBalancer | None = None
+    # The target groups the service is registered in (`load_balancer:` is the one-entry
+    # form of `load_balancers:`); empty: none, and an existing service keeps its own.
+    load_balancers: tuple[LoadBalancer, ...] = ()
     zero_downtime: bool = True
     vars: Mapping[str, Any] = field(default_factory=dict)  # global vars overlaid by these
     keep_revisions: int = 5

@@ -25,7 +25,7 @@ NAMED_FIELDS: Mapping[str, str] = {
     "taskDefinition": "task_definition",
     "desiredCount": "desired_count",
     "deploymentConfiguration": "deployment",
-    "loadBalancers": "load_balancer",
+    "loadBalancers": "load_balancers",
     "networkConfiguration": "network",
     "launchType": "launch_type",
     "healthCheckGracePeriodSeconds": "health_check_grace_period",

@@ -263,9 +263,9 @@ class Executor:
         if self.wait_enabled:
             for sp in acting:
                 wait_step = sp.wait_step
-                lb = wait_step.load_balancer if wait_step is not None else None
-                if lb is not None and lb.checks.http is not None:
-                    checks.add(lb.checks.http.url)
+                for lb in wait_step.load_balancers if wait_step is not None else ():
+                    if lb.checks.http is not None:
+                        checks.add(lb.checks.http.url)
         for line in self.rt.resolver.notes(registries, checks):
             self.reporter.warning(None, line)
 
@@ -480,14 +480,11 @@ class Executor:
             )
 
         self.reporter.step(sp.key, f"waiting for the rollout of {short_arn(target)}")
-        lb = wait_step.load_balancer
         outcome = watch.wait(
             target,
             timeout=wait_step.timeout,
             poll=wait_step.poll,
-            lb=lb,
-            check_targets=lb is not None and lb.checks.targets_healthy,
-            http=lb.checks.http if lb is not None else None,
+            load_balancers=wait_step.load_balancers,
             breaker=wait_step.circuit_breaker,
         )
         if not outcome.ok:
@@ -644,14 +641,12 @@ def roll_back(
         writer.update_service(cluster, service, taskDefinition=previous, forceNewDeployment=True)
     if on_start is not None:
         on_start()
-    lb = wait_step.load_balancer
     return watch.wait(
         previous,
         timeout=wait_step.timeout,
         poll=wait_step.poll,
-        lb=lb,
-        check_targets=lb is not None and lb.checks.targets_healthy,
-        http=lb.checks.http if with_http and lb is not None else None,
+        load_balancers=wait_step.load_balancers,
+        http=with_http,
         breaker=wait_step.circuit_breaker,
         rollback=True,
     )

@@ -1,7 +1,8 @@
 """Waiting for a rolling deployment, and judging it: success needs all of
 - the deployment of the new revision COMPLETED, and PRIMARY, and alone;
 - running tasks == desired;
-- the load balancer's checks passing (targets healthy, old ones drained; an HTTP GET).
+- each load balancer entry's checks passing (targets healthy and old ones drained in its
+  target group; its HTTP GET).
 Anything else within the timeout is a failure with its reason: ECS's rollout FAILED,
 ECS's circuit breaker rolling back (a failure, never a success), tasks that keep
 failing, unhealthy targets, the HTTP check, or the clock.
@@ -160,14 +161,16 @@ class Watch:
         *,
         timeout: float,
         poll: float,
-        lb: LoadBalancer | None = None,
-        check_targets: bool = True,
-        http: HttpCheck | None = None,
+        load_balancers: tuple[LoadBalancer, ...] = (),
+        http: bool = True,
         breaker: bool = True,
         rollback: bool = False,
     ) -> WaitOutcome:
         """Wait for `target_arn` to serve; with `rollback`, it is the revision being
-        returned to, so ECS reporting its own rollback of the release is the goal."""
+        returned to, so ECS reporting its own rollback of the release is the goal.
+
+        Then each entry of `load_balancers` is checked: its targets (when its checks
+        say so), and its HTTP check unless `http` is False."""
         self._notable = []
         deadline = self.clock() + timeout
         ours: Deployment | None = None
@@ -232,14 +235,16 @@ class Watch:
                 return self._timed_out(timeout, ours, desired)
             self._sleep(poll)
 
-        if lb is not None and check_targets:
-            outcome = self._wait_targets(target_arn, lb, deadline, poll, timeout)
-            if not outcome.ok:
-                return outcome
-        if http is not None:
-            outcome = self._http(http)
-            if not outcome.ok:
-                return outcome
+        for lb in load_balancers:
+            if lb.checks.targets_healthy:
+                outcome = self._wait_targets(target_arn, lb, deadline, poll, timeout)
+                if not outcome.ok:
+                    return outcome
+        for lb in load_balancers:
+            if http and lb.checks.http is not None:
+                outcome = self._http(lb.checks.http, lb)
+                if not outcome.ok:
+                    return outcome
         return WaitOutcome(True)
 
     def _timed_out(self, timeout: float, ours: Deployment | None, desired: int) -> WaitOutcome:
@@ -359,7 +364,7 @@ class Watch:
                 )
             self._sleep(poll)
 
-    def _http(self, check: HttpCheck) -> WaitOutcome:
+    def _http(self, check: HttpCheck, lb: LoadBalancer) -> WaitOutcome:
         last = ""
         for attempt in range(1, check.attempts + 1):
             url, host = self.resolver.url(check.url)
@@ -381,8 +386,12 @@ class Watch:
             )
             if attempt < check.attempts:
                 self._sleep(check.interval)
+        which = f"target group {lb.target_group}"
+        if lb.label != "load_balancer":
+            which = f"{lb.label}, {which}"
         return self._failed(
-            f"HTTP check failed after {plural(check.attempts, 'attempt')}: GET {check.url}: {last}",
+            f"HTTP check failed after {plural(check.attempts, 'attempt')}: GET {check.url}: "
+            f"{last} ({which})",
             None,
         )
 

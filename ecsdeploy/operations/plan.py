@@ -60,16 +60,19 @@ def inputs(ctx: Context) -> Inputs:
 
 
 def _target_groups(ctx: Context, live: LiveState) -> dict[str, str]:
-    """Name -> ARN of the target groups of services the plan creates."""
+    """Name -> ARN of the target groups deploy.yaml names that the live services do not
+    show already (a service to create, or a target group an existing one is not in)."""
     from ecsdeploy.adapters.targets import Targets
+    from ecsdeploy.plan.planner import resolve_target_groups
 
     names = sorted(
         {
-            lb.target_group
+            tg
             for key in ctx.rendered
-            if not live.services[key].exists
-            and (lb := ctx.config.services[key].load_balancer) is not None
-            and not lb.target_group.startswith("arn:")
+            for tg, arn in resolve_target_groups(
+                ctx.config.services[key], live.services[key], {}
+            ).items()
+            if arn is None
         }
     )
     if not names:

@@ -149,9 +149,9 @@ def rollback(
             resolver=ctx.resolver,
         )
         watch.start(live)
-        lb = svc_cfg.load_balancer
-        if options.wait and lb is not None and lb.checks.http is not None:
-            for line in ctx.resolver.notes(checks=[lb.checks.http.url]):
+        urls = [lb.checks.http.url for lb in svc_cfg.load_balancers if lb.checks.http is not None]
+        if options.wait and urls:
+            for line in ctx.resolver.notes(checks=urls):
                 report.warning(None, line)
         report.step(key, f"rolling back from {short_arn(current)} to {short_arn(target)}")
         if not options.wait:

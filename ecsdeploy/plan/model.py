@@ -19,7 +19,10 @@ from .diff import TaskDefinitionDiff
 # 2: the plan carries every request apply sends (register, create/update service),
 # the wait's settings, the registries, the pre-flight's findings; apply reads no
 # deploy.yaml. A reader of version 1 would have rebuilt those from deploy.yaml.
-FORMAT_VERSION = 2
+# 3: a wait step holds every target group (`load_balancers`, a list) instead of one
+# (`load_balancer`); a version-2 file is still read, its one entry as a list of one.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 
 
 class Action(StrEnum):
@@ -115,7 +118,8 @@ class WaitStep:
     checks: tuple[str, ...]  # human descriptions of what success needs
     poll: float = 5.0
     circuit_breaker: bool = True  # ECS's breaker is on: its rollback is a failure to report
-    load_balancer: LoadBalancer | None = None  # target health and the HTTP check
+    # Target health and the HTTP check, for each target group of the service.
+    load_balancers: tuple[LoadBalancer, ...] = ()
     kind: StepKind = StepKind.WAIT
     action: Action = Action.READ
 

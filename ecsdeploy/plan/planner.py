@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -213,18 +214,19 @@ def wait_step_for(service: Service) -> WaitStep:
         checks=_checks(service),
         poll=dep.poll_interval,
         circuit_breaker=dep.circuit_breaker.enable,
-        load_balancer=service.load_balancer,
+        load_balancers=service.load_balancers,
     )
 
 
 def _checks(service: Service) -> tuple[str, ...]:
     checks = ["deployment COMPLETED on the new revision", "running tasks == desired count"]
-    lb = service.load_balancer
-    if lb is not None and lb.checks.targets_healthy:
-        checks.append(f"targets healthy in {lb.target_group}, old targets drained")
-    if lb is not None and lb.checks.http is not None:
-        http = lb.checks.http
-        checks.append(f"GET {http.url} -> {http.expect_status}")
+    for lb in service.load_balancers:
+        if lb.checks.targets_healthy:
+            checks.append(f"targets healthy in {lb.target_group}, old targets drained")
+    for lb in service.load_balancers:
+        if lb.checks.http is not None:
+            http = lb.checks.http
+            checks.append(f"GET {http.url} -> {http.expect_status}")
     return tuple(checks)
 
 
@@ -286,14 +288,17 @@ def service_request(
     task_definition: str | None,
     *,
     create: bool,
-    target_group_arn: str | None = None,
+    target_groups: Mapping[str, str | None] | None = None,
     changed: frozenset[str] | None = None,
+    attachments: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The UpdateService (or CreateService) input for the service, as apply sends it.
 
     `task_definition` None stands for the revision the plan registers. An update
     sends the core fields and, of the other settings, those in `changed` (top-level
-    names); an omitted desired_count is not sent, so the live count stays.
+    names), with `attachments` (the load balancers and network configuration that
+    changed, see `attachment_changes`); an omitted desired_count is not sent, so the
+    live count stays. `target_groups` maps deploy.yaml's target groups to ARNs.
     """
     request: dict[str, Any] = {"cluster": cluster}
     request["serviceName" if create else "service"] = service.name
@@ -311,18 +316,12 @@ def service_request(
         if "capacityProviderStrategy" in request:
             # ECS refuses a capacity provider strategy change without a new deployment.
             request["forceNewDeployment"] = True
+        request |= copy.deepcopy(dict(attachments or {}))
         return request
     if service.launch_type:
         request["launchType"] = service.launch_type
-    lb = service.load_balancer
-    if lb is not None:
-        request["loadBalancers"] = [
-            {
-                "targetGroupArn": target_group_arn or lb.target_group,
-                "containerName": lb.container,
-                "containerPort": lb.port,
-            }
-        ]
+    if service.load_balancers:
+        request["loadBalancers"] = load_balancers_request(service, target_groups or {})
     if service.network is not None:
         request["networkConfiguration"] = {
             "awsvpcConfiguration": {
@@ -335,6 +334,139 @@ def service_request(
     if service.tags:
         request["tags"] = [{"key": k, "value": v} for k, v in service.tags.items()]
     return request
+
+
+def load_balancers_request(
+    service: Service, target_groups: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    """Every `load_balancers` entry in the CreateService/UpdateService shape."""
+    return [
+        {
+            "targetGroupArn": target_groups.get(lb.target_group) or lb.target_group,
+            "containerName": lb.container,
+            "containerPort": lb.port,
+        }
+        for lb in service.load_balancers
+    ]
+
+
+def target_group_name(arn: str) -> str:
+    """`shop-web` of `arn:aws:elasticloadbalancing:...:targetgroup/shop-web/0123abcd`."""
+    _, sep, rest = arn.partition(":targetgroup/")
+    return rest.split("/", 1)[0] if sep else arn
+
+
+def resolve_target_groups(
+    service: Service, state: ServiceState, known: Mapping[str, str]
+) -> dict[str, str | None]:
+    """Each target group deploy.yaml names -> its ARN (None: not found). An ARN is
+    itself; a name is looked up in `known` (what the plan operation resolved), else
+    in the live service's target groups, whose ARNs hold their names."""
+    live = [
+        str(lb["targetGroupArn"])
+        for lb in (state.service or {}).get("loadBalancers") or []
+        if isinstance(lb, Mapping) and lb.get("targetGroupArn")
+    ]
+    found: dict[str, str | None] = {}
+    for lb in service.load_balancers:
+        tg = lb.target_group
+        if tg.startswith("arn:"):
+            found[tg] = tg
+        else:
+            found[tg] = known.get(tg) or next((a for a in live if target_group_name(a) == tg), None)
+    return found
+
+
+_LB_FIELDS = ("targetGroupArn", "loadBalancerName", "containerName", "containerPort")
+
+
+def _lb_entries(entries: Any) -> list[dict[str, Any]]:
+    """Load balancer entries with only the fields ECS compares."""
+    out = []
+    for lb in entries or []:
+        if isinstance(lb, Mapping):
+            out.append({k: lb[k] for k in _LB_FIELDS if lb.get(k) is not None})
+    return out
+
+
+def _unordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entries, key=lambda e: json.dumps(e, sort_keys=True))
+
+
+def _lb_text(entry: Mapping[str, Any]) -> str:
+    """`web:8080 in shop-web`: one load balancer entry, for people."""
+    where = (
+        target_group_name(str(entry["targetGroupArn"]))
+        if entry.get("targetGroupArn")
+        else f"Classic Load Balancer {entry.get('loadBalancerName')}"
+    )
+    return f"{entry.get('containerName')}:{entry.get('containerPort')} in {where}"
+
+
+def _awsvpc(state: ServiceState, desired_td: Mapping[str, Any]) -> bool:
+    live = ((state.service or {}).get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    return bool(live) or desired_td.get("networkMode") == "awsvpc"
+
+
+def attachment_changes(
+    service: Service,
+    state: ServiceState,
+    desired_td: Mapping[str, Any],
+    target_groups: Mapping[str, str | None],
+) -> tuple[list[Change], dict[str, Any]]:
+    """What differs between deploy.yaml's load balancers and network configuration and
+    the live service's, and the UpdateService fields that change them.
+
+    Compared only when deploy.yaml gives them; the load balancers in any order (target
+    groups by ARN), subnets and security groups in any order. A network field deploy.yaml
+    leaves out keeps its live value, in the comparison and in the request.
+    """
+    svc = state.service or {}
+    changes: list[Change] = []
+    fields: dict[str, Any] = {}
+    if service.load_balancers:
+        wanted = load_balancers_request(service, target_groups)
+        before, after = _lb_entries(svc.get("loadBalancers")), _lb_entries(wanted)
+        if _unordered(before) != _unordered(after):
+            changes.append(
+                Change(
+                    "loadBalancers",
+                    [_lb_text(e) for e in before],
+                    [_lb_text(e) for e in after],
+                )
+            )
+            fields["loadBalancers"] = wanted
+    net = service.network
+    if net is not None and _awsvpc(state, desired_td):
+        live = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        prefix = "networkConfiguration.awsvpcConfiguration"
+        compared = {
+            "subnets": (sorted(net.subnets), sorted(live.get("subnets") or [])),
+            "securityGroups": (
+                sorted(net.security_groups),
+                sorted(live.get("securityGroups") or []),
+            ),
+            "assignPublicIp": (
+                "ENABLED" if net.assign_public_ip else "DISABLED",
+                live.get("assignPublicIp") or "DISABLED",
+            ),
+        }
+        changed_net = False
+        for name, (want, have) in compared.items():
+            if want in ([], None) or want == have:
+                continue  # not in deploy.yaml, or the same
+            changes.append(Change(f"{prefix}.{name}", have, want))
+            changed_net = True
+        if changed_net:
+            fields["networkConfiguration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": list(net.subnets) or list(live.get("subnets") or []),
+                    "securityGroups": list(net.security_groups)
+                    or list(live.get("securityGroups") or []),
+                    "assignPublicIp": compared["assignPublicIp"][0],
+                }
+            }
+    return changes, fields
 
 
 def known_outcomes(
@@ -452,35 +584,36 @@ def plan_service(
 
     shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
     desired = desired_service_settings(service, shown_target, create=not state.exists)
+    tg_arns = resolve_target_groups(service, state, target_groups or {})
     if not state.exists:
-        changes = tuple(Change(k, None, _show(k, v)) for k, v in desired.items())
-        lb = service.load_balancer
-        tg_arn: str | None = None
-        if lb is not None:
-            tg_arn = (
-                lb.target_group
-                if lb.target_group.startswith("arn:")
-                else (target_groups or {}).get(lb.target_group)
-            )
-            if tg_arn is None:
+        # (For an existing service verify reports a missing target group, and apply refuses.)
+        for lb in service.load_balancers:
+            if tg_arns.get(lb.target_group) is None:
                 errors.append(
                     f"service `{service.key}`: target group {lb.target_group} does not exist"
                 )
+        changes = tuple(Change(k, None, _show(k, v)) for k, v in desired.items())
         request = service_request(
-            service, state.cluster, target_arn, create=True, target_group_arn=tg_arn
+            service, state.cluster, target_arn, create=True, target_groups=tg_arns
         )
         steps.append(ServiceStep(changes=changes, create=True, request=request))
     else:
         live_settings = _live_settings(state, list(desired))
+        attached, attachments = attachment_changes(service, state, desired_td, tg_arns)
         changes = tuple(
             Change(k, _show(k, live_settings.get(k)), _show(k, v))
             for k, v in desired.items()
             if live_settings.get(k) != v
-        )
+        ) + tuple(attached)
         if changes:
             changed = frozenset(c.field.split(".")[0] for c in changes)
             request = service_request(
-                service, state.cluster, target_arn, create=False, changed=changed
+                service,
+                state.cluster,
+                target_arn,
+                create=False,
+                changed=changed,
+                attachments=attachments,
             )
             steps.append(
                 ServiceStep(
@@ -557,6 +690,19 @@ def _update_notes(
         notes.append(
             "the capacity provider strategy changes: ECS starts a new deployment "
             "(forceNewDeployment), replacing every task"
+        )
+    moved = [
+        what
+        for name, what in (
+            ("loadBalancers", "load balancers"),
+            ("networkConfiguration", "network configuration"),
+        )
+        if name in changed
+    ]
+    if moved:
+        notes.append(
+            f"the {' and the '.join(moved)} change: ECS starts a new deployment, "
+            "replacing every task"
         )
     return tuple(notes)
 

@@ -26,7 +26,7 @@ from ecsdeploy.secrets import MASK
 
 from .diff import ChangeKind, FieldChange, Mask, TaskDefinitionDiff, mask_environment
 from .model import (
-    FORMAT_VERSION,
+    READABLE_VERSIONS,
     Change,
     DeregisterStep,
     EcsConfigStep,
@@ -56,9 +56,7 @@ def masked_task_definition(td: Mapping[str, Any], mask: Mask | None = None) -> d
     return out
 
 
-def _load_balancer(lb: LoadBalancer | None) -> dict[str, Any] | None:
-    if lb is None:
-        return None
+def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
     http = lb.checks.http
     return {
         "target_group": lb.target_group,
@@ -78,9 +76,19 @@ def _load_balancer(lb: LoadBalancer | None) -> dict[str, Any] | None:
     }
 
 
-def _load_balancer_from(data: Mapping[str, Any] | None) -> LoadBalancer | None:
-    if data is None:
-        return None
+def _load_balancers_from(data: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
+    """A wait step's target groups: `load_balancers` (version 3), or version 2's one
+    `load_balancer` (null: none)."""
+    if "load_balancers" in data:
+        return tuple(
+            _load_balancer_from(lb, f"load_balancers[{i}]")
+            for i, lb in enumerate(data["load_balancers"])
+        )
+    single = data.get("load_balancer")
+    return () if single is None else (_load_balancer_from(single, "load_balancer"),)
+
+
+def _load_balancer_from(data: Mapping[str, Any], label: str) -> LoadBalancer:
     http = data.get("http")
     return LoadBalancer(
         target_group=data["target_group"],
@@ -99,6 +107,7 @@ def _load_balancer_from(data: Mapping[str, Any] | None) -> LoadBalancer | None:
                 timeout=float(http.get("timeout_seconds", 5.0)),
             ),
         ),
+        label=label,
     )
 
 
@@ -176,7 +185,7 @@ def _step(step: Step) -> dict[str, Any]:
             "timeout_seconds": step.timeout,
             "poll_seconds": step.poll,
             "circuit_breaker": step.circuit_breaker,
-            "load_balancer": _load_balancer(step.load_balancer),
+            "load_balancers": [_load_balancer(lb) for lb in step.load_balancers],
             "checks": list(step.checks),
         }
     elif isinstance(step, DeregisterStep):
@@ -301,7 +310,7 @@ def _step_from(data: dict[str, Any]) -> Step:
             checks=tuple(data["checks"]),
             poll=float(data["poll_seconds"]),
             circuit_breaker=bool(data["circuit_breaker"]),
-            load_balancer=_load_balancer_from(data.get("load_balancer")),
+            load_balancers=_load_balancers_from(data),
         )
     if kind == "deregister":
         return DeregisterStep(arns=tuple(data["task_definitions"]))
@@ -327,11 +336,12 @@ def _step_from(data: dict[str, Any]) -> Step:
 def from_dict(data: dict[str, Any], source: str = "plan file") -> Plan:
     """Read a saved plan; a plan of another format version is refused, not guessed at."""
     version = data.get("format_version") if isinstance(data, dict) else None
-    if version != FORMAT_VERSION:
-        older = isinstance(version, int) and version < FORMAT_VERSION
+    if version not in READABLE_VERSIONS:
+        older = isinstance(version, int) and version < min(READABLE_VERSIONS)
         raise InputError(
             Problem(
-                f"{source} has format_version {version!r}; this ecsdeploy reads {FORMAT_VERSION}"
+                f"{source} has format_version {version!r}; this ecsdeploy reads "
+                + " and ".join(str(v) for v in READABLE_VERSIONS)
                 + (
                     " (older plans were rebuilt from deploy.yaml at apply time; a plan now "
                     "carries every request apply sends)"

@@ -360,36 +360,38 @@ def _totals(td: dict[str, Any], containers: list[tuple[str, dict[str, Any]]]) ->
 
 
 def _service_problems(td: dict[str, Any], service: Service) -> list[ShapeProblem]:
-    """deploy.yaml's view of the task definition: the load balancer's container and port."""
-    lb = service.load_balancer
-    if lb is None:
-        return []
+    """deploy.yaml's view of the task definition: each load balancer's container and port."""
     containers = {c.get("name"): c for _, c in _containers(td) if isinstance(c.get("name"), str)}
-    container = containers.get(lb.container)
-    if container is None:
-        names = sorted(str(n) for n in containers)
-        return [
-            ShapeProblem(
-                "",
-                f"load_balancer.container {lb.container!r} is not a container of the task "
-                "definition",
-                f"containers: {', '.join(names)}" if names else None,
+    found: list[ShapeProblem] = []
+    for lb in service.load_balancers:
+        container = containers.get(lb.container)
+        if container is None:
+            names = sorted(str(n) for n in containers)
+            found.append(
+                ShapeProblem(
+                    "",
+                    f"{lb.label}.container {lb.container!r} is not a container of the task "
+                    "definition",
+                    f"containers: {', '.join(names)}" if names else None,
+                )
             )
+            continue
+        ports = [
+            p.get("containerPort")
+            for p in container.get("portMappings") or []
+            if isinstance(p, dict)
         ]
-    ports = [
-        p.get("containerPort") for p in container.get("portMappings") or [] if isinstance(p, dict)
-    ]
-    if lb.port in ports:
-        return []
-    return [
-        ShapeProblem(
-            "",
-            f"container {lb.container!r} does not map load_balancer.port {lb.port}",
-            f"its containerPorts: {', '.join(str(p) for p in ports)}"
-            if ports
-            else "add a portMappings entry with this containerPort",
-        )
-    ]
+        if lb.port not in ports:
+            found.append(
+                ShapeProblem(
+                    "",
+                    f"container {lb.container!r} does not map {lb.label}.port {lb.port}",
+                    f"its containerPorts: {', '.join(str(p) for p in ports)}"
+                    if ports
+                    else "add a portMappings entry with this containerPort",
+                )
+            )
+    return found
 
 
 # --- secrets written as literals ------------------------------------------------------

@@ -8,8 +8,9 @@ at `endpoint_url`:
   group a service's `network` names, under those IDs;
 - each cluster with its container instances (real moto EC2 instances
   registered to ECS);
-- an ALB with a listener per target group, and the target groups named in
-  `load_balancer.target_group` — by name, or by ARN under that very ARN;
+- an ALB with a listener per target group, and the target groups every
+  `load_balancers` entry (or `load_balancer`) names — by name, or by ARN under
+  that very ARN;
 - the ECR repositories, and for `type: docker` registries the sandbox's own
   registry (with the credentials the registry's variables hold, or
   `sandbox`/`sandbox`), each holding a small made-up image under `latest`,
@@ -314,8 +315,8 @@ def seed(
     # Load balancer and target groups.
     target_groups: dict[str, str] = {}
     lb_arn: str | None = None
-    lb_services = [s for s in config.services.values() if s.load_balancer is not None]
-    if lb_services:
+    lb_entries = [(s, lb) for s in config.services.values() for lb in s.load_balancers]
+    if lb_entries:
         lb_arn = elbv2.create_load_balancer(
             Name="ecsdeploy-sandbox",
             Subnets=list(subnets),
@@ -323,17 +324,16 @@ def seed(
             Scheme="internet-facing",
             Type="application",
         )["LoadBalancers"][0]["LoadBalancerArn"]
-        for n, svc in enumerate(lb_services):
-            assert svc.load_balancer is not None
-            name = _target_group_name(svc.load_balancer.target_group)
+        for svc, entry in lb_entries:
+            name = _target_group_name(entry.target_group)
             if name in target_groups:
                 continue
             awsvpc = _network_mode(svc, taskdefs.get(svc.key, {})) == "awsvpc"
-            custom = _target_group_id(svc.load_balancer.target_group)
+            custom = _target_group_id(entry.target_group)
             tg_arn = elbv2.create_target_group(
                 Name=name,
                 Protocol="HTTP",
-                Port=svc.load_balancer.port,
+                Port=entry.port,
                 VpcId=vpc_id,
                 TargetType="ip" if awsvpc else "instance",
                 HealthCheckPath="/",
@@ -354,7 +354,7 @@ def seed(
             elbv2.create_listener(
                 LoadBalancerArn=lb_arn,
                 Protocol="HTTP",
-                Port=80 + n,
+                Port=80 + len(target_groups),
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}],
             )
             target_groups[name] = tg_arn
@@ -465,24 +465,23 @@ def seed(
                 },
             },
         }
-        if svc.load_balancer is not None:
+        if svc.load_balancers:
             params["loadBalancers"] = [
                 {
-                    "targetGroupArn": target_groups[
-                        _target_group_name(svc.load_balancer.target_group)
-                    ],
-                    "containerName": svc.load_balancer.container,
-                    "containerPort": svc.load_balancer.port,
+                    "targetGroupArn": target_groups[_target_group_name(lb.target_group)],
+                    "containerName": lb.container,
+                    "containerPort": lb.port,
                 }
+                for lb in svc.load_balancers
             ]
             if svc.health_check_grace_period is not None:
                 params["healthCheckGracePeriodSeconds"] = int(svc.health_check_grace_period)
-            http = svc.load_balancer.checks.http
-            if http is not None:
-                check_host = urlsplit(http.url).hostname
-                if check_host:
-                    control.http_route(check_host, cluster_name, svc.name)
-                    resolve[check_host] = endpoint_url
+        for lb in svc.load_balancers:
+            http = lb.checks.http
+            check_host = urlsplit(http.url).hostname if http is not None else None
+            if check_host:
+                control.http_route(check_host, cluster_name, svc.name)
+                resolve[check_host] = endpoint_url
         if _network_mode(svc, taskdef) == "awsvpc":
             net = svc.network
             params["networkConfiguration"] = {

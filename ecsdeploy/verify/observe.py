@@ -205,8 +205,8 @@ def _jobs(
     for key in keys:
         service = config.services[key]
         td = rendered[key].task_definition
-        if service.load_balancer is not None:
-            jobs[_Job("target_group", service.load_balancer.target_group)] = None
+        for lb in service.load_balancers:
+            jobs[_Job("target_group", lb.target_group)] = None
         if launch[key] == "EC2" and service.desired_count != 0:
             jobs[_Job("cluster", config.clusters[service.cluster].name)] = None
         if service.launch_type is None:
@@ -321,9 +321,11 @@ def observe(
             capacity=capacity,
             launch_type=launch[key],
             exists=state is not None and state.exists,
-            target_group=results.get(_Job("target_group", service.load_balancer.target_group))
-            if service.load_balancer is not None
-            else None,
+            target_groups={
+                lb.target_group: tg
+                for lb in service.load_balancers
+                if (tg := results.get(_Job("target_group", lb.target_group))) is not None
+            },
             instances=results.get(cluster_job) if cluster_job in results else None,
             grace_period=(live_service or {}).get("healthCheckGracePeriodSeconds"),
             live_desired=(live_service or {}).get("desiredCount"),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ecsdeploy import ecs_rules
-from ecsdeploy.config.model import Service
+from ecsdeploy.config.model import LoadBalancer, Service
 from ecsdeploy.findings import SEVERITIES, Finding, Severity
 from ecsdeploy.plan.normalize import parse_cpu, parse_memory
 from ecsdeploy.render.checks import LITERAL_VALUE_WHY, secret_literals
@@ -129,7 +129,9 @@ class ServiceFacts:
 
     launch_type: str = "EC2"  # EC2, FARGATE or EXTERNAL, resolved
     exists: bool = True  # the ECS service exists (otherwise it will be created)
-    target_group: TargetGroupFacts | None = None  # None: not found (or no load_balancer)
+    # Each target group of `load_balancers`, by the name or ARN deploy.yaml gives;
+    # one that is missing was not found.
+    target_groups: Mapping[str, TargetGroupFacts] = field(default_factory=dict)
     instances: tuple[InstanceFacts, ...] | None = None  # None: not looked up (Fargate)
     grace_period: float | None = None  # the live service's, used when deploy.yaml has none
     live_desired: int | None = None  # the live service's count, used when deploy.yaml has none
@@ -324,7 +326,7 @@ def rolling_findings(service: Service) -> list[Finding]:
     found: list[Finding] = []
     dep = service.deployment
     desired = service.initial_count
-    if service.load_balancer is None:
+    if not service.load_balancers:
         found.append(
             _downtime(
                 service,
@@ -380,12 +382,23 @@ def soften(service: Service, findings: Iterable[Finding]) -> list[Finding]:
     return [replace(f, severity="note") if f.downtime else f for f in findings]
 
 
+def _of(lb: LoadBalancer) -> str:
+    """` (load_balancers[1])`: which entry, when deploy.yaml has a list of them."""
+    return "" if lb.label == "load_balancer" else f" ({lb.label})"
+
+
 def _load_balancer_findings(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
-    lb = service.load_balancer
-    if lb is None:
-        return []
+    found: list[Finding] = []
+    for lb in service.load_balancers:
+        found += _entry_findings(service, lb, taskdef, facts)
+    return found
+
+
+def _entry_findings(
+    service: Service, lb: LoadBalancer, taskdef: Mapping[str, Any], facts: ServiceFacts
+) -> list[Finding]:
     found: list[Finding] = []
     containers = {
         str(c.get("name")): c
@@ -399,8 +412,7 @@ def _load_balancer_findings(
             _error(
                 service,
                 "container-port",
-                f"load_balancer.container {lb.container!r} is not a container of the task "
-                "definition",
+                f"{lb.label}.container {lb.container!r} is not a container of the task definition",
                 "ECS rejects a service whose load balancer names a container the task "
                 "definition does not have",
                 f"use one of: {', '.join(sorted(containers))}" if containers else None,
@@ -420,24 +432,24 @@ def _load_balancer_findings(
                 _error(
                     service,
                     "container-port",
-                    f"container {lb.container!r} does not map load_balancer.port {lb.port}",
+                    f"container {lb.container!r} does not map {lb.label}.port {lb.port}",
                     "ECS registers the host port mapped to this container port as the target; "
                     "without the mapping it rejects the service",
-                    "add a portMappings entry with this containerPort, or fix load_balancer.port",
+                    f"add a portMappings entry with this containerPort, or fix {lb.label}.port",
                 )
             )
 
-    tg = facts.target_group
+    tg = facts.target_groups.get(lb.target_group)
     if tg is None:
         found.append(
             _error(
                 service,
                 "target-group",
-                f"target group {lb.target_group!r} does not exist",
+                f"target group {lb.target_group!r}{_of(lb)} does not exist",
                 "ECS cannot attach the service to a target group that is not there; the update "
                 "fails",
                 "create the target group (with a health check, behind a listener) or fix "
-                "load_balancer.target_group",
+                f"{lb.label}.target_group",
             )
         )
         return found
@@ -446,7 +458,7 @@ def _load_balancer_findings(
             _error(
                 service,
                 "target-group-listener",
-                f"target group {tg.name} is not attached to a load balancer listener",
+                f"target group {tg.name}{_of(lb)} is not attached to a load balancer listener",
                 "ECS refuses a target group with no load balancer, and one no listener "
                 "forwards to receives no traffic: the new tasks would be unreachable",
                 f"add a listener (or a listener rule) that forwards to {tg.name}",
@@ -457,7 +469,7 @@ def _load_balancer_findings(
             _downtime(
                 service,
                 "health-check",
-                f"target group {tg.name} has its health check disabled",
+                f"target group {tg.name}{_of(lb)} has its health check disabled",
                 "the load balancer sends traffic to a new task as soon as it is registered, "
                 "before the application answers, and ECS cannot tell a broken release from a "
                 "good one",
@@ -472,11 +484,11 @@ def _load_balancer_findings(
             _error(
                 service,
                 "target-type",
-                f"target group {tg.name} has target type {tg.target_type!r}; the {mode} network "
-                f"mode needs {wanted_type!r}",
+                f"target group {tg.name}{_of(lb)} has target type {tg.target_type!r}; the {mode} "
+                f"network mode needs {wanted_type!r}",
                 "ECS registers awsvpc tasks by IP address and bridge/host tasks by instance ID, "
                 "and rejects a target group of the other type",
-                f"create a target group of type {wanted_type} and point load_balancer at it",
+                f"create a target group of type {wanted_type} and point {lb.label} at it",
             )
         )
     if mapping is not None and tg.protocol:
@@ -486,7 +498,7 @@ def _load_balancer_findings(
                 _error(
                     service,
                     "target-protocol",
-                    f"container port {lb.port} is UDP but target group {tg.name} speaks "
+                    f"container port {lb.port} is UDP but target group {tg.name}{_of(lb)} speaks "
                     f"{tg.protocol}",
                     "the load balancer cannot reach a UDP port over TCP",
                     "use a UDP (Network Load Balancer) target group, or a TCP port",
@@ -626,11 +638,17 @@ def _timing_findings(
     needs: TaskNeeds,
     free_instances: int,
 ) -> list[Finding]:
-    tg = facts.target_group
+    groups = [
+        tg
+        for tg in dict.fromkeys(
+            facts.target_groups.get(lb.target_group) for lb in service.load_balancers
+        )
+        if tg is not None
+    ]
     found: list[Finding] = []
     dep = service.deployment
     timeout = dep.timeout
-    if tg is not None and service.load_balancer is not None:
+    for tg in groups:
         delay = tg.deregistration_delay
         if delay >= timeout:
             found.append(
@@ -645,7 +663,11 @@ def _timing_findings(
                     f"raise deployment.timeout above {delay + tg.healthy_threshold * tg.interval}s",
                 )
             )
-        elif service.initial_count > 0:
+    # The rollout waits for the slowest of the target groups: to turn healthy, to drain.
+    if groups and all(tg.deregistration_delay < timeout for tg in groups):
+        tg = max(groups, key=lambda g: g.healthy_threshold * g.interval + g.deregistration_delay)
+        delay = tg.deregistration_delay
+        if service.initial_count > 0:
             desired = service.initial_count
             minimum = ecs_rules.min_healthy_tasks(desired, dep.minimum_healthy_percent)
             headroom = ecs_rules.max_tasks(desired, dep.maximum_percent) - desired
@@ -694,7 +716,8 @@ def _timing_findings(
                 "grace-period",
             )
         )
-    elif tg is not None and service.load_balancer is not None and grace <= 0:
+    elif groups and grace <= 0:
+        tg = max(groups, key=lambda g: g.healthy_threshold * g.interval)
         healthy_after = tg.healthy_threshold * tg.interval
         if healthy_after >= SLOW_HEALTHY_SECONDS:
             found.append(

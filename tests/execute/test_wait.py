@@ -54,7 +54,7 @@ def test_a_wait_longer_than_ten_minutes_goes_on(app: App, sandbox: Any) -> None:
     target = _release(app, sandbox, start_seconds=1200)  # 2 s real at the fixture's speed
     watch.start(reader.describe_service("quickstart", "web"))
     sandbox.client("ecs").update_service(cluster="quickstart", service="web", taskDefinition=target)
-    outcome = watch.wait(target, timeout=45 * 60, poll=0.1, lb=None)
+    outcome = watch.wait(target, timeout=45 * 60, poll=0.1)
     assert outcome.ok, outcome.reason
     assert clock.now > 10 * 60  # it kept waiting past ten (simulated) minutes
 
@@ -65,7 +65,7 @@ def test_the_timeout_is_the_one_asked_for(app: App, sandbox: Any) -> None:
     target = _release(app, sandbox, start_seconds=10**6)
     watch.start(reader.describe_service("quickstart", "web"))
     sandbox.client("ecs").update_service(cluster="quickstart", service="web", taskDefinition=target)
-    outcome = watch.wait(target, timeout=20 * 60, poll=0.05, lb=None)
+    outcome = watch.wait(target, timeout=20 * 60, poll=0.05)
     assert not outcome.ok
     assert outcome.reason.startswith("timed out after 20m: deployment IN_PROGRESS")
     assert 20 * 60 < clock.now <= 23 * 60

@@ -46,7 +46,7 @@ def _config(tmp_path: Path) -> Config:
                     maximum_percent=200,
                     circuit_breaker=CircuitBreaker(enable=True, rollback=True),
                 ),
-                load_balancer=LoadBalancer(target_group="shop-web", container="web", port=8080),
+                load_balancers=(LoadBalancer(target_group="shop-web", container="web", port=8080),),
                 launch_type="EC2",
                 depends_on=("worker",),
             ),

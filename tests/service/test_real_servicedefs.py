@@ -278,7 +278,7 @@ def test_a_real_service_definition_is_expressed_and_plans_clean(
     from ecsdeploy.plan.planner import service_request
 
     (svc_config,) = config.services.values()
-    sent = service_request(svc_config, "main", "td", create=True, target_group_arn=None)
+    sent = service_request(svc_config, "main", "td", create=True)
     for field, value in service.items():
         if field in ("cluster", "serviceName", "taskDefinition") or _is_default(field, value):
             continue

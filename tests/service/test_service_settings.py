@@ -385,7 +385,7 @@ def test_omitted_desired_count_creates_with_one(sandbox: Any, tmp_path: Path) ->
         ),
         (
             "    service_overrides:\n      loadBalancers: []\n",
-            "write it as `load_balancer:` on the service",
+            "write it as `load_balancers:` on the service",
         ),
         (
             "    service_overrides:\n      enableEcsManagedTags: true\n",

@@ -60,7 +60,9 @@ def service(
         deployment=Deployment(
             minimum_healthy_percent=minimum, maximum_percent=maximum, timeout=timeout
         ),
-        load_balancer=LoadBalancer(target_group="web", container="web", port=8080) if lb else None,
+        load_balancers=(LoadBalancer(target_group="web", container="web", port=8080),)
+        if lb
+        else (),
         zero_downtime=zero_downtime,
         launch_type=launch_type,
         health_check_grace_period=grace,
@@ -108,7 +110,13 @@ def idle(n: int = 0, **kwargs: Any) -> InstanceFacts:
 
 
 def facts(**kwargs: Any) -> ServiceFacts:
-    base: dict[str, Any] = {"launch_type": "EC2", "target_group": TG, "instances": None}
+    """ServiceFacts; `target_group=` stands for the one target group `web` (None: missing)."""
+    tg = kwargs.pop("target_group", TG)
+    base: dict[str, Any] = {
+        "launch_type": "EC2",
+        "target_groups": {} if tg is None else {"web": tg},
+        "instances": None,
+    }
     base.update(kwargs)
     return ServiceFacts(**base)
 
@@ -597,6 +605,8 @@ def test_omitted_desired_count_is_judged_with_the_live_count(
 ) -> None:
     # 50%/100%: with 1 task nothing may stop or start; with 3, one may stop first.
     svc = replace(service(1, 50, 100), desired_count=None)
-    facts = ServiceFacts(launch_type="FARGATE", exists=exists, target_group=TG, live_desired=live)
+    facts = ServiceFacts(
+        launch_type="FARGATE", exists=exists, target_groups={"web": TG}, live_desired=live
+    )
     found = rules_of(check_service(svc, taskdef(mode="awsvpc"), facts))
     assert ("progress" in found) is stuck
