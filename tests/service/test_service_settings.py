@@ -200,9 +200,12 @@ def test_sandbox_refuses_a_provider_the_cluster_does_not_have(app: App, sandbox:
         "    capacity_provider_strategy: [{capacity_provider: other-asg, weight: 1}]\n"
         "    desired_count: 2\n",
     )
-    result = app.run("apply", "--yes", "--allow-downtime", revision=REV_A)
-    assert result.exit_code == 1, result.output
-    assert "not associated with the cluster" in result.output
+    # The pre-flight finds it first: apply refuses before any call ECS would refuse.
+    result = app.run("apply", "--yes", revision=REV_A)
+    assert result.exit_code == 4, result.output
+    assert "capacity provider other-asg is not associated with the service's cluster" in (
+        result.output
+    )
 
 
 def test_sandbox_gives_a_new_service_the_cluster_default_strategy(app: App, sandbox: Any) -> None:
