@@ -158,6 +158,15 @@ def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
         ctx.local,
         list_revisions=list_revisions,
     )
+    if any(ctx.config.services[k].autoscaling is not None for k in ctx.rendered):
+        from ecsdeploy.adapters.elb import ElbAdapter
+        from ecsdeploy.adapters.scaling import ScalingAdapter
+        from ecsdeploy.plan.observe import observe_scaling
+
+        scaling, labels = observe_scaling(
+            ctx.config, live.services, ScalingAdapter(ctx.clients), ElbAdapter(ctx.clients)
+        )
+        live = replace(live, scaling=scaling, resource_labels=labels)
     if not ctx.ecs_configs and not ctx.secret_names:
         return live
     from ecsdeploy.adapters.instances import InstancesAdapter

@@ -21,9 +21,11 @@ from functools import cache
 from typing import Any
 
 from ecsdeploy.config.durations import format_duration
+from ecsdeploy.config.model import policy_name
 from ecsdeploy.config.overrides import NAMED_FIELDS
 from ecsdeploy.releases import RELEASE_TAG_PREFIX
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
+from ecsdeploy.scaling import ScalingState
 
 SCHEMA_HINT = "ecsdeploy schema > deploy.schema.json"
 DEFAULT_KEEP_REVISIONS = 5  # the schema's default
@@ -95,7 +97,7 @@ def parse_image(reference: str) -> ImageReference:
 
 # --- a small YAML writer: ordered keys, comments ---------------------------------------
 
-Scalar = str | int | bool
+Scalar = str | int | float | bool
 
 
 @dataclass
@@ -145,6 +147,8 @@ def _scalar(value: Scalar, quote: bool = False) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)
     if (
         not quote
         and _PLAIN.match(value)
@@ -196,6 +200,8 @@ class LiveService:
     # Target group ARN -> its name; a group DescribeTargetGroups did not find is absent.
     target_groups: Mapping[str, str] = field(default_factory=dict)
     active_revisions: int | None = None  # ACTIVE revisions of the family, if counted
+    # Application Auto Scaling of its desired count; None or no target: not scaled.
+    scaling: ScalingState | None = None
 
 
 @dataclass(frozen=True)
@@ -434,7 +440,9 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
         )
     elif svc.get("launchType"):
         block.add("launch_type", str(svc["launchType"]))
-    block.add("desired_count", int(svc.get("desiredCount") or 0))
+    scaling = live.scaling if live.scaling is not None and live.scaling.target else None
+    if scaling is None:
+        block.add("desired_count", int(svc.get("desiredCount") or 0))
     if svc.get("schedulingStrategy") == "DAEMON":
         notes.append(f"service {name} is a DAEMON service: desired_count does not apply to it")
     controller = (svc.get("deploymentController") or {}).get("type", "ECS")
@@ -475,6 +483,12 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
     if grace:
         block.add("health_check_grace_period", format_duration(float(grace)))
     _service_settings(svc, block)
+    if scaling is not None:
+        block.add(
+            "autoscaling",
+            _autoscaling(name, scaling, notes),
+            f"the desired count is autoscaling's (live {int(svc.get('desiredCount') or 0)})",
+        )
     if live.active_revisions is not None and live.active_revisions > DEFAULT_KEEP_REVISIONS:
         # With the default (5) the first plan would deregister the older revisions.
         block.add(
@@ -580,10 +594,75 @@ def to_value(value: Any) -> Value:
         blocks = [to_value(v) for v in value if isinstance(v, Mapping)]
         if value and len(blocks) == len(value):
             return [b for b in blocks if isinstance(b, Block)]
-        return [v if isinstance(v, str | int | bool) else json.dumps(v) for v in value]
+        items: list[Scalar] = [
+            v if isinstance(v, str | int | bool) else json.dumps(v) for v in value
+        ]
+        return items
     if isinstance(value, str | int | bool):
         return value
     return json.dumps(value)
+
+
+def _autoscaling(name: str, scaling: ScalingState, notes: list[str]) -> Block:
+    """`autoscaling:` from the live scalable target, its target-tracking policies on
+    ECS's predefined metrics and its scheduled actions; what deploy.yaml cannot say
+    (other policies, start and end times) is noted, and plan leaves it alone."""
+    from ecsdeploy.plan.scaling import DEFAULT_COOLDOWN, METRICS, UTC, managed
+
+    target = scaling.target or {}
+    block = Block()
+    block.add("min", int(target.get("MinCapacity") or 0))
+    block.add("max", int(target.get("MaxCapacity") or 0))
+    policies: list[Block] = []
+    for policy in scaling.policies:
+        policy_label = str(policy.get("PolicyName"))
+        if not managed(policy):
+            notes.append(
+                f"service {name}: scaling policy {policy_label} ({policy.get('PolicyType')}) "
+                "is not in deploy.yaml; ecsdeploy leaves it as it is"
+            )
+            continue
+        config = policy.get("TargetTrackingScalingPolicyConfiguration") or {}
+        metric = METRICS[str(config["PredefinedMetricSpecification"]["PredefinedMetricType"])]
+        entry = Block()
+        entry.add("metric", metric)
+        value = float(config.get("TargetValue") or 0)
+        entry.add("target", int(value) if value.is_integer() else value)
+        if policy_label != policy_name(name, metric):
+            entry.add("name", policy_label)
+        for key, api_name in (
+            ("scale_in_cooldown", "ScaleInCooldown"),
+            ("scale_out_cooldown", "ScaleOutCooldown"),
+        ):
+            cooldown = config.get(api_name)
+            if cooldown is not None and int(cooldown) != DEFAULT_COOLDOWN:
+                entry.add(key, format_duration(float(cooldown)))
+        if config.get("DisableScaleIn"):
+            entry.add("disable_scale_in", True)
+        policies.append(entry)
+    if policies:
+        block.add("target_tracking", policies)
+    actions: list[Block] = []
+    for action in scaling.scheduled:
+        entry = Block()
+        action_name = str(action.get("ScheduledActionName"))
+        entry.add("name", action_name)
+        entry.add("schedule", str(action.get("Schedule")))
+        if action.get("Timezone") and action.get("Timezone") != UTC:
+            entry.add("timezone", str(action["Timezone"]))
+        bounds = action.get("ScalableTargetAction") or {}
+        for key in ("MinCapacity", "MaxCapacity"):
+            if bounds.get(key) is not None:
+                entry.add(key[:3].lower(), int(bounds[key]))
+        if action.get("StartTime") or action.get("EndTime"):
+            notes.append(
+                f"service {name}: scheduled action {action_name} has a start or end time, "
+                "which deploy.yaml does not hold; ecsdeploy leaves it as it is"
+            )
+        actions.append(entry)
+    if actions:
+        block.add("scheduled", actions)
+    return block
 
 
 def scaffold(

@@ -85,7 +85,14 @@ def test_the_cycle_check_can_fail() -> None:
 
 
 def test_the_planner_and_the_diff_import_no_adapter() -> None:
-    for name in ("planner.py", "diff.py", "normalize.py", "model.py", "serialize.py"):
+    for name in (
+        "planner.py",
+        "diff.py",
+        "normalize.py",
+        "model.py",
+        "serialize.py",
+        "scaling.py",
+    ):
         imported = _imports(PACKAGE / "plan" / name)
         adapters = sorted(
             m

@@ -1,8 +1,9 @@
 """`ecsdeploy init`: deploy.yaml and templates from live services; read-only AWS calls.
 
 Reads (DescribeClusters, DescribeServices, DescribeTaskDefinition,
-DescribeTargetGroups, ListTaskDefinitions) and writes files, nothing else;
-what the files say is `ecsdeploy.init`'s business.
+DescribeTargetGroups, ListTaskDefinitions, and Application Auto Scaling's
+DescribeScalableTargets, DescribeScalingPolicies, DescribeScheduledActions) and writes
+files, nothing else; what the files say is `ecsdeploy.init`'s business.
 """
 
 from __future__ import annotations
@@ -72,10 +73,12 @@ def command(
     from ecsdeploy.adapters.aws import AwsClients, AwsSettings
     from ecsdeploy.adapters.ecs import EcsReader
     from ecsdeploy.adapters.elb import ElbAdapter
+    from ecsdeploy.adapters.scaling import ScalingAdapter
     from ecsdeploy.cli import GlobalOptions
     from ecsdeploy.errors import InputError, Problem
     from ecsdeploy.init import LiveService, scaffold, service_key
     from ecsdeploy.plan.observe import clusters_hint
+    from ecsdeploy.scaling import resource_id
 
     opts = ctx.find_root().obj
     assert isinstance(opts, GlobalOptions)
@@ -126,6 +129,11 @@ def command(
             ]
         )
 
+    # Application Auto Scaling: the scalable targets in one call, then each one's
+    # policies and scheduled actions.
+    scaling = ScalingAdapter(clients)
+    ids = {n: resource_id(cluster_name, n) for n in names}
+    scalable = scaling.targets(list(ids.values()))
     live: list[LiveService] = []
     for name in names:
         svc = described[name]
@@ -140,7 +148,9 @@ def command(
                     groups[str(arn)] = str(group["TargetGroupName"])
         # Counted so the first plan does not deregister the revisions kept so far.
         revisions = len(ecs.active_revisions(str(td["family"])))
-        live.append(LiveService(svc, td, groups, revisions))
+        target = scalable.get(ids[name])
+        state = scaling.state(ids[name], target) if target is not None else None
+        live.append(LiveService(svc, td, groups, revisions, state))
 
     result = scaffold(clients.region, cluster_name, live)
     return _write(result, directory)

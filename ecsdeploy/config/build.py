@@ -175,6 +175,37 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
             for i in d["capacity_provider_strategy"]
         ),
         service_overrides=dict(d.get("service_overrides") or {}),
+        autoscaling=None
+        if d.get("autoscaling") is None
+        else _autoscaling(d["autoscaling"], d.get("name", key)),
+    )
+
+
+def _autoscaling(d: dict[str, Any], service_name: str) -> m.Autoscaling:
+    return m.Autoscaling(
+        min=d["min"],
+        max=d["max"],
+        target_tracking=tuple(
+            m.TargetTracking(
+                metric=t["metric"],
+                target=float(t["target"]),
+                name=t.get("name") or m.policy_name(service_name, t["metric"]),
+                scale_in_cooldown=_opt_duration(t.get("scale_in_cooldown"), None),
+                scale_out_cooldown=_opt_duration(t.get("scale_out_cooldown"), None),
+                disable_scale_in=bool(t.get("disable_scale_in", False)),
+            )
+            for t in d.get("target_tracking") or ()
+        ),
+        scheduled=tuple(
+            m.ScheduledScaling(
+                name=a["name"],
+                schedule=a["schedule"],
+                timezone=a.get("timezone"),
+                min=a.get("min"),
+                max=a.get("max"),
+            )
+            for a in d.get("scheduled") or ()
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from ecsdeploy.errors import Problem
 
 from .durations import parse_duration
 from .loader import KeyPath, Positions
+from .model import policy_name
 
 # Keys that would hold a credential's value; deploy.yaml names variables instead.
 LITERAL_CREDENTIAL_KEYS = {
@@ -182,6 +183,8 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
                         "keep `base` on one provider (the tasks placed there first)",
                     )
                 )
+        if isinstance(svc.get("autoscaling"), dict):
+            problems += autoscaling_problems(key, svc, positions)
         overrides = svc.get("service_overrides")
         if isinstance(overrides, dict) and overrides:
             from .overrides import check_overrides
@@ -240,6 +243,105 @@ def _load_balancer_problems(
             )
         else:
             seen[tg] = i
+    return problems
+
+
+def autoscaling_problems(key: str, svc: dict[str, Any], positions: Positions) -> list[Problem]:
+    """What the schema cannot say about `autoscaling:`: min <= max, no desired_count
+    beside it, alb_requests behind a load balancer, unique names, whole-second cooldowns."""
+    base: KeyPath = ("services", key, "autoscaling")
+    scaling: dict[str, Any] = svc["autoscaling"]
+    problems: list[Problem] = []
+    if "desired_count" in svc:
+        problems.append(
+            Problem(
+                "`desired_count` and `autoscaling` together: autoscaling owns the service's "
+                "desired count",
+                positions.locate(("services", key, "desired_count"), key=True),
+                "leave `desired_count` out: a deploy must never set a service that autoscaling "
+                "scaled out under load back to the file's number (a new service starts with "
+                "`autoscaling.min` tasks)",
+            )
+        )
+    low, high = scaling.get("min"), scaling.get("max")
+    if isinstance(low, int) and isinstance(high, int) and high < low:
+        problems.append(
+            Problem(
+                f"autoscaling max ({high}) is below min ({low})",
+                positions.locate((*base, "max")),
+                f"set max to at least {low}",
+            )
+        )
+    names: dict[str, int] = {}
+    name = str(svc.get("name", key))
+    for i, policy in enumerate(scaling.get("target_tracking") or []):
+        if not isinstance(policy, dict):
+            continue
+        where: KeyPath = (*base, "target_tracking", i)
+        if policy.get("metric") == "alb_requests" and not (
+            isinstance(svc.get("load_balancer"), dict) or svc.get("load_balancers")
+        ):
+            problems.append(
+                Problem(
+                    "metric `alb_requests` needs the service's load balancer: it counts the "
+                    "requests its target group receives per task",
+                    positions.locate((*where, "metric")),
+                    "add `load_balancer:` (target_group, container, port) to the service, or "
+                    "track `cpu` or `memory`",
+                )
+            )
+        for which in ("scale_in_cooldown", "scale_out_cooldown"):
+            if which not in policy:
+                continue
+            try:
+                seconds = parse_duration(policy[which])
+            except ValueError as exc:
+                problems.append(Problem(str(exc), positions.locate((*where, which))))
+                continue
+            if seconds != int(seconds):
+                problems.append(
+                    Problem(
+                        f"{which} must be whole seconds (Application Auto Scaling takes seconds)",
+                        positions.locate((*where, which)),
+                    )
+                )
+        if isinstance(policy.get("metric"), str):
+            policy_key = str(policy.get("name") or policy_name(name, policy["metric"]))
+            if policy_key in names:
+                problems.append(
+                    Problem(
+                        f"two target-tracking policies are named `{policy_key}`",
+                        positions.locate((*where, "name") if "name" in policy else where),
+                        "give each its own `name:` (the default is the service name and the "
+                        "metric)",
+                    )
+                )
+            names[policy_key] = i
+    scheduled_names: set[str] = set()
+    for i, action in enumerate(scaling.get("scheduled") or []):
+        if not isinstance(action, dict):
+            continue
+        where = (*base, "scheduled", i)
+        low, high = action.get("min"), action.get("max")
+        if isinstance(low, int) and isinstance(high, int) and high < low:
+            problems.append(
+                Problem(
+                    f"scheduled action max ({high}) is below its min ({low})",
+                    positions.locate((*where, "max")),
+                    f"set max to at least {low}",
+                )
+            )
+        action_name = action.get("name")
+        if isinstance(action_name, str):
+            if action_name in scheduled_names:
+                problems.append(
+                    Problem(
+                        f"two scheduled actions are named `{action_name}`",
+                        positions.locate((*where, "name")),
+                        "scheduled action names are unique within a service",
+                    )
+                )
+            scheduled_names.add(action_name)
     return problems
 
 

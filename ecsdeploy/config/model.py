@@ -19,6 +19,7 @@ AuthType = Literal["dockercfg", "docker"]
 AuthMode = Literal["ecs_config", "repository_credentials"]
 LaunchType = Literal["EC2", "FARGATE", "EXTERNAL"]
 PropagateTags = Literal["SERVICE", "TASK_DEFINITION", "NONE"]
+ScalingMetric = Literal["cpu", "memory", "alb_requests"]
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,44 @@ class CapacityProvider:
     base: int = 0
 
 
+def policy_name(service_name: str, metric: str) -> str:
+    """The default name of a target-tracking policy: `web-cpu`, `web-alb-requests`."""
+    return f"{service_name}-{metric.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
+class TargetTracking:
+    """A target-tracking scaling policy: keep `metric` near `target`."""
+
+    metric: ScalingMetric
+    target: float
+    name: str  # the policy name; "<service name>-<metric>" unless deploy.yaml names it
+    scale_in_cooldown: float | None = None  # seconds; None: Application Auto Scaling's 300
+    scale_out_cooldown: float | None = None
+    disable_scale_in: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduledScaling:
+    """A scheduled action: new min and/or max capacity from `schedule` on."""
+
+    name: str
+    schedule: str  # at(...), rate(...) or cron(...), as the API takes it
+    timezone: str | None = None  # None: UTC
+    min: int | None = None
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """Application Auto Scaling of the service's desired count."""
+
+    min: int
+    max: int
+    target_tracking: tuple[TargetTracking, ...] = ()
+    scheduled: tuple[ScheduledScaling, ...] = ()
+
+
 @dataclass(frozen=True)
 class Service:
     key: str
@@ -183,11 +222,16 @@ class Service:
     # Other CreateService/UpdateService fields, in the API's camelCase shape, checked
     # against the ECS API model when the configuration is built.
     service_overrides: Mapping[str, Any] = field(default_factory=dict)
+    # None: deploy.yaml has no `autoscaling:`, live scaling (if any) is left alone.
+    autoscaling: Autoscaling | None = None
 
     @property
     def initial_count(self) -> int:
-        """The desired count a service ecsdeploy creates starts with."""
-        return 1 if self.desired_count is None else self.desired_count
+        """The desired count a service ecsdeploy creates starts with: desired_count, else
+        autoscaling's minimum, else 1."""
+        if self.desired_count is not None:
+            return self.desired_count
+        return 1 if self.autoscaling is None else self.autoscaling.min
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from ecsdeploy.plan.model import (
     ImageStep,
     Plan,
     RegisterStep,
+    ScalingStep,
     SecretStep,
     ServicePlan,
     ServiceStep,
@@ -392,7 +393,8 @@ class Executor:
         if not sp.acts:
             return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
         if not sp.waits and not any(
-            isinstance(s, (RegisterStep, ServiceStep, WaitStep, DeregisterStep)) for s in sp.steps
+            isinstance(s, (RegisterStep, ServiceStep, ScalingStep, WaitStep, DeregisterStep))
+            for s in sp.steps
         ):
             # Only a secret or its cluster's ecs.config changed, done before the services.
             return ServiceResult(
@@ -452,6 +454,9 @@ class Executor:
             self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
         else:
             watch.start(self.reader.describe_service(sp.cluster, sp.name))
+        scaling = next((s for s in sp.steps if isinstance(s, ScalingStep)), None)
+        if scaling is not None:
+            self._scale(sp, scaling)
         if target is None:
             raise OperationError(
                 f"service {sp.name} has no revision to deploy: the plan neither registers "
@@ -460,6 +465,10 @@ class Executor:
             )
         wait_step = sp.wait_step
         dereg = next((s for s in sp.steps if isinstance(s, DeregisterStep)), None)
+        if service_step is None and wait_step is None and dereg is None and scaling is not None:
+            return ServiceResult(
+                sp.key, "ok", f"on {short_arn(target)}; autoscaling updated", target
+            )
         if service_step is None and wait_step is None and dereg is not None:
             # Nothing rolls out: the retention an earlier run did not finish (it was
             # interrupted while deregistering), or made stricter since.
@@ -497,6 +506,35 @@ class Executor:
         if dereg is not None:
             self._deregister(sp, dereg.arns)
         return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)
+
+    def _scale(self, sp: ServicePlan, step: ScalingStep) -> None:
+        """Application Auto Scaling as the step holds it: the scalable target, the
+        deletions, then the policies and scheduled actions (all idempotent: a re-run
+        converges, a deletion already done is skipped)."""
+        from ecsdeploy.adapters.scaling import ScalingAdapter
+
+        scaling = ScalingAdapter(self.rt.clients)
+        if step.register is not None:
+            low, high = step.register.get("MinCapacity"), step.register.get("MaxCapacity")
+            self.reporter.step(
+                sp.key, f"autoscaling: scalable target {step.resource_id} (min {low}, max {high})"
+            )
+            scaling.register(step.register)
+        for request in step.delete_policies:
+            scaling.delete_policy(request)
+            self.reporter.done(sp.key, f"autoscaling: deleted policy {request['PolicyName']}")
+        for request in step.delete_scheduled:
+            scaling.delete_scheduled_action(request)
+            name = request["ScheduledActionName"]
+            self.reporter.done(sp.key, f"autoscaling: deleted scheduled action {name}")
+        for request in step.put_policies:
+            scaling.put_policy(request)
+            self.reporter.done(sp.key, f"autoscaling: policy {request['PolicyName']}")
+        for request in step.put_scheduled:
+            scaling.put_scheduled_action(request)
+            name = request["ScheduledActionName"]
+            self.reporter.done(sp.key, f"autoscaling: scheduled action {name}")
+        self.reporter.done(sp.key, f"autoscaling of {step.resource_id} up to date")
 
     def _record(self, key: str, arn: str, outcome: releases.Outcome) -> None:
         """Tag the revision with the release's outcome, and a failure on the service too

@@ -39,6 +39,7 @@ class StepKind(StrEnum):
     REGISTER = "register"
     CREATE_SERVICE = "create_service"
     UPDATE_SERVICE = "update_service"
+    SCALING = "scaling"  # Application Auto Scaling of the desired count
     WAIT = "wait"
     DEREGISTER = "deregister"
 
@@ -111,6 +112,32 @@ class ServiceStep:
 
 
 @dataclass(frozen=True)
+class ScalingStep:
+    """Application Auto Scaling of the service's desired count, once the service exists.
+
+    Each request is the exact input apply sends, in this order: RegisterScalableTarget
+    (None when min and max stay), the deletions of the policies and scheduled actions
+    deploy.yaml no longer lists, then PutScalingPolicy and PutScheduledAction for the
+    ones new or changed. `changes` is what a reviewer reads, field by field.
+    """
+
+    resource_id: str  # service/<cluster>/<service>
+    changes: tuple[Change, ...]
+    create: bool = False  # the service has no scalable target yet
+    register: Mapping[str, Any] | None = None
+    delete_policies: tuple[Mapping[str, Any], ...] = ()
+    delete_scheduled: tuple[Mapping[str, Any], ...] = ()
+    put_policies: tuple[Mapping[str, Any], ...] = ()
+    put_scheduled: tuple[Mapping[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+    kind: StepKind = StepKind.SCALING
+
+    @property
+    def action(self) -> Action:
+        return Action.CREATE if self.create else Action.UPDATE
+
+
+@dataclass(frozen=True)
 class WaitStep:
     """Wait for the rollout and judge it; on failure, go back to the revision before."""
 
@@ -172,7 +199,14 @@ class SecretStep:
 
 
 Step = (
-    ImageStep | SecretStep | EcsConfigStep | RegisterStep | ServiceStep | WaitStep | DeregisterStep
+    ImageStep
+    | SecretStep
+    | EcsConfigStep
+    | RegisterStep
+    | ServiceStep
+    | ScalingStep
+    | WaitStep
+    | DeregisterStep
 )
 
 
@@ -339,6 +373,9 @@ class Plan:
         secrets = sum(1 for s in steps if isinstance(s, SecretStep))
         if secrets:
             counts["secrets"] = secrets
+        scaling = sum(1 for s in steps if isinstance(s, ScalingStep))
+        if scaling:
+            counts["scaling"] = scaling
         return counts
 
     def summary(self) -> str:
@@ -363,4 +400,8 @@ class Plan:
             parts.append(n(c["secrets"], "secret to write", "secrets to write"))
         if c.get("instances"):
             parts.append(n(c["instances"], "instance to reconfigure", "instances to reconfigure"))
+        if c.get("scaling"):
+            parts.append(
+                n(c["scaling"], "autoscaling setup to change", "autoscaling setups to change")
+            )
         return "Plan: " + ", ".join(parts) + "."

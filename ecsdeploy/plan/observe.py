@@ -17,9 +17,12 @@ from ecsdeploy.adapters.ecs import DESCRIBE_BATCH, EcsAdapter
 from ecsdeploy.adapters.ecs_state import Deployment, EcsService
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.secrets_store import SecretState
+from ecsdeploy.scaling import ScalingState
 
 if TYPE_CHECKING:
+    from ecsdeploy.adapters.elb import ElbAdapter
     from ecsdeploy.adapters.instances import InstancesAdapter
+    from ecsdeploy.adapters.scaling import ScalingAdapter
     from ecsdeploy.adapters.secrets_store import SecretsStore
 from ecsdeploy.config.model import Config
 from ecsdeploy.errors import EcsDeployError, InputError, Location, OperationError, Problem
@@ -92,6 +95,10 @@ class LiveState:
     container_instances: dict[str, tuple[InstanceState, ...]] = field(default_factory=dict)
     # repository_credentials registries: registry key -> its secret (never the value).
     secrets: dict[str, SecretState] = field(default_factory=dict)
+    # Services with `autoscaling:`: key -> their live scaling (Application Auto Scaling),
+    # and the ALBRequestCountPerTarget resource label of their target group (None: none).
+    scaling: dict[str, ScalingState] = field(default_factory=dict)
+    resource_labels: dict[str, str | None] = field(default_factory=dict)
     # False when `families` holds each family's newest revision only (apply --no-wait,
     # which deregisters nothing, does not list them all).
     revisions_listed: bool = True
@@ -356,3 +363,43 @@ def observe_services(ecs: EcsAdapter, wanted: Mapping[str, tuple[str, str]]) -> 
         clusters={name: str(existing[name]["clusterArn"]) for name in by_cluster},
         revisions_listed=False,
     )
+
+
+def observe_scaling(
+    config: Config,
+    states: Mapping[str, ServiceState],
+    scaling: ScalingAdapter,
+    elb: ElbAdapter,
+) -> tuple[dict[str, ScalingState], dict[str, str | None]]:
+    """The live scaling of the services with `autoscaling:` (services without it are
+    not looked at: their scaling is left alone), and for those tracking alb_requests
+    their target group's resource label. DescribeScalableTargets once for all; the
+    policies and scheduled actions of those that have a target, in parallel."""
+    from ecsdeploy.scaling import NO_SCALING, resource_id, resource_label
+
+    keys = sorted(k for k in states if config.services[k].autoscaling is not None)
+    if not keys:
+        return {}, {}
+    ids = {k: resource_id(states[k].cluster, states[k].name) for k in keys if states[k].exists}
+    targets = scaling.targets(list(ids.values())) if ids else {}
+    with_target = [k for k in keys if ids.get(k) in targets]
+    found = _parallel(lambda k: scaling.state(ids[k], targets[ids[k]]), with_target)
+    live = dict.fromkeys(keys, NO_SCALING) | dict(zip(with_target, found, strict=True))
+
+    def label(key: str) -> str | None:
+        # ALBRequestCountPerTarget counts the first load balancer entry's target group.
+        lbs = config.services[key].load_balancers
+        lb = lbs[0] if lbs else None
+        policies = config.services[key].autoscaling
+        if lb is None or policies is None:
+            return None
+        if not any(p.metric == "alb_requests" for p in policies.target_tracking):
+            return None
+        group = elb.target_group(lb.target_group)
+        balancers = (group or {}).get("LoadBalancerArns") or []
+        if group is None or not balancers:
+            return None
+        return resource_label(str(balancers[0]), str(group["TargetGroupArn"]))
+
+    labels = dict(zip(keys, _parallel(label, keys), strict=True))
+    return live, labels

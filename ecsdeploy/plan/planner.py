@@ -44,6 +44,7 @@ from .model import (
 )
 from .normalize import normalize_task_definition
 from .observe import InstanceState, LiveState, ServiceState
+from .scaling import scaling_step
 
 NEW_REVISION = "(new)"
 FAILED_OUTCOMES = (FAILED, ROLLED_BACK)
@@ -623,6 +624,17 @@ def plan_service(
                     tag_resource=_tag_resource(state, changes),
                 )
             )
+    # Application Auto Scaling once the service exists (after its create or update).
+    scaling = scaling_step(
+        service,
+        state.cluster,
+        (state.service or {}).get("desiredCount") if state.exists else None,
+        live.scaling.get(service.key),
+        live.resource_labels.get(service.key),
+        errors,
+    )
+    if scaling is not None:
+        steps.append(scaling)
     if (
         any(isinstance(s, ServiceStep) for s in steps)
         or _rolling_out(state)
@@ -685,7 +697,8 @@ def _update_notes(
     notes = []
     if service.desired_count is None:
         live = (state.service or {}).get("desiredCount")
-        notes.append(f"desired count: kept (live {live})")
+        owner = ", autoscaling's" if service.autoscaling is not None else ""
+        notes.append(f"desired count: kept (live {live}{owner})")
     if "capacityProviderStrategy" in changed:
         notes.append(
             "the capacity provider strategy changes: ECS starts a new deployment "

@@ -35,6 +35,7 @@ from .model import (
     Inputs,
     Plan,
     RegisterStep,
+    ScalingStep,
     SecretStep,
     ServicePlan,
     ServiceStep,
@@ -180,6 +181,19 @@ def _step(step: Step) -> dict[str, Any]:
             "notes": list(step.notes),
             "tag_resource": None if step.tag_resource is None else dict(step.tag_resource),
         }
+    elif isinstance(step, ScalingStep):
+        base |= {
+            "resource_id": step.resource_id,
+            "changes": [
+                {"field": c.field, "before": c.before, "after": c.after} for c in step.changes
+            ],
+            "notes": list(step.notes),
+            "register": None if step.register is None else dict(step.register),
+            "delete_policies": [dict(r) for r in step.delete_policies],
+            "delete_scheduled": [dict(r) for r in step.delete_scheduled],
+            "put_policies": [dict(r) for r in step.put_policies],
+            "put_scheduled": [dict(r) for r in step.put_scheduled],
+        }
     elif isinstance(step, WaitStep):
         base |= {
             "timeout_seconds": step.timeout,
@@ -303,6 +317,20 @@ def _step_from(data: dict[str, Any]) -> Step:
             request=dict(data["request"]),
             notes=tuple(data.get("notes") or ()),
             tag_resource=data.get("tag_resource"),
+        )
+    if kind == "scaling":
+        return ScalingStep(
+            resource_id=data["resource_id"],
+            changes=tuple(
+                Change(c["field"], c.get("before"), c.get("after")) for c in data["changes"]
+            ),
+            create=data["action"] == "+",
+            register=data.get("register"),
+            delete_policies=tuple(data.get("delete_policies") or ()),
+            delete_scheduled=tuple(data.get("delete_scheduled") or ()),
+            put_policies=tuple(data.get("put_policies") or ()),
+            put_scheduled=tuple(data.get("put_scheduled") or ()),
+            notes=tuple(data.get("notes") or ()),
         )
     if kind == "wait":
         return WaitStep(

@@ -182,6 +182,11 @@ class Api:
             if handler is not None:
                 with self.sim.synced():
                     return handler(call, forward)
+        if call.service == "application-autoscaling":
+            # Application Auto Scaling of ECS services: AWS's checks, the count it moves.
+            from ecsdeploy.sandbox import autoscaling
+
+            return autoscaling.handle(self.sim, call, forward)
         if call.service == "elbv2" and call.operation == "DescribeTargetHealth":
             with self.sim.synced():
                 return self.describe_target_health(call)

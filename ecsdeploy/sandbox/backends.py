@@ -165,6 +165,30 @@ class MotoBackends:
         if service is not None:
             service.task_definition = arn
 
+    def ecs_service_active(
+        self, account: str, region: str, cluster_name: str, service_name: str
+    ) -> bool:
+        service = self._ecs(account, region).services.get(f"{cluster_name}:{service_name}")
+        return service is not None and getattr(service, "status", "ACTIVE") == "ACTIVE"
+
+    def scalable_target(self, account: str, region: str, rid: str, dimension: str) -> Any:
+        """moto's scalable target (min_capacity, max_capacity), or None."""
+        backend = self._backend("applicationautoscaling", account, region)
+        return backend.targets.get(dimension, {}).get(rid)
+
+    def scaling_policy_exists(self, account: str, region: str, rid: str, name: str) -> bool:
+        backend = self._backend("applicationautoscaling", account, region)
+        return any(
+            p.resource_id == rid and p.policy_name == name for p in backend.policies.values()
+        )
+
+    def scheduled_action_exists(self, account: str, region: str, rid: str, name: str) -> bool:
+        backend = self._backend("applicationautoscaling", account, region)
+        return any(
+            a.resource_id == rid and a.scheduled_action_name == name
+            for a in backend.scheduled_actions
+        )
+
     def reset(self) -> None:
         from moto.moto_api._internal.models import moto_api_backend
 

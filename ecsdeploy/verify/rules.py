@@ -896,6 +896,55 @@ def _scaled(findings: list[Finding], provider: str) -> list[Finding]:
     ]
 
 
+def scaling_findings(service: Service, facts: ServiceFacts) -> list[Finding]:
+    """`autoscaling:` that can take every task away from the load balancer, or track
+    requests through a target group that has no load balancer to count them."""
+    scaling = service.autoscaling
+    if scaling is None:
+        return []
+    found: list[Finding] = []
+    # Request tracking counts the first load balancer entry's target group.
+    lb = service.load_balancers[0] if service.load_balancers else None
+    zeros = (["min"] if scaling.min == 0 else []) + [
+        f"scheduled action {a.name}'s min" for a in scaling.scheduled if a.min == 0
+    ]
+    if lb is not None and zeros:
+        found.append(
+            _downtime(
+                service,
+                "autoscaling-min-zero",
+                f"autoscaling {' and '.join(zeros)} is 0: Application Auto Scaling may stop "
+                f"every task behind target group {lb.target_group}",
+                "with no task registered the load balancer answers 503 until a scale-out "
+                "starts one and it passes its health checks",
+                "set autoscaling min (and scheduled mins) to at least 1, or set "
+                "`zero_downtime: false` if the service may go idle",
+                "warning",
+            )
+        )
+    if any(p.metric == "alb_requests" for p in scaling.target_tracking):
+        group = facts.target_groups.get(lb.target_group) if lb is not None else None
+        if lb is None or group is None or not group.load_balancers:
+            if lb is None:
+                what = "the service has no load balancer"
+            elif group is None:
+                what = f"target group {lb.target_group} does not exist"
+            else:
+                what = f"target group {lb.target_group} is attached to no load balancer"
+            found.append(
+                _error(
+                    service,
+                    "autoscaling-alb-requests",
+                    f"autoscaling tracks alb_requests, but {what}",
+                    "ALBRequestCountPerTarget is counted per target group behind an "
+                    "Application Load Balancer: without one the policy cannot be created",
+                    "attach the target group to a load balancer (a listener or rule "
+                    "forwarding to it), or track `cpu` or `memory`",
+                )
+            )
+    return soften(service, found)
+
+
 def check_service(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
@@ -913,6 +962,7 @@ def check_service(
     found += _timing_findings(service, taskdef, facts, needs, free_instances)
     found += _resource_findings(service, taskdef, facts)
     found += secret_literal_findings(service, taskdef)
+    found += scaling_findings(service, facts)
     return found
 
 

@@ -16,6 +16,7 @@ from ecsdeploy.plan.model import (
     ImageStep,
     Plan,
     RegisterStep,
+    ScalingStep,
     SecretStep,
     ServicePlan,
     ServiceStep,
@@ -63,6 +64,22 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
         for c in step.changes:
             if step.create:
                 lines.append((" ", f"    {c.field}: {_value(c.after)}"))
+            else:
+                lines.append((" ", f"    {c.field}: {_value(c.before)} -> {_value(c.after)}"))
+        lines += [(" ", f"    {note}") for note in step.notes]
+        return lines
+    if isinstance(step, ScalingStep):
+        title = (
+            f"autoscaling: register scalable target {step.resource_id}"
+            if step.create
+            else f"autoscaling of {step.resource_id}"
+        )
+        lines = [(sym, title + " (Application Auto Scaling)")]
+        for c in step.changes:
+            if step.create:
+                lines.append((" ", f"    {c.field}: {_value(c.after)}"))
+            elif c.after is None:
+                lines.append(("-", f"    {c.field}: {_value(c.before)} (deleted)"))
             else:
                 lines.append((" ", f"    {c.field}: {_value(c.before)} -> {_value(c.after)}"))
         lines += [(" ", f"    {note}") for note in step.notes]
