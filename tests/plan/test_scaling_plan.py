@@ -38,7 +38,7 @@ def service(scaling: Autoscaling | None, *, lb: bool = True) -> Service:
         cluster="main",
         name="web",
         task_definition=Path("/x/web.json.j2"),
-        load_balancer=LoadBalancer(target_group="web", container="web", port=80) if lb else None,
+        load_balancers=(LoadBalancer(target_group="web", container="web", port=80),) if lb else (),
         autoscaling=scaling,
     )
 
@@ -214,7 +214,7 @@ TG = TargetGroupFacts(arn="arn:tg", name="web", load_balancers=("arn:lb",))
 
 def test_min_zero_behind_a_load_balancer_is_a_downtime_warning() -> None:
     zero = service(replace(SCALING, min=0))
-    [finding] = scaling_findings(zero, ServiceFacts(target_group=TG))
+    [finding] = scaling_findings(zero, ServiceFacts(target_groups={"web": TG}))
     assert (finding.rule, finding.severity, finding.downtime) == (
         "autoscaling-min-zero",
         "warning",
@@ -222,23 +222,23 @@ def test_min_zero_behind_a_load_balancer_is_a_downtime_warning() -> None:
     )
     assert finding.message.startswith("autoscaling min is 0")
     relaxed = replace(zero, zero_downtime=False)
-    assert [f.severity for f in scaling_findings(relaxed, ServiceFacts(target_group=TG))] == [
-        "note"
-    ]
+    assert [
+        f.severity for f in scaling_findings(relaxed, ServiceFacts(target_groups={"web": TG}))
+    ] == ["note"]
     nightly = service(replace(SCALING, scheduled=(ScheduledScaling("n", "rate(1 day)", min=0),)))
-    [finding] = scaling_findings(nightly, ServiceFacts(target_group=TG))
+    [finding] = scaling_findings(nightly, ServiceFacts(target_groups={"web": TG}))
     assert "scheduled action n's min is 0" in finding.message
-    assert scaling_findings(service(SCALING), ServiceFacts(target_group=TG)) == []
+    assert scaling_findings(service(SCALING), ServiceFacts(target_groups={"web": TG})) == []
 
 
 def test_alb_requests_without_a_usable_target_group_is_an_error() -> None:
     loose = replace(TG, load_balancers=())
-    [finding] = scaling_findings(service(SCALING), ServiceFacts(target_group=loose))
+    [finding] = scaling_findings(service(SCALING), ServiceFacts(target_groups={"web": loose}))
     assert finding.rule == "autoscaling-alb-requests" and finding.severity == "error"
     assert finding.message == (
         "autoscaling tracks alb_requests, but target group web is attached to no load balancer"
     )
-    [missing] = scaling_findings(service(SCALING), ServiceFacts(target_group=None))
+    [missing] = scaling_findings(service(SCALING), ServiceFacts())
     assert missing.message.endswith("target group web does not exist")
 
 
