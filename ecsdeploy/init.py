@@ -388,9 +388,14 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
             str(p.get("capacityProvider")) for p in svc["capacityProviderStrategy"]
         )
         notes.append(f"service {name} uses capacity providers ({providers}): no launch_type")
-    block.add("desired_count", int(svc.get("desiredCount") or 0))
     if svc.get("schedulingStrategy") == "DAEMON":
-        notes.append(f"service {name} is a DAEMON service: desired_count does not apply to it")
+        block.add(
+            "scheduling_strategy",
+            "DAEMON",
+            f"one task on each container instance (runs {int(svc.get('desiredCount') or 0)} now)",
+        )
+    else:
+        block.add("desired_count", int(svc.get("desiredCount") or 0))
     controller = (svc.get("deploymentController") or {}).get("type", "ECS")
     if controller != "ECS":
         notes.append(
