@@ -441,10 +441,14 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
     elif svc.get("launchType"):
         block.add("launch_type", str(svc["launchType"]))
     scaling = live.scaling if live.scaling is not None and live.scaling.target else None
-    if scaling is None:
-        block.add("desired_count", int(svc.get("desiredCount") or 0))
     if svc.get("schedulingStrategy") == "DAEMON":
-        notes.append(f"service {name} is a DAEMON service: desired_count does not apply to it")
+        block.add(
+            "scheduling_strategy",
+            "DAEMON",
+            f"one task on each container instance (runs {int(svc.get('desiredCount') or 0)} now)",
+        )
+    elif scaling is None:
+        block.add("desired_count", int(svc.get("desiredCount") or 0))
     controller = (svc.get("deploymentController") or {}).get("type", "ECS")
     if controller != "ECS":
         notes.append(

@@ -122,9 +122,12 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         if isinstance(cb, bool)
         else m.CircuitBreaker(enable=cb.get("enable", True), rollback=cb.get("rollback", True))
     )
+    # ECS's defaults differ for a DAEMON service: it replaces a task in place
+    # (stop, then start on the same instance), so 0% and 100%.
+    daemon = d.get("scheduling_strategy") == "DAEMON"
     deployment = m.Deployment(
-        minimum_healthy_percent=dep.get("minimum_healthy_percent", 100),
-        maximum_percent=dep.get("maximum_percent", 200),
+        minimum_healthy_percent=dep.get("minimum_healthy_percent", 0 if daemon else 100),
+        maximum_percent=dep.get("maximum_percent", 100 if daemon else 200),
         circuit_breaker=breaker,
         timeout=parse_duration(dep.get("timeout", "15m")),
         poll_interval=parse_duration(dep.get("poll_interval", "5s")),
@@ -174,6 +177,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
             )
             for i in d["capacity_provider_strategy"]
         ),
+        scheduling_strategy=d.get("scheduling_strategy"),
         service_overrides=dict(d.get("service_overrides") or {}),
         autoscaling=None
         if d.get("autoscaling") is None

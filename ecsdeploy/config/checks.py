@@ -185,6 +185,8 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
                 )
         if isinstance(svc.get("autoscaling"), dict):
             problems += autoscaling_problems(key, svc, positions)
+        if svc.get("scheduling_strategy") == "DAEMON":
+            problems += _daemon_problems(svc, base, positions)
         overrides = svc.get("service_overrides")
         if isinstance(overrides, dict) and overrides:
             from .overrides import check_overrides
@@ -342,6 +344,65 @@ def autoscaling_problems(key: str, svc: dict[str, Any], positions: Positions) ->
                     )
                 )
             scheduled_names.add(action_name)
+    return problems
+
+
+def _daemon_problems(svc: dict[str, Any], base: KeyPath, positions: Positions) -> list[Problem]:
+    """What ECS refuses for a DAEMON service (one task on each container instance)."""
+    problems: list[Problem] = []
+    daemon = "with `scheduling_strategy: DAEMON`"
+    if "desired_count" in svc:
+        problems.append(
+            Problem(
+                f"`desired_count` {daemon}: ECS runs one task on each container instance "
+                "and sets the count itself",
+                positions.locate((*base, "desired_count"), key=True),
+                "remove `desired_count`: the count follows the cluster's ACTIVE instances",
+            )
+        )
+    if svc.get("launch_type") == "FARGATE":
+        problems.append(
+            Problem(
+                f"`launch_type: FARGATE` {daemon}: Fargate has no container instances to run "
+                "a task on each of",
+                positions.locate((*base, "launch_type")),
+                "use `launch_type: EC2` (or EXTERNAL), or `scheduling_strategy: REPLICA` "
+                "on Fargate",
+            )
+        )
+    if "capacity_provider_strategy" in svc:
+        problems.append(
+            Problem(
+                f"`capacity_provider_strategy` {daemon}: ECS takes no capacity provider "
+                "strategy for a DAEMON service",
+                positions.locate((*base, "capacity_provider_strategy"), key=True),
+                "remove it and write `launch_type: EC2` (without a launch type ECS uses the "
+                "cluster's default capacity provider strategy, and refuses that too)",
+            )
+        )
+    placement = svc.get("placement")
+    if isinstance(placement, dict) and "strategy" in placement:
+        problems.append(
+            Problem(
+                f"`placement.strategy` {daemon}: ECS takes no placement strategy for a DAEMON "
+                "service, which places one task on each instance",
+                positions.locate((*base, "placement", "strategy"), key=True),
+                "remove `placement.strategy`; `placement.constraints` choose the instances",
+            )
+        )
+    dep = svc.get("deployment")
+    high = dep.get("maximum_percent") if isinstance(dep, dict) else None
+    if isinstance(high, int) and high != 100:
+        problems.append(
+            Problem(
+                f"`maximum_percent: {high}` {daemon}: ECS takes only 100, since a daemon task "
+                "is replaced in place (the old one stops before the new one starts on its "
+                "instance)",
+                positions.locate((*base, "deployment", "maximum_percent")),
+                "remove `maximum_percent` (100 for a DAEMON service); "
+                "`minimum_healthy_percent` says how many instances keep serving",
+            )
+        )
     return problems
 
 

@@ -20,6 +20,7 @@ AuthMode = Literal["ecs_config", "repository_credentials"]
 LaunchType = Literal["EC2", "FARGATE", "EXTERNAL"]
 PropagateTags = Literal["SERVICE", "TASK_DEFINITION", "NONE"]
 ScalingMetric = Literal["cpu", "memory", "alb_requests"]
+SchedulingStrategy = Literal["REPLICA", "DAEMON"]
 
 
 @dataclass(frozen=True)
@@ -219,11 +220,19 @@ class Service:
     platform_version: str | None = None
     placement: Placement = Placement()
     capacity_provider_strategy: tuple[CapacityProvider, ...] | None = None
+    # REPLICA (ECS's default when None) keeps desired_count tasks; DAEMON one task on
+    # each ACTIVE container instance. Sent when the service is created, never changed.
+    scheduling_strategy: SchedulingStrategy | None = None
     # Other CreateService/UpdateService fields, in the API's camelCase shape, checked
     # against the ECS API model when the configuration is built.
     service_overrides: Mapping[str, Any] = field(default_factory=dict)
     # None: deploy.yaml has no `autoscaling:`, live scaling (if any) is left alone.
     autoscaling: Autoscaling | None = None
+
+    @property
+    def daemon(self) -> bool:
+        """One task per container instance: ECS sets the desired count itself."""
+        return self.scheduling_strategy == "DAEMON"
 
     @property
     def initial_count(self) -> int:

@@ -36,6 +36,7 @@ NAMED_FIELDS: Mapping[str, str] = {
     "placementConstraints": "placement.constraints",
     "placementStrategy": "placement.strategy",
     "capacityProviderStrategy": "capacity_provider_strategy",
+    "schedulingStrategy": "scheduling_strategy",
     "forceNewDeployment": "(none: ecsdeploy starts a deployment when one is needed)",
 }
 

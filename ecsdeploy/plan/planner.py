@@ -90,6 +90,8 @@ def service_fields(service: Service) -> dict[str, Any]:
     """The service settings beyond the core ones that deploy.yaml mentions, in the
     CreateService/UpdateService shape (service_overrides merged in); tags aside."""
     fields: dict[str, Any] = {}
+    if service.scheduling_strategy is not None:
+        fields["schedulingStrategy"] = service.scheduling_strategy  # create-only
     if service.enable_execute_command is not None:
         fields["enableExecuteCommand"] = service.enable_execute_command
     if service.propagate_tags is not None:
@@ -132,11 +134,12 @@ def desired_service_settings(
     """The service fields deploy.yaml owns, as `ecs:DescribeServices` names them.
 
     Only what deploy.yaml mentions: an omitted desired_count is not compared (the live
-    service keeps its count; a new one starts with 1), nor is an omitted setting.
+    service keeps its count; a new one starts with 1), nor is an omitted setting. A
+    DAEMON service has no count of its own (ECS runs one task per instance).
     """
     dep = service.deployment
     settings: dict[str, object] = {"taskDefinition": task_definition}
-    if service.desired_count is not None or create:
+    if (service.desired_count is not None or create) and not service.daemon:
         settings["desiredCount"] = service.initial_count
     settings |= {
         "deploymentConfiguration.minimumHealthyPercent": dep.minimum_healthy_percent,
@@ -220,7 +223,10 @@ def wait_step_for(service: Service) -> WaitStep:
 
 
 def _checks(service: Service) -> tuple[str, ...]:
-    checks = ["deployment COMPLETED on the new revision", "running tasks == desired count"]
+    count = "running tasks == desired count"
+    if service.daemon:
+        count += " (one per container instance)"
+    checks = ["deployment COMPLETED on the new revision", count]
     for lb in service.load_balancers:
         if lb.checks.targets_healthy:
             checks.append(f"targets healthy in {lb.target_group}, old targets drained")
@@ -304,7 +310,7 @@ def service_request(
     request: dict[str, Any] = {"cluster": cluster}
     request["serviceName" if create else "service"] = service.name
     request["taskDefinition"] = task_definition
-    if create or service.desired_count is not None:
+    if (create or service.desired_count is not None) and not service.daemon:
         request["desiredCount"] = service.initial_count
     request["deploymentConfiguration"] = deployment_configuration(service)
     if service.health_check_grace_period is not None:
@@ -583,6 +589,9 @@ def plan_service(
             # The release's record travels with what is registered.
             desired_td = with_release_tags(desired_td, revision, config.environment)
 
+    strategy_error = _strategy_change(service, state)
+    if strategy_error is not None:
+        errors.append(strategy_error)
     shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
     desired = desired_service_settings(service, shown_target, create=not state.exists)
     tg_arns = resolve_target_groups(service, state, target_groups or {})
@@ -690,13 +699,36 @@ def plan_service(
     )
 
 
+def _strategy_change(service: Service, state: ServiceState) -> str | None:
+    """Why the plan cannot be made when deploy.yaml asks for another scheduling strategy
+    than the live service's: ECS cannot change it (UpdateService does not take it)."""
+    if not state.exists:
+        return None
+    live = str((state.service or {}).get("schedulingStrategy") or "REPLICA")
+    wanted = service.scheduling_strategy or "REPLICA"
+    if live == wanted:
+        return None
+    written = (
+        f"scheduling_strategy: {wanted}"
+        if service.scheduling_strategy is not None
+        else "no scheduling_strategy (REPLICA)"
+    )
+    return (
+        f"service `{service.key}`: deploy.yaml says {written} but {service.name} is a {live} "
+        "service; ECS cannot change a service's scheduling strategy, so the service must be "
+        "recreated"
+    )
+
+
 def _update_notes(
     service: Service, state: ServiceState, changed: frozenset[str]
 ) -> tuple[str, ...]:
     """What a reviewer should know about an update beyond the changed fields."""
     notes = []
-    if service.desired_count is None:
-        live = (state.service or {}).get("desiredCount")
+    live = (state.service or {}).get("desiredCount")
+    if service.daemon:
+        notes.append(f"desired count: one task per container instance (live {live})")
+    elif service.desired_count is None:
         owner = ", autoscaling's" if service.autoscaling is not None else ""
         notes.append(f"desired count: kept (live {live}{owner})")
     if "capacityProviderStrategy" in changed:
@@ -905,9 +937,17 @@ def make_plan(
         )
     services = tuple(services_list)
     if errors:
+        hints = []
+        if any("scheduling strategy" in e for e in errors):
+            hints.append(
+                "write the live service's `scheduling_strategy` in deploy.yaml, or delete the "
+                "service (aws ecs delete-service --force) so that apply creates it anew"
+            )
+        if any("scheduling strategy" not in e for e in errors):
+            hints.append("push or tag the missing images, or fix `images:` in deploy.yaml")
         raise OperationError(
             "the plan cannot be made:\n  " + "\n  ".join(errors),
-            hint="push or tag the missing images, or fix `images:` in deploy.yaml",
+            hint="; ".join(hints),
         )
     return Plan(
         services=services,

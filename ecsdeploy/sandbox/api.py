@@ -136,6 +136,39 @@ def _settings(params: dict[str, Any], *, create: bool, launch_type: str) -> dict
     return out
 
 
+def _daemon_refusal(params: dict[str, Any], *, create: bool) -> str | None:
+    """What ECS refuses in a CreateService/UpdateService call for a DAEMON service, in
+    its own words (InvalidParameterException), or None."""
+    if "desiredCount" in params:
+        return (
+            "The daemon scheduling strategy does not support a desired count for services. "
+            "Remove the desired count value and try again"
+        )
+    if params.get("placementStrategy"):
+        return (
+            "The daemon scheduling strategy does not support placement strategies. "
+            "Remove the placement strategy and try again"
+        )
+    if params.get("capacityProviderStrategy"):
+        return (
+            "Specifying a capacity provider strategy is not supported when you create a "
+            "service using the DAEMON scheduling strategy."
+        )
+    if create and params.get("launchType") == "FARGATE":
+        return (
+            "The daemon scheduling strategy is not supported for tasks using the FARGATE "
+            "launch type. Use the EC2 or EXTERNAL launch type and try again"
+        )
+    maximum = (params.get("deploymentConfiguration") or {}).get("maximumPercent")
+    if maximum is not None and int(maximum) > 100:
+        return (
+            "The daemon scheduling strategy does not support values above 100 for "
+            "maximumPercent on a deployment configuration. Change the maximumPercent value "
+            "to 100, and try again"
+        )
+    return None
+
+
 TASK_DEFINITION_CALLS = frozenset(
     {"RegisterTaskDefinition", "DescribeTaskDefinition", "DeregisterTaskDefinition"}
 )
@@ -263,9 +296,15 @@ class Api:
                 "Specifying both a launch type and capacity provider strategy is not supported. "
                 "Remove one and try again.",
             )
-        refused = self._capacity_providers(call, create=True)
-        if refused is not None:
-            return refused
+        daemon = call.params.get("schedulingStrategy") == "DAEMON"
+        if daemon:
+            why = _daemon_refusal(call.params, create=True)
+            if why is not None:
+                return json_error("InvalidParameterException", why)
+        else:
+            refused = self._capacity_providers(call, create=True)
+            if refused is not None:
+                return refused
         self._fill_network(call)
         # Sent as amended: ECS's defaults (security groups, the cluster's strategy).
         reply = forward(json.dumps(call.params).encode())
@@ -274,7 +313,7 @@ class Api:
         data = reply.json()
         answered = data.get("service") or {}
         controller = (call.params.get("deploymentController") or {}).get("type", "ECS")
-        if controller != "ECS" or call.params.get("schedulingStrategy") == "DAEMON":
+        if controller != "ECS":
             return reply
         svc = self.sim.create_service(
             region=call.region,
@@ -295,6 +334,7 @@ class Api:
             settings=_settings(
                 call.params, create=True, launch_type=_launch_type(call.params, answered)
             ),
+            daemon=daemon,
         )
         data["service"] = self._overlay(answered, svc)
         return json_reply(data)
@@ -302,6 +342,10 @@ class Api:
     def update_service(self, call: Call, forward: Forward) -> Reply | None:
         p = call.params
         known = self.sim.find_service(call.region, _cluster_name(p), str(p.get("service", "")))
+        if known is not None and known.daemon:
+            why = _daemon_refusal(p, create=False)
+            if why is not None:
+                return json_error("InvalidParameterException", why)
         strategy = p.get("capacityProviderStrategy")
         if (
             known is not None
@@ -379,6 +423,7 @@ class Api:
         out["runningCount"] = sum(d["runningCount"] for d in deployments)
         out["pendingCount"] = sum(d["pendingCount"] for d in deployments)
         out["desiredCount"] = svc.desired_count
+        out["schedulingStrategy"] = "DAEMON" if svc.daemon else "REPLICA"
         if svc.deployments:
             out["taskDefinition"] = svc.primary.spec.arn
         out["deploymentConfiguration"] = svc.config.to_api()

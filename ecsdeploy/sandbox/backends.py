@@ -9,7 +9,8 @@ pinned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ecsdeploy.sandbox.model import HealthSettings, TaskSpec, task_spec_from_definition
@@ -24,6 +25,9 @@ class ContainerInstanceInfo:
     cpu: int
     memory: int
     status: str = "ACTIVE"  # or DRAINING (UpdateContainerInstancesState)
+    # Its attributes (ecs.instance-type, custom ones) and ec2InstanceId: what
+    # memberOf placement constraints test.
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
 
 def _resource(resources: list[dict[str, Any]], name: str, default: int) -> int:
@@ -124,6 +128,10 @@ class MotoBackends:
                     cpu=_resource(ci.registered_resources, "CPU", 4096),
                     memory=_resource(ci.registered_resources, "MEMORY", 7482),
                     status=str(ci.status),
+                    attributes={
+                        **{str(k): str(v) for k, v in dict(ci.attributes or {}).items()},
+                        "ec2InstanceId": str(ci.ec2_instance_id),
+                    },
                 )
             )
         return sorted(found, key=lambda c: c.arn)

@@ -219,6 +219,11 @@ class DeploymentConfig:
         )
 
 
+# What ECS reports for a DAEMON service created without a deployment configuration:
+# a daemon task is replaced in place, so no task above the count, none kept by default.
+DAEMON_DEPLOYMENT_CONFIG = DeploymentConfig(minimum_healthy_percent=0, maximum_percent=100)
+
+
 @dataclass(frozen=True)
 class Event:
     id: str
@@ -394,6 +399,7 @@ class Service:
         network_configuration: dict[str, Any] | None,
         platform_version: str | None,
         settings: dict[str, Any] | None = None,
+        daemon: bool = False,
     ) -> None:
         self.region = region
         self.account = account
@@ -411,6 +417,9 @@ class Service:
         # Service settings ECS keeps and reports as they were sent (SERVICE_SETTINGS in
         # the API layer), with ECS's defaults for those not sent.
         self.settings: dict[str, Any] = dict(settings or {})
+        # schedulingStrategy DAEMON: one task on each ACTIVE container instance that
+        # meets the placement constraints; desired_count follows those instances.
+        self.daemon = daemon
         self.deployments: list[Deployment] = []  # newest first; [0] is PRIMARY
         self.tasks: list[Task] = []
         self.events: list[Event] = []  # oldest first; reversed when reported

@@ -9,7 +9,10 @@ static ports needs an idle instance).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ecsdeploy.sandbox import messages
 from ecsdeploy.sandbox.model import DYNAMIC_PORT_FIRST, TaskSpec
@@ -79,3 +82,60 @@ def dynamic_port(used: set[int]) -> int:
         port += 1
     used.add(port)
     return port
+
+
+# -- placement constraints (memberOf expressions, ECS's cluster query language) --------
+#
+# The subset the sandbox evaluates: `attribute:NAME` (and `ec2InstanceId`) compared
+# with `==`, `!=`, `=~` (a pattern, `*` matching anything), `in [a, b]`, `not_in [...]`,
+# `exists`, `!exists`, clauses joined by `and`/`&&` and `or`/`||` (and binding tighter).
+# An expression outside this subset is taken as met.
+
+_CLAUSE = re.compile(
+    r"^\s*(?P<subject>attribute:[\w.\-]+|ec2InstanceId)\s*"
+    r"(?:(?P<op>==|!=|=~|not_in|in)\s*(?P<value>\[[^\]]*\]|\S+)|(?P<exists>!?exists))\s*$"
+)
+
+
+def _clause(text: str, facts: Mapping[str, str]) -> bool | None:
+    m = _CLAUSE.match(text)
+    if m is None:
+        return None
+    subject = m.group("subject")
+    name = subject.removeprefix("attribute:")
+    have = facts.get(name)
+    if m.group("exists"):
+        return (have is not None) == (m.group("exists") == "exists")
+    op, raw = m.group("op"), m.group("value")
+    if op in ("in", "not_in"):
+        items = [v.strip() for v in raw.strip("[]").split(",") if v.strip()]
+        return (have in items) == (op == "in")
+    if op == "=~":
+        pattern = "^" + ".*".join(re.escape(p) for p in raw.split("*")) + "$"
+        return have is not None and re.match(pattern, have) is not None
+    return (have == raw) == (op == "==")
+
+
+def meets(expression: str | None, facts: Mapping[str, str]) -> bool:
+    """Whether an instance with `facts` (attribute name -> value, plus ec2InstanceId)
+    meets a memberOf expression."""
+    if not expression:
+        return True
+    text = re.sub(r"\s+(&&)\s+", " and ", re.sub(r"\s+(\|\|)\s+", " or ", expression))
+    results: list[bool] = []
+    for alternative in re.split(r"\s+or\s+", text):
+        parts = [_clause(c, facts) for c in re.split(r"\s+and\s+", alternative)]
+        if any(p is None for p in parts):
+            return True  # not understood here: taken as met
+        results.append(all(bool(p) for p in parts))
+    return any(results)
+
+
+def meets_constraints(constraints: Any, facts: Mapping[str, str]) -> bool:
+    """A service's placementConstraints, as CreateService takes them (distinctInstance
+    always holds for one task per instance)."""
+    return all(
+        meets(str(c.get("expression") or ""), facts)
+        for c in constraints or []
+        if isinstance(c, Mapping) and c.get("type") == "memberOf"
+    )

@@ -454,7 +454,6 @@ def seed(
             "cluster": cluster_name,
             "serviceName": svc.name,
             "taskDefinition": td_arn,
-            "desiredCount": svc.initial_count,
             "launchType": _launch_type(svc, taskdef),
             "deploymentConfiguration": {
                 "minimumHealthyPercent": d.minimum_healthy_percent,
@@ -465,6 +464,10 @@ def seed(
                 },
             },
         }
+        if svc.daemon:
+            params["schedulingStrategy"] = "DAEMON"  # one task per instance, no count
+        else:
+            params["desiredCount"] = svc.initial_count
         if svc.load_balancers:
             params["loadBalancers"] = [
                 {

@@ -25,6 +25,7 @@ from ecsdeploy.sandbox import messages
 from ecsdeploy.sandbox.backends import MotoBackends
 from ecsdeploy.sandbox.clock import SimClock
 from ecsdeploy.sandbox.model import (
+    DAEMON_DEPLOYMENT_CONFIG,
     STOP_SECONDS,
     Deployment,
     DeploymentConfig,
@@ -36,7 +37,7 @@ from ecsdeploy.sandbox.model import (
     Task,
     TaskSpec,
 )
-from ecsdeploy.sandbox.placement import InstanceView, dynamic_port, place
+from ecsdeploy.sandbox.placement import InstanceView, dynamic_port, meets_constraints, place
 
 log = logging.getLogger(__name__)
 
@@ -281,9 +282,11 @@ class Simulation:
         network_configuration: dict[str, Any] | None,
         platform_version: str | None,
         settings: dict[str, Any] | None = None,
+        daemon: bool = False,
     ) -> Service:
         self._fresh_instant()
         spec = self.backends.task_spec(account, region, task_definition)
+        base = DAEMON_DEPLOYMENT_CONFIG if daemon else DeploymentConfig()
         svc = Service(
             region=region,
             account=account,
@@ -294,12 +297,15 @@ class Simulation:
             desired_count=desired_count,
             launch_type=launch_type,
             load_balancers=load_balancers,
-            config=DeploymentConfig().merged(deployment_configuration),
+            config=base.merged(deployment_configuration),
             health_check_grace_period=health_check_grace_period,
             network_configuration=network_configuration,
             platform_version=platform_version,
             settings=settings,
+            daemon=daemon,
         )
+        if daemon:
+            svc.desired_count = len(self._daemon_instances(svc))
         old = self.services.get(svc.key)
         if old is not None:
             for task in old.tasks:
@@ -328,7 +334,7 @@ class Simulation:
         svc.settings |= settings or {}
         if settings and "platformVersion" in settings:
             svc.platform_version = str(settings["platformVersion"])
-        if desired_count is not None:
+        if desired_count is not None and not svc.daemon:
             svc.desired_count = desired_count
             svc.steady = False
         svc.config = svc.config.merged(deployment_configuration)
@@ -706,8 +712,13 @@ class Simulation:
             svc.retry_at = None
         if not svc.deployments:
             return
+        if svc.daemon and not svc.deleted:
+            svc.desired_count = len(self._daemon_instances(svc))
         self._react_to_unhealthy_targets(svc)
         self._check_circuit_breaker(svc)
+        if svc.daemon:
+            self._reconcile_daemon(svc)
+            return
 
         primary = svc.primary
         desired = svc.desired_count
@@ -781,6 +792,101 @@ class Simulation:
             svc.pending.setdefault("steady", []).append(True)
         svc.steady = steady_now
         primary.desired_count = desired
+
+    def _daemon_instances(self, svc: Service) -> list[str]:
+        """The container instances a DAEMON service runs a task on: ACTIVE ones that
+        meet its placement constraints (ARNs, in a stable order)."""
+        constraints = svc.settings.get("placementConstraints")
+        return [
+            ci.arn
+            for ci in self.backends.container_instances(svc.account, svc.region, svc.cluster_name)
+            if ci.status == "ACTIVE" and meets_constraints(constraints, ci.attributes)
+        ]
+
+    def _reconcile_daemon(self, svc: Service) -> None:
+        """ECS's daemon scheduler: one task of the primary deployment on each eligible
+        instance. A deployment replaces tasks in place, instance by instance: the old
+        task stops first (healthy ones only down to minimumHealthyPercent of the
+        instances), then the new one starts on the instance it freed; maximumPercent
+        is 100, so no instance ever runs two. A task on an instance that no longer
+        qualifies stops; on a DRAINING instance, once the other services' tasks have
+        left it (ECS stops daemon tasks last)."""
+        primary = svc.primary
+        eligible = [] if svc.deleted else self._daemon_instances(svc)
+        where = set(eligible)
+        desired = len(eligible)
+        minimum = ecs_rules.min_healthy_tasks(desired, svc.config.minimum_healthy_percent)
+        frozen = primary.rollout_state == "FAILED"
+        reason = messages.scaling_activity(primary.id)
+
+        live = [t for t in svc.tasks if t.live]
+        draining = self._draining_instances(svc)
+        for task in live:
+            if task.container_instance_arn in where:
+                continue
+            if task.container_instance_arn in draining and self._others_on(svc, task):
+                continue
+            self._stop_task(svc, task, reason, "ServiceSchedulerInitiated")
+
+        live = [t for t in svc.tasks if t.live and t.container_instance_arn in where]
+        budget = sum(1 for t in live if self._healthy(t)) - minimum
+        old = [] if frozen else [t for t in live if t.deployment_id != primary.id]
+        for task in sorted(old, key=lambda t: (self._healthy(t), t.created_at)):
+            if self._healthy(task):
+                if budget <= 0:
+                    continue
+                budget -= 1
+            self._stop_task(svc, task, reason, "ServiceSchedulerInitiated")
+
+        if not frozen:
+            occupied = {t.container_instance_arn for t in svc.tasks if t.live}
+            views = {v.arn: v for v in self._instance_views(svc)}
+            started: list[Task] = []
+            svc.retry_at = None
+            for arn in eligible:
+                view = views.get(arn)
+                if arn in occupied or view is None:
+                    continue
+                placed = self._new_task(svc, primary, [view])
+                if placed is None:
+                    svc.retry_at = self.now + SCHEDULER_RETRY_SECONDS
+                    continue
+                started.append(placed)
+            if started:
+                svc.pending.setdefault("started", []).extend(t.id for t in started)
+                primary.updated_at = self.now
+
+        for dep in list(svc.deployments[1:]):
+            if not any(t.in_use for t in svc.tasks if t.deployment_id == dep.id):
+                svc.deployments.remove(dep)
+                dep.status = "INACTIVE"
+
+        live = [t for t in svc.tasks if t.live]
+        mine = [t for t in live if t.deployment_id == primary.id]
+        settled = (
+            len(live) == desired
+            and {t.container_instance_arn for t in mine} == where
+            and len(mine) == desired
+            and all(self._healthy(t) for t in mine)
+            and len(svc.deployments) == 1
+        )
+        if primary.rollout_state == "IN_PROGRESS" and settled:
+            self._complete(svc, primary)
+        quiet = not any(t.last_status in ("DEACTIVATING", "STOPPING") for t in svc.tasks)
+        steady_now = settled and primary.rollout_state == "COMPLETED" and quiet
+        if steady_now and not svc.steady:
+            svc.pending.setdefault("steady", []).append(True)
+        svc.steady = steady_now
+        primary.desired_count = desired
+
+    def _others_on(self, svc: Service, task: Task) -> bool:
+        """Whether tasks of other services still hold the instance `task` runs on."""
+        return any(
+            other.container_instance_arn == task.container_instance_arn
+            and other.in_use
+            and (other.service_name, other.cluster_arn) != (svc.name, svc.cluster_arn)
+            for other in self.tasks.values()
+        )
 
     def _react_to_unhealthy_targets(self, svc: Service) -> None:
         for task in list(svc.tasks):
@@ -885,7 +991,9 @@ class Simulation:
             svc.pending.setdefault("started", []).extend(t.id for t in started)
             dep.updated_at = self.now
 
-    def _new_task(self, svc: Service, dep: Deployment) -> Task | None:
+    def _new_task(
+        self, svc: Service, dep: Deployment, views: list[InstanceView] | None = None
+    ) -> Task | None:
         spec = dep.spec
         task_id = self._new_task_id()
         arn = f"arn:aws:ecs:{svc.region}:{svc.account}:task/{svc.cluster_name}/{task_id}"
@@ -899,8 +1007,7 @@ class Simulation:
                 for p in c.ports:
                     host_ports[(c.name, p.container_port)] = p.container_port
         else:
-            views = self._instance_views(svc)
-            placement = place(spec, views)
+            placement = place(spec, self._instance_views(svc) if views is None else views)
             if placement.instance is None:
                 svc.pending.setdefault("unplaceable", []).append(placement.failure or "")
                 return None

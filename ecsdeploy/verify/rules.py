@@ -318,28 +318,32 @@ def _min_healthy_fix(desired: int, maximum_percent: int) -> str:
     return f"set minimum_healthy_percent: 50 (keeps {kept} of {plural(desired, 'task')} serving)"
 
 
+def _no_load_balancer(service: Service) -> list[Finding]:
+    if service.load_balancers:
+        return []
+    return [
+        _downtime(
+            service,
+            "load-balancer",
+            "the service has no load balancer",
+            "clients reach the tasks directly, so while ECS replaces them connections go "
+            "to tasks that are stopping or not started yet; a target group's health check "
+            "and deregistration delay are what hide a rolling update",
+            "add `load_balancer:` (target_group, container, port), or set "
+            "`zero_downtime: false` for a worker that serves no traffic",
+            "error",
+        )
+    ]
+
+
 def rolling_findings(service: Service) -> list[Finding]:
     """The rules that need no AWS call: a load balancer, and the rolling arithmetic.
 
     Downtime findings of a service with `zero_downtime: false` come back as notes.
     """
-    found: list[Finding] = []
+    found: list[Finding] = _no_load_balancer(service)
     dep = service.deployment
     desired = service.initial_count
-    if not service.load_balancers:
-        found.append(
-            _downtime(
-                service,
-                "load-balancer",
-                "the service has no load balancer",
-                "clients reach the tasks directly, so while ECS replaces them connections go "
-                "to tasks that are stopping or not started yet; a target group's health check "
-                "and deregistration delay are what hide a rolling update",
-                "add `load_balancer:` (target_group, container, port), or set "
-                "`zero_downtime: false` for a worker that serves no traffic",
-                "error",
-            )
-        )
     if desired > 0:
         minimum = ecs_rules.min_healthy_tasks(desired, dep.minimum_healthy_percent)
         maximum = ecs_rules.max_tasks(desired, dep.maximum_percent)
@@ -372,6 +376,95 @@ def rolling_findings(service: Service) -> list[Finding]:
                     "minimum_healthy_percent below 100 (stop old tasks first)",
                 )
             )
+    return soften(service, found)
+
+
+def daemon_count(facts: ServiceFacts) -> int | None:
+    """The tasks a DAEMON service runs: the count ECS reports for a live service (its
+    eligible instances), else the cluster's ACTIVE instances; None when unknown."""
+    if facts.exists and facts.live_desired is not None:
+        return facts.live_desired
+    if facts.instances is None:
+        return None
+    return sum(1 for i in facts.instances if i.status == "ACTIVE")
+
+
+def daemon_findings(service: Service, instances: int | None) -> list[Finding]:
+    """The rolling arithmetic of a DAEMON service, which runs one task on each of
+    `instances` container instances.
+
+    ECS replaces a daemon task in place: maximumPercent is 100, so the old task on an
+    instance stops before the new one starts there, and minimumHealthyPercent of the
+    instances (rounded up) is all that keeps serving. With a minimum of 0 every
+    instance may be replaced at once; with a minimum that rounds up to every instance
+    none may, and the deployment never progresses. On one instance no value does
+    both: there is a gap, or no progress.
+    """
+    found: list[Finding] = _no_load_balancer(service)
+    if instances is None:
+        return soften(service, found)
+    percent = service.deployment.minimum_healthy_percent
+    if instances == 0:
+        found.append(
+            _error(
+                service,
+                "capacity",
+                "the cluster has no ACTIVE container instance for the DAEMON service to run on",
+                "a DAEMON service runs one task on each ACTIVE container instance: with none "
+                "the deployment completes with no task running, and nothing serves",
+                "register container instances to the cluster (an Auto Scaling group with the "
+                "ECS-optimized AMI)",
+            )
+        )
+        return soften(service, found)
+    kept = ecs_rules.min_healthy_tasks(instances, percent)
+    on = f"{plural(instances, 'instance')}"
+    if kept == 0 and service.load_balancers:
+        if instances == 1:
+            fix = (
+                "add a container instance (then set minimum_healthy_percent: 50); on one "
+                "instance a DAEMON service cannot be replaced without a gap"
+            )
+        else:
+            fix = (
+                "set minimum_healthy_percent: 50 (keeps "
+                f"{ecs_rules.min_healthy_tasks(instances, 50)} of {on} serving while the "
+                "others are replaced)"
+            )
+        found.append(
+            _downtime(
+                service,
+                "minimum-healthy",
+                f"DAEMON service on {on} with minimum_healthy_percent {percent}: no task has "
+                f"to stay healthy during an update (ceil({instances} x {percent}%) = 0), so "
+                "ECS may replace the task on every instance at once",
+                "a DAEMON deployment stops the old task on an instance before it starts the "
+                "new one there, and the load balancer has no target left meanwhile",
+                fix,
+                "error",
+            )
+        )
+    elif kept >= instances:
+        fix = (
+            "set minimum_healthy_percent: 0 (the one instance's task stops before the new "
+            "one starts: a gap), or add a container instance and set it to 50"
+            if instances == 1
+            else f"set minimum_healthy_percent: {_lower_min(instances)} (ECS then replaces "
+            f"{instances - ecs_rules.min_healthy_tasks(instances, _lower_min(instances))} "
+            "at a time)"
+        )
+        found.append(
+            _error(
+                service,
+                "progress",
+                f"DAEMON service on {on} with minimum_healthy_percent {percent}: all "
+                f"{kept} tasks must keep running (ceil({instances} x {percent}%)), and ECS "
+                "never starts a second task on an instance, so it can replace none",
+                "a DAEMON deployment must stop an old task before it starts the new one on "
+                "that instance; the deployment never progresses and apply times out",
+                fix,
+            )
+        )
     return soften(service, found)
 
 
@@ -515,6 +608,8 @@ def _capacity_findings(
     dep = service.deployment
     if facts.launch_type != "EC2" or facts.instances is None or desired <= 0:
         return [], -1
+    if service.daemon and not any(i.status == "ACTIVE" for i in facts.instances):
+        return [], 0  # said by the DAEMON arithmetic
     found: list[Finding] = []
     active = [i for i in facts.instances if i.status == "ACTIVE"]
     if not active:
@@ -545,6 +640,10 @@ def _capacity_findings(
             )
         )
         return found, 0
+    if service.daemon:
+        # One task per instance, replaced in place: no extra task needs room, and a
+        # static host port is free on its instance once the old task has stopped.
+        return found, -1
     if needs.static_ports and len(active) < desired:
         found.append(
             _error(
@@ -689,7 +788,12 @@ def _timing_findings(
                             "apply would give up on a deployment that is only slow, and roll it "
                             "back",
                             f"raise deployment.timeout, lower the deregistration delay of "
-                            f"{tg.name}, or raise maximum_percent for bigger rounds",
+                            f"{tg.name}, or "
+                            + (
+                                "lower minimum_healthy_percent (more instances at a time)"
+                                if service.daemon
+                                else "raise maximum_percent for bigger rounds"
+                            ),
                             "deployment-duration",
                         )
                     )
@@ -949,11 +1053,17 @@ def check_service(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
     """Every rule for one service, in a fixed order (load balancer, arithmetic, capacity, ...)."""
-    if service.desired_count is None and facts.exists and facts.live_desired is not None:
-        # deploy.yaml leaves the count to the live service: judge the count it runs.
-        service = replace(service, desired_count=facts.live_desired)
+    if service.daemon:
+        # ECS sets the count: one task per instance. The rules below judge that count.
+        instances = daemon_count(facts)
+        found = daemon_findings(service, instances)
+        service = replace(service, desired_count=instances)
+    else:
+        if service.desired_count is None and facts.exists and facts.live_desired is not None:
+            # deploy.yaml leaves the count to the live service: judge the count it runs.
+            service = replace(service, desired_count=facts.live_desired)
+        found = rolling_findings(service)
     needs = task_needs(taskdef, facts.launch_type)
-    found = rolling_findings(service)
     found += soften(service, _load_balancer_findings(service, taskdef, facts))
     providers, scaling = _capacity_provider_findings(service, facts)
     found += providers

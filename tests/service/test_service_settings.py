@@ -345,7 +345,8 @@ def test_omitted_desired_count_creates_with_one(sandbox: Any, tmp_path: Path) ->
         "    name: worker-two\n"
         "    enable_execute_command: true\n"
         "    tags: {team: jobs}\n"
-        "    service_overrides: {schedulingStrategy: REPLICA, enableECSManagedTags: true}\n",
+        "    scheduling_strategy: REPLICA\n"
+        "    service_overrides: {enableECSManagedTags: true}\n",
     )
     plan = app.run("plan", "--detailed-exitcode", revision=REV_A)
     assert plan.exit_code == 2, plan.output

@@ -610,3 +610,106 @@ def test_omitted_desired_count_is_judged_with_the_live_count(
     )
     found = rules_of(check_service(svc, taskdef(mode="awsvpc"), facts))
     assert ("progress" in found) is stuck
+
+
+# --- DAEMON services: one task per instance, replaced in place -----------------------------
+
+
+def daemon(minimum: int = 50, *, lb: bool = True, zero_downtime: bool = True) -> Service:
+    return replace(
+        service(minimum=minimum, maximum=100, lb=lb, zero_downtime=zero_downtime),
+        desired_count=None,
+        scheduling_strategy="DAEMON",
+    )
+
+
+def on(n: int, *, exists: bool = True) -> ServiceFacts:
+    """A DAEMON service's facts on a cluster of `n` busy instances (live count n)."""
+    return facts(
+        instances=tuple(busy(i) for i in range(n)),
+        exists=exists,
+        live_desired=n if exists else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("instances", "minimum", "expected"),
+    [
+        (3, 50, []),  # keeps ceil(1.5) = 2, replaces 1 at a time
+        (3, 66, []),  # ceil(1.98) = 2
+        (2, 50, []),  # keeps 1
+        (3, 0, ["minimum-healthy"]),  # every instance at once
+        (1, 0, ["minimum-healthy"]),  # one instance: a gap
+        (3, 67, ["progress"]),  # ceil(2.01) = 3: none may stop
+        (3, 100, ["progress"]),
+        (1, 50, ["progress"]),  # ceil(0.5) = 1 of 1
+        (0, 50, ["capacity"]),  # no instance: runs nothing
+    ],
+)
+def test_daemon_arithmetic(instances: int, minimum: int, expected: list[str]) -> None:
+    found = check_service(daemon(minimum), taskdef(host_port=0), on(instances))
+    assert rules_of(found) == expected, [f.message for f in found]
+    assert all(f.severity == "error" for f in found)
+
+
+def test_daemon_gap_finding_says_how_many_keep_serving() -> None:
+    (found,) = check_service(daemon(0), taskdef(host_port=0), on(3))
+    assert found.downtime
+    assert found.message == (
+        "DAEMON service on 3 instances with minimum_healthy_percent 0: no task has to stay "
+        "healthy during an update (ceil(3 x 0%) = 0), so ECS may replace the task on every "
+        "instance at once"
+    )
+    assert found.fix == (
+        "set minimum_healthy_percent: 50 (keeps 2 of 3 instances serving while the others "
+        "are replaced)"
+    )
+
+
+def test_daemon_on_one_instance_has_no_zero_downtime_setting() -> None:
+    (gap,) = check_service(daemon(0), taskdef(host_port=0), on(1))
+    assert gap.fix is not None and gap.fix.startswith("add a container instance")
+    (stuck,) = check_service(daemon(50), taskdef(host_port=0), on(1))
+    assert stuck.rule == "progress" and not stuck.downtime
+    assert stuck.fix is not None and "set minimum_healthy_percent: 0" in stuck.fix
+    (stuck3,) = check_service(daemon(67), taskdef(host_port=0), on(3))
+    assert stuck3.fix == "set minimum_healthy_percent: 50 (ECS then replaces 1 at a time)"
+
+
+def test_daemon_without_load_balancer_says_only_that() -> None:
+    # The load-balancer finding covers the downtime; a worker turns it into a note.
+    found = check_service(daemon(0, lb=False), taskdef(host_port=0), on(3))
+    assert rules_of(found) == ["load-balancer"]
+    soft = check_service(daemon(0, lb=False, zero_downtime=False), taskdef(), on(3))
+    assert rules_of(soft, "note") == ["load-balancer"]
+
+
+def test_daemon_needs_no_spare_capacity() -> None:
+    # Static host port 80 held on every instance and no room for an extra task: a
+    # REPLICA service would stall; a daemon task is replaced on its own instance.
+    found = check_service(daemon(50), taskdef(host_port=80), on(3))
+    assert rules_of(found) == []
+    replica = check_service(service(3, 100, 200), taskdef(host_port=80), on(3))
+    assert "capacity" in rules_of(replica)
+
+
+def test_daemon_count_is_the_live_count_else_the_active_instances() -> None:
+    # Not created yet: the cluster's ACTIVE instances (a DRAINING one gets no task).
+    instances = (busy(0), busy(1), replace(busy(2), status="DRAINING"))
+    found = check_service(daemon(0), taskdef(host_port=0), facts(instances=instances, exists=False))
+    assert "ceil(2 x 0%)" in found[0].message
+    # Live: what ECS counts (the instances that meet the placement constraints).
+    live = check_service(
+        daemon(0), taskdef(host_port=0), facts(instances=instances, exists=True, live_desired=1)
+    )
+    assert "DAEMON service on 1 instance " in live[0].message
+
+
+def test_daemon_deployment_duration_counts_instances_per_round() -> None:
+    slow = replace(TG, deregistration_delay=300, healthy_threshold=5, interval=30)
+    svc = replace(daemon(50), deployment=replace(daemon(50).deployment, timeout=600.0))
+    found = check_service(svc, taskdef(host_port=0), replace(on(4), target_group=slow))
+    (duration,) = [f for f in found if f.rule == "deployment-duration"]
+    # 4 instances, 2 kept: 2 rounds of 150s + 300s.
+    assert duration.message.startswith("the update may take about 900s (2 rounds")
+    assert duration.fix is not None and "lower minimum_healthy_percent" in duration.fix
