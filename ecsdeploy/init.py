@@ -13,13 +13,15 @@ order and carry comments saying what to change next.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from ecsdeploy.config.durations import format_duration
+from ecsdeploy.config.service_keys import from_api
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
 
 SCHEMA_HINT = "ecsdeploy schema > deploy.schema.json"
@@ -93,6 +95,7 @@ def parse_image(reference: str) -> ImageReference:
 # --- a small YAML writer: ordered keys, comments ---------------------------------------
 
 Scalar = str | int | bool
+Value: TypeAlias = "Scalar | list[str] | list[Scalar] | list[Block] | Block"
 
 
 @dataclass
@@ -104,7 +107,7 @@ class Block:
     def add(
         self,
         key: str,
-        value: Scalar | list[str] | Block,
+        value: Value,
         comment: str | None = None,
         above: Sequence[str] = (),
         quote: bool = False,
@@ -113,15 +116,39 @@ class Block:
 
     def data(self) -> dict[str, Any]:
         """The mapping as plain data, as a YAML loader reads the text back."""
-        return {
-            e.key: e.value.data() if isinstance(e.value, Block) else e.value for e in self.entries
-        }
+        return {e.key: _data(e.value) for e in self.entries}
+
+
+def _data(value: Value) -> Any:
+    if isinstance(value, Block):
+        return value.data()
+    if isinstance(value, list):
+        return [v.data() if isinstance(v, Block) else v for v in value]
+    return value
+
+
+def block_of(data: Mapping[str, Any]) -> Block:
+    """Plain data (mappings, lists, scalars) as a Block, keys in order."""
+    block = Block()
+    for key, value in data.items():
+        block.add(str(key), _value_of(value))
+    return block
+
+
+def _value_of(value: Any) -> Value:
+    if isinstance(value, Mapping):
+        return block_of(value)
+    if isinstance(value, list):
+        if any(isinstance(v, Mapping) for v in value):
+            return [block_of(v) for v in value if isinstance(v, Mapping)]
+        return [v if isinstance(v, bool | int) else str(v) for v in value]
+    return value if isinstance(value, bool | int) else str(value)
 
 
 @dataclass
 class Entry:
     key: str
-    value: Scalar | list[str] | Block
+    value: Value
     comment: str | None = None
     above: tuple[str, ...] = ()
     quote: bool = False  # always double-quoted (image tags: never read as numbers)
@@ -157,8 +184,17 @@ def emit(block: Block, indent: int = 0) -> list[str]:
                 lines += emit(e.value, indent + 1)
             else:
                 lines.append(f"{pad}{key}: {{}}{comment}")
+        elif isinstance(e.value, list) and e.value and isinstance(e.value[0], Block):
+            # A sequence of mappings, in block style: `- ` before each one's first key.
+            lines.append(f"{pad}{key}:{comment}")
+            inner = "  " * (indent + 2)
+            for item in e.value:
+                assert isinstance(item, Block)
+                item_lines = emit(item, indent + 2) or [inner + "{}"]
+                lines.append(f"{pad}  - " + item_lines[0].removeprefix(inner))
+                lines += item_lines[1:]
         elif isinstance(e.value, list):
-            items = ", ".join(_scalar(v) for v in e.value)
+            items = ", ".join(_scalar(v) for v in e.value if not isinstance(v, Block))
             lines.append(f"{pad}{key}: [{items}]{comment}")
         else:
             lines.append(f"{pad}{key}: {_scalar(e.value, e.quote)}{comment}")
@@ -365,7 +401,40 @@ def _deployment(svc: Mapping[str, Any]) -> Block:
         DEFAULT_TIMEOUT,
         "how long apply waits for the rollout and its checks before rolling back",
     )
+    alarms = dep.get("alarms")
+    if isinstance(alarms, Mapping):
+        names = [str(n) for n in alarms.get("alarmNames") or []]
+        entry = Block()
+        if names:
+            entry.add("names", names)
+        entry.add("enable", bool(alarms.get("enable")))
+        if names or alarms.get("enable"):
+            entry.add("rollback", bool(alarms.get("rollback")))
+        block.add("alarms", entry)
     return block
+
+
+def _linked_settings(svc: Mapping[str, Any], block: Block) -> None:
+    """Service Connect, Cloud Map registries, AZ rebalancing and EBS volumes, as live.
+
+    Service Connect and volume configurations are reported on the deployments: the
+    primary one's are the service's now."""
+    primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
+    per_deployment = primary or {}
+    sc = per_deployment.get("serviceConnectConfiguration")
+    if isinstance(sc, Mapping):
+        sc = copy.deepcopy(dict(sc))
+        for item in sc.get("services") or []:
+            if isinstance(item, dict) and item.get("discoveryName") == item.get("portName"):
+                item.pop("discoveryName", None)  # ECS's default: the port name
+        block.add("service_connect", block_of(_prune(from_api(sc))))
+    if svc.get("serviceRegistries"):
+        block.add("service_registries", _value_of(_prune(from_api(list(svc["serviceRegistries"])))))
+    if svc.get("availabilityZoneRebalancing"):
+        block.add("availability_zone_rebalancing", str(svc["availabilityZoneRebalancing"]))
+    volumes = per_deployment.get("volumeConfigurations")
+    if volumes:
+        block.add("volume_configurations", _value_of(_prune(from_api(list(volumes)))))
 
 
 def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[str]) -> Block:
@@ -438,6 +507,7 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
     grace = svc.get("healthCheckGracePeriodSeconds")
     if grace:
         block.add("health_check_grace_period", format_duration(float(grace)))
+    _linked_settings(svc, block)
     if live.active_revisions is not None and live.active_revisions > DEFAULT_KEEP_REVISIONS:
         # With the default (5) the first plan would deregister the older revisions.
         block.add(

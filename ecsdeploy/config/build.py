@@ -13,6 +13,7 @@ from .checks import literal_credentials, references
 from .durations import parse_duration
 from .loader import KeyPath, Positions, SourceDoc
 from .schema import validate_against_schema
+from .service_keys import build_alarms, build_keys
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OVERLAY_SECTIONS = ("registries", "images", "clusters", "services")
@@ -128,6 +129,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         circuit_breaker=breaker,
         timeout=parse_duration(dep.get("timeout", "15m")),
         poll_interval=parse_duration(dep.get("poll_interval", "5s")),
+        alarms=build_alarms(dep.get("alarms")),
     )
     lb = None
     if isinstance(d.get("load_balancer"), dict):
@@ -191,6 +193,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
             for i in d["capacity_provider_strategy"]
         ),
         service_overrides=dict(d.get("service_overrides") or {}),
+        **build_keys(d),
     )
 
 
