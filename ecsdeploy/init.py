@@ -13,6 +13,7 @@ order and carry comments saying what to change next.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from typing import Any
 from ecsdeploy.config.durations import format_duration
 from ecsdeploy.config.model import policy_name
 from ecsdeploy.config.overrides import NAMED_FIELDS
+from ecsdeploy.config.service_keys import from_api
 from ecsdeploy.releases import RELEASE_TAG_PREFIX
 from ecsdeploy.render.shapes import REGISTER_FIELDS, to_register_input
 from ecsdeploy.scaling import ScalingState
@@ -393,6 +395,16 @@ def _deployment(svc: Mapping[str, Any]) -> Block:
         DEFAULT_TIMEOUT,
         "how long apply waits for the rollout and its checks before rolling back",
     )
+    alarms = dep.get("alarms")
+    if isinstance(alarms, Mapping):
+        names = [str(n) for n in alarms.get("alarmNames") or []]
+        entry = Block()
+        if names:
+            entry.add("names", names)
+        entry.add("enable", bool(alarms.get("enable")))
+        if names or alarms.get("enable"):
+            entry.add("rollback", bool(alarms.get("rollback")))
+        block.add("alarms", entry)
     return block
 
 
@@ -411,6 +423,29 @@ def _load_balancer_block(
     lb.add("container", str(entry.get("containerName")))
     lb.add("port", int(entry.get("containerPort") or 0))
     return lb
+
+
+def _linked_settings(svc: Mapping[str, Any], block: Block) -> None:
+    """Service Connect, Cloud Map registries, AZ rebalancing and EBS volumes, as live.
+
+    Service Connect and volume configurations are reported on the deployments: the
+    primary one's are the service's now."""
+    primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
+    per_deployment = primary or {}
+    sc = per_deployment.get("serviceConnectConfiguration")
+    if isinstance(sc, Mapping):
+        sc = copy.deepcopy(dict(sc))
+        for item in sc.get("services") or []:
+            if isinstance(item, dict) and item.get("discoveryName") == item.get("portName"):
+                item.pop("discoveryName", None)  # ECS's default: the port name
+        block.add("service_connect", to_value(_prune(from_api(sc))))
+    if svc.get("serviceRegistries"):
+        block.add("service_registries", to_value(_prune(from_api(list(svc["serviceRegistries"])))))
+    if svc.get("availabilityZoneRebalancing"):
+        block.add("availability_zone_rebalancing", str(svc["availabilityZoneRebalancing"]))
+    volumes = per_deployment.get("volumeConfigurations")
+    if volumes:
+        block.add("volume_configurations", to_value(_prune(from_api(list(volumes)))))
 
 
 def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[str]) -> Block:
@@ -493,6 +528,7 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
             _autoscaling(name, scaling, notes),
             f"the desired count is autoscaling's (live {int(svc.get('desiredCount') or 0)})",
         )
+    _linked_settings(svc, block)
     if live.active_revisions is not None and live.active_revisions > DEFAULT_KEEP_REVISIONS:
         # With the default (5) the first plan would deregister the older revisions.
         block.add(

@@ -13,6 +13,7 @@ from .checks import literal_credentials, references
 from .durations import parse_duration
 from .loader import KeyPath, Positions, SourceDoc
 from .schema import validate_against_schema
+from .service_keys import build_alarms, build_keys
 
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OVERLAY_SECTIONS = ("registries", "images", "clusters", "services")
@@ -131,6 +132,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         circuit_breaker=breaker,
         timeout=parse_duration(dep.get("timeout", "15m")),
         poll_interval=parse_duration(dep.get("poll_interval", "5s")),
+        alarms=build_alarms(dep.get("alarms")),
     )
     if isinstance(d.get("load_balancer"), dict):
         lbs: tuple[m.LoadBalancer, ...] = (_load_balancer(d["load_balancer"], "load_balancer"),)
@@ -182,6 +184,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         autoscaling=None
         if d.get("autoscaling") is None
         else _autoscaling(d["autoscaling"], d.get("name", key)),
+        **build_keys(d),
     )
 
 

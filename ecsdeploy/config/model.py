@@ -21,6 +21,7 @@ LaunchType = Literal["EC2", "FARGATE", "EXTERNAL"]
 PropagateTags = Literal["SERVICE", "TASK_DEFINITION", "NONE"]
 ScalingMetric = Literal["cpu", "memory", "alb_requests"]
 SchedulingStrategy = Literal["REPLICA", "DAEMON"]
+Rebalancing = Literal["ENABLED", "DISABLED"]
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,23 @@ class CircuitBreaker:
 
 
 @dataclass(frozen=True)
+class DeploymentAlarms:
+    """CloudWatch alarms ECS watches during a deployment (deploymentConfiguration.alarms)."""
+
+    names: tuple[str, ...] = ()
+    enable: bool = True
+    rollback: bool = True
+
+
+@dataclass(frozen=True)
 class Deployment:
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     timeout: float = 900.0  # seconds; "15m" in deploy.yaml
     poll_interval: float = 5.0  # seconds between looks at the deployment
+    # None: deploy.yaml does not mention them, the live service keeps its own.
+    alarms: DeploymentAlarms | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +206,55 @@ class Autoscaling:
 
 
 @dataclass(frozen=True)
+class ServiceConnectAlias:
+    port: int
+    dns_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceConnectService:
+    """One `service_connect.services` entry; `timeout` and `tls` in the API's shape."""
+
+    port_name: str
+    discovery_name: str | None = None
+    client_aliases: tuple[ServiceConnectAlias, ...] = ()
+    ingress_port_override: int | None = None
+    timeout: Mapping[str, Any] | None = None
+    tls: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ServiceConnect:
+    """Service Connect; `log_configuration` and `access_log_configuration` in the API's
+    shape (LogConfiguration, ServiceConnectAccessLogConfiguration)."""
+
+    enabled: bool = True
+    namespace: str | None = None  # a Cloud Map namespace name or ARN; None: the cluster's
+    services: tuple[ServiceConnectService, ...] = ()
+    log_configuration: Mapping[str, Any] | None = None
+    access_log_configuration: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ServiceRegistry:
+    """A Cloud Map service the tasks are registered in (serviceRegistries)."""
+
+    registry_arn: str
+    port: int | None = None
+    container_name: str | None = None
+    container_port: int | None = None
+
+
+@dataclass(frozen=True)
+class VolumeConfiguration:
+    """A task-definition volume configured at launch; `managed_ebs_volume` in the API's
+    shape (ServiceManagedEBSVolumeConfiguration)."""
+
+    name: str
+    managed_ebs_volume: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Service:
     key: str
     cluster: str  # key into Config.clusters
@@ -223,6 +284,10 @@ class Service:
     # REPLICA (ECS's default when None) keeps desired_count tasks; DAEMON one task on
     # each ACTIVE container instance. Sent when the service is created, never changed.
     scheduling_strategy: SchedulingStrategy | None = None
+    service_connect: ServiceConnect | None = None
+    service_registries: tuple[ServiceRegistry, ...] | None = None
+    availability_zone_rebalancing: Rebalancing | None = None
+    volume_configurations: tuple[VolumeConfiguration, ...] | None = None
     # Other CreateService/UpdateService fields, in the API's camelCase shape, checked
     # against the ECS API model when the configuration is built.
     service_overrides: Mapping[str, Any] = field(default_factory=dict)

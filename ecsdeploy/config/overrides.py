@@ -37,6 +37,10 @@ NAMED_FIELDS: Mapping[str, str] = {
     "placementStrategy": "placement.strategy",
     "capacityProviderStrategy": "capacity_provider_strategy",
     "schedulingStrategy": "scheduling_strategy",
+    "serviceConnectConfiguration": "service_connect",
+    "serviceRegistries": "service_registries",
+    "availabilityZoneRebalancing": "availability_zone_rebalancing",
+    "volumeConfigurations": "volume_configurations",
     "forceNewDeployment": "(none: ecsdeploy starts a deployment when one is needed)",
 }
 

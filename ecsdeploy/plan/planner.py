@@ -12,6 +12,17 @@ from ecsdeploy import __version__
 from ecsdeploy.adapters.ecs import family_and_revision, short_arn
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.config.overrides import CREATE_ONLY
+from ecsdeploy.config.service_keys import (
+    SERVICE_CONNECT_MEMBERS,
+    alarms_api,
+    comparable_alarms,
+    comparable_registries,
+    comparable_service_connect,
+    comparable_volumes,
+    registries_api,
+    service_connect_api,
+    volumes_api,
+)
 from ecsdeploy.ecsconfig import EcsConfig
 from ecsdeploy.errors import OperationError
 from ecsdeploy.releases import (
@@ -114,12 +125,41 @@ def service_fields(service: Service) -> dict[str, Any]:
             {"capacityProvider": c.capacity_provider, "weight": c.weight, "base": c.base}
             for c in service.capacity_provider_strategy
         ]
+    if service.service_connect is not None:
+        fields["serviceConnectConfiguration"] = service_connect_api(service.service_connect)
+    if service.service_registries is not None:
+        fields["serviceRegistries"] = registries_api(service.service_registries)
+    if service.availability_zone_rebalancing is not None:
+        fields["availabilityZoneRebalancing"] = service.availability_zone_rebalancing
+    if service.volume_configurations is not None:
+        fields["volumeConfigurations"] = volumes_api(service.volume_configurations)
     fields |= copy.deepcopy(dict(service.service_overrides))
     return fields
 
 
+# Fields compared in a normal form (ECS's defaults filled in, lists in order), the same
+# on both sides; a ServiceConnectConfiguration member by member, each whole.
+_COMPARABLE = {
+    "serviceConnectConfiguration": comparable_service_connect,
+    "serviceRegistries": comparable_registries,
+    "volumeConfigurations": comparable_volumes,
+}
+
+
 def _flat(prefix: str, value: Any) -> dict[str, Any]:
     """Objects as dotted fields (`deploymentController.type`); lists and scalars whole."""
+    if prefix in _COMPARABLE:
+        value = _COMPARABLE[prefix](value)
+        if prefix == "serviceConnectConfiguration":
+            if not value["enabled"]:  # off: what it would name means nothing
+                return {f"{prefix}.enabled": False}
+            # No namespace given: ECS uses the cluster's default one, not compared.
+            return {
+                f"{prefix}.{k}": value[k]
+                for k in SERVICE_CONNECT_MEMBERS
+                if k != "namespace" or value[k] is not None
+            }
+        return {prefix: value}
     if isinstance(value, Mapping) and value:
         out: dict[str, Any] = {}
         for key, inner in value.items():
@@ -147,6 +187,11 @@ def desired_service_settings(
         "deploymentConfiguration.deploymentCircuitBreaker.enable": dep.circuit_breaker.enable,
         "deploymentConfiguration.deploymentCircuitBreaker.rollback": dep.circuit_breaker.rollback,
     }
+    if dep.alarms is not None:
+        alarms = comparable_alarms(alarms_api(dep.alarms))
+        if not dep.alarms.enable:  # names and rollback mean nothing while off
+            alarms = {"enable": False}
+        settings |= _flat("deploymentConfiguration.alarms", alarms)
     if service.health_check_grace_period is not None:
         settings["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
     for name, value in service_fields(service).items():
@@ -154,6 +199,8 @@ def desired_service_settings(
             settings |= _flat(name, value)
     for key, value in (service.tags or {}).items():
         settings[f"tags.{key}"] = value
+    if create:  # nothing to show for what a new service will not have
+        settings = {k: v for k, v in settings.items() if v is not None}
     return settings
 
 
@@ -165,6 +212,10 @@ _LIVE_DEFAULTS: Mapping[str, object] = {
     "placementStrategy": [],
     "capacityProviderStrategy": [],
     "enableECSManagedTags": False,
+    "serviceRegistries": [],
+    # A service that never had it set: ECS treats it as DISABLED (UpdateService).
+    "availabilityZoneRebalancing": "DISABLED",
+    "volumeConfigurations": [],
 }
 
 
@@ -181,6 +232,11 @@ def _live_value(svc: Mapping[str, Any], field: str) -> object:
         value = primary.get(head)
     if value is None:
         value = _LIVE_DEFAULTS.get(head)
+    if head in _COMPARABLE:
+        value = _COMPARABLE[head](value)
+    if head == "deploymentConfiguration":
+        value = dict(value or {})
+        value["alarms"] = comparable_alarms(value.get("alarms"))
     for part in rest:
         value = value.get(part) if isinstance(value, Mapping) else None
     if head == "capacityProviderStrategy" and isinstance(value, list):
@@ -279,7 +335,7 @@ def _image_steps(
 
 def deployment_configuration(service: Service) -> dict[str, Any]:
     dep = service.deployment
-    return {
+    config: dict[str, Any] = {
         "minimumHealthyPercent": dep.minimum_healthy_percent,
         "maximumPercent": dep.maximum_percent,
         "deploymentCircuitBreaker": {
@@ -287,6 +343,9 @@ def deployment_configuration(service: Service) -> dict[str, Any]:
             "rollback": dep.circuit_breaker.rollback,
         },
     }
+    if dep.alarms is not None:  # left out, ECS keeps the service's alarms
+        config["alarms"] = alarms_api(dep.alarms)
+    return config
 
 
 def service_request(
@@ -749,7 +808,18 @@ def _update_notes(
             f"the {' and the '.join(moved)} change: ECS starts a new deployment, "
             "replacing every task"
         )
+    for name, what in _REDEPLOYING.items():
+        if name in changed:
+            notes.append(f"{what}: ECS starts a new deployment, replacing every task")
     return tuple(notes)
+
+
+# UpdateService fields whose change makes ECS start a new deployment (API reference).
+_REDEPLOYING: Mapping[str, str] = {
+    "serviceConnectConfiguration": "the Service Connect configuration changes",
+    "serviceRegistries": "the service registries change",
+    "volumeConfigurations": "the volume configurations change",
+}
 
 
 def _tag_resource(state: ServiceState, changes: tuple[Change, ...]) -> dict[str, Any] | None:

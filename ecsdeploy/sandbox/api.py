@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from ecsdeploy.sandbox.model import (
+    DEPLOYMENT_SETTINGS,
     LoadBalancerBinding,
     Service,
     ServiceDeploymentRecord,
@@ -108,8 +109,12 @@ SERVICE_SETTINGS: dict[str, Any] = {
     "placementConstraints": [],
     "placementStrategy": [],
     "capacityProviderStrategy": None,
-    "availabilityZoneRebalancing": None,
+    # ECS turns it on for a service created without it (CreateService reference).
+    "availabilityZoneRebalancing": "ENABLED",
     "serviceRegistries": [],
+    # Reported on the deployments (DEPLOYMENT_SETTINGS), absent when never sent.
+    "serviceConnectConfiguration": None,
+    "volumeConfigurations": None,
 }
 
 
@@ -167,6 +172,21 @@ def _daemon_refusal(params: dict[str, Any], *, create: bool) -> str | None:
             "to 100, and try again"
         )
     return None
+
+
+def _deployment_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A deployment's Service Connect and volume settings as DescribeServices reports
+    them: as sent, a Service Connect service's discoveryName filled in with its
+    portName (ECS's default)."""
+    out = copy.deepcopy(settings)
+    sc = out.get("serviceConnectConfiguration")
+    if isinstance(sc, dict):
+        for item in sc.get("services") or []:
+            if isinstance(item, dict) and item.get("portName") and not item.get("discoveryName"):
+                item["discoveryName"] = item["portName"]
+    if not out.get("volumeConfigurations"):
+        out.pop("volumeConfigurations", None)
+    return out
 
 
 TASK_DEFINITION_CALLS = frozenset(
@@ -428,7 +448,9 @@ class Api:
             out["taskDefinition"] = svc.primary.spec.arn
         out["deploymentConfiguration"] = svc.config.to_api()
         out["launchType"] = svc.launch_type
-        out |= copy.deepcopy(svc.settings)
+        out |= copy.deepcopy(
+            {k: v for k, v in svc.settings.items() if k not in DEPLOYMENT_SETTINGS}
+        )
         if svc.settings.get("capacityProviderStrategy"):
             # A service on a capacity provider strategy has no launch type.
             out.pop("launchType", None)
@@ -476,6 +498,7 @@ class Api:
             out["platformFamily"] = "Linux"
         if d.network_configuration:
             out["networkConfiguration"] = d.network_configuration
+        out |= _deployment_settings(d.settings)
         return out
 
     # -- tasks -------------------------------------------------------------------

@@ -193,9 +193,12 @@ class DeploymentConfig:
     circuit_breaker_enable: bool = False
     circuit_breaker_rollback: bool = False
     reset_on_healthy_task: bool = True
+    # deploymentConfiguration.alarms (names, enable, rollback); None: never set, and
+    # then DescribeServices has no `alarms`, as ECS.
+    alarms: tuple[tuple[str, ...], bool, bool] | None = None
 
     def to_api(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "deploymentCircuitBreaker": {
                 "enable": self.circuit_breaker_enable,
                 "rollback": self.circuit_breaker_rollback,
@@ -203,6 +206,10 @@ class DeploymentConfig:
             "maximumPercent": self.maximum_percent,
             "minimumHealthyPercent": self.minimum_healthy_percent,
         }
+        if self.alarms is not None:
+            names, enable, rollback = self.alarms
+            out["alarms"] = {"alarmNames": list(names), "enable": enable, "rollback": rollback}
+        return out
 
     def merged(self, raw: dict[str, Any] | None) -> DeploymentConfig:
         if not raw:
@@ -216,12 +223,26 @@ class DeploymentConfig:
             circuit_breaker_enable=bool(cb.get("enable", self.circuit_breaker_enable)),
             circuit_breaker_rollback=bool(cb.get("rollback", self.circuit_breaker_rollback)),
             reset_on_healthy_task=bool(cb.get("resetOnHealthyTask", self.reset_on_healthy_task)),
+            # Left out of an UpdateService, the alarms stay as they are.
+            alarms=self.alarms if "alarms" not in raw else _alarms(raw["alarms"]),
         )
 
 
 # What ECS reports for a DAEMON service created without a deployment configuration:
 # a daemon task is replaced in place, so no task above the count, none kept by default.
 DAEMON_DEPLOYMENT_CONFIG = DeploymentConfig(minimum_healthy_percent=0, maximum_percent=100)
+
+
+def _alarms(raw: Any) -> tuple[tuple[str, ...], bool, bool] | None:
+    if not isinstance(raw, dict):
+        return None
+    names = tuple(str(n) for n in raw.get("alarmNames") or ())
+    return names, bool(raw.get("enable")), bool(raw.get("rollback"))
+
+
+# Settings ECS reports on each deployment rather than on the service (DescribeServices'
+# `deployments`): the ones of the service revision the deployment runs.
+DEPLOYMENT_SETTINGS = ("serviceConnectConfiguration", "volumeConfigurations")
 
 
 @dataclass(frozen=True)
@@ -354,6 +375,8 @@ class Deployment:
         self.rollback_of = rollback_of
         self.no_room_reported = False
         self.finished_at: float | None = None
+        # DEPLOYMENT_SETTINGS of this deployment, as sent.
+        self.settings: dict[str, Any] = {}
 
 
 @dataclass

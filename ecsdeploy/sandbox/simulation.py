@@ -26,6 +26,7 @@ from ecsdeploy.sandbox.backends import MotoBackends
 from ecsdeploy.sandbox.clock import SimClock
 from ecsdeploy.sandbox.model import (
     DAEMON_DEPLOYMENT_CONFIG,
+    DEPLOYMENT_SETTINGS,
     STOP_SECONDS,
     Deployment,
     DeploymentConfig,
@@ -351,6 +352,14 @@ class Simulation:
         if network_configuration is not None and network_configuration != svc.network_configuration:
             svc.network_configuration = network_configuration
             new = True
+        # As ECS: sending serviceRegistries or serviceConnectConfiguration starts a new
+        # deployment; volumeConfigurations does when they differ from the running ones.
+        sent = settings or {}
+        if "serviceRegistries" in sent or "serviceConnectConfiguration" in sent:
+            new = True
+        volumes = sent.get("volumeConfigurations")
+        if volumes is not None and volumes != svc.primary.settings.get("volumeConfigurations"):
+            new = True
         if new:
             if svc.name in self.break_next and spec.arn != svc.primary.spec.arn:
                 self.break_next.discard(svc.name)
@@ -418,6 +427,7 @@ class Simulation:
             rollback_of=rollback_of,
         )
         dep.rollout_state_reason = messages.rollout_in_progress(dep.id)
+        dep.settings = {k: svc.settings[k] for k in DEPLOYMENT_SETTINGS if k in svc.settings}
         sources = [(self._revision_arn(svc, d.id), d.id) for d in svc.deployments]
         for d in svc.deployments:
             d.status = "ACTIVE"
@@ -954,6 +964,10 @@ class Simulation:
             own.finished_at = own.updated_at = self.now
         if rollback and target is not None:
             svc.pending.setdefault("rollback", []).append(target.id)
+            # Back to the completed deployment's service revision, settings included.
+            for name in DEPLOYMENT_SETTINGS:
+                svc.settings.pop(name, None)
+            svc.settings |= target.settings
             dep = self._new_deployment(svc, target.spec, rollback_of=primary.id)
             if record is not None:
                 record.rollback_revision_arn = self._revision_arn(svc, target.id)

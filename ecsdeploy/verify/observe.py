@@ -19,6 +19,7 @@ from ecsdeploy.adapters.elb import ElbAdapter
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.instances import InstancesAdapter
 from ecsdeploy.adapters.resources import ResourcesAdapter
+from ecsdeploy.adapters.service_links import ServiceLinksAdapter
 from ecsdeploy.config.model import Config, Service
 from ecsdeploy.errors import EcsDeployError
 from ecsdeploy.plan.observe import LiveState, LocalImages
@@ -217,6 +218,11 @@ def _jobs(
             jobs[_Job("log_group", group)] = None
         for secret in rules.secrets(td):
             jobs[_Job("secret", (secret.kind, secret.id, secret.region))] = None
+        for name in rules.deployment_alarms(service):
+            jobs[_Job("alarm", name)] = None
+        namespace = rules.connect_namespace(service)
+        if namespace is not None:
+            jobs[_Job("namespace", namespace)] = None
     return list(jobs)
 
 
@@ -225,8 +231,13 @@ def _fetch(clients: AwsClients, jobs: list[_Job], *, capture: bool = False) -> d
     elb = ElbAdapter(clients)
     instances = InstancesAdapter(clients)
     resources = ResourcesAdapter(clients)
+    links = ServiceLinksAdapter(clients)
 
     def run(job: _Job) -> Any:
+        if job.kind == "alarm":
+            return links.alarm_exists(job.key)
+        if job.kind == "namespace":
+            return links.namespace_exists(job.key)
         if job.kind == "target_group":
             group = elb.target_group(job.key)
             if group is None:
@@ -334,6 +345,11 @@ def observe(
             log_groups={g: bool(results[_Job("log_group", g)]) for g in rules.log_groups(td)},
             secrets={
                 s: bool(results[_Job("secret", (s.kind, s.id, s.region))]) for s in secret_refs
+            },
+            alarms={n: bool(results[_Job("alarm", n)]) for n in rules.deployment_alarms(service)},
+            namespaces={
+                n: bool(results[_Job("namespace", n)])
+                for n in filter(None, [rules.connect_namespace(service)])
             },
         )
     return facts

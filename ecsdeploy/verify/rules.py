@@ -143,6 +143,8 @@ class ServiceFacts:
     roles: Mapping[str, bool] = field(default_factory=dict)  # role name -> exists
     log_groups: Mapping[LogGroupRef, bool] = field(default_factory=dict)
     secrets: Mapping[SecretRef, bool] = field(default_factory=dict)
+    alarms: Mapping[str, bool] = field(default_factory=dict)  # CloudWatch alarm -> exists
+    namespaces: Mapping[str, bool] = field(default_factory=dict)  # Cloud Map namespace -> exists
 
 
 # --- what a task definition needs -------------------------------------------------------
@@ -941,6 +943,114 @@ def _resource_findings(
     return found
 
 
+def deployment_alarms(service: Service) -> list[str]:
+    """The CloudWatch alarms ECS is to watch during the service's deployments."""
+    alarms = service.deployment.alarms
+    return list(alarms.names) if alarms is not None and alarms.enable else []
+
+
+def connect_namespace(service: Service) -> str | None:
+    """The Cloud Map namespace Service Connect is to use, when deploy.yaml names one."""
+    sc = service.service_connect
+    return sc.namespace if sc is not None and sc.enabled else None
+
+
+def _port_mappings(taskdef: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
+    """Container name -> its portMappings."""
+    return {
+        str(c.get("name")): [p for p in c.get("portMappings") or [] if isinstance(p, Mapping)]
+        for c in taskdef.get("containerDefinitions") or []
+        if isinstance(c, Mapping)
+    }
+
+
+def linked_findings(
+    service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
+) -> list[Finding]:
+    """What the service's deployment alarms, Service Connect and Cloud Map registries
+    name must exist: the alarms in CloudWatch, the namespace in Cloud Map, the port
+    names, containers and ports in the task definition."""
+    found: list[Finding] = []
+    missing = [n for n in deployment_alarms(service) if facts.alarms.get(n) is False]
+    if missing:
+        found.append(
+            _error(
+                service,
+                "deployment-alarm",
+                f"deployment {'alarm' if len(missing) == 1 else 'alarms'} {', '.join(missing)} "
+                f"{'does' if len(missing) == 1 else 'do'} not exist in CloudWatch",
+                "an alarm that is not there never goes into ALARM: ECS could not stop or roll "
+                "back a bad deployment on it",
+                "create the alarm, or fix deployment.alarms.names",
+            )
+        )
+    namespace = connect_namespace(service)
+    if namespace is not None and facts.namespaces.get(namespace) is False:
+        found.append(
+            _error(
+                service,
+                "service-connect",
+                f"Service Connect namespace {namespace} does not exist in Cloud Map",
+                "ECS refuses a Service Connect configuration whose namespace is not in the "
+                "service's Region (NamespaceNotFoundException)",
+                "create the namespace (aws servicediscovery create-http-namespace --name "
+                f"{namespace}), or fix service_connect.namespace",
+            )
+        )
+    ports = _port_mappings(taskdef)
+    names = sorted({str(p["name"]) for maps in ports.values() for p in maps if p.get("name")})
+    sc = service.service_connect
+    for item in sc.services if sc is not None and sc.enabled else ():
+        if item.port_name not in names:
+            found.append(
+                _error(
+                    service,
+                    "service-connect",
+                    f"Service Connect port_name `{item.port_name}` is not the name of a port "
+                    "mapping in the task definition"
+                    + (f" (named: {', '.join(names)})" if names else " (none is named)"),
+                    "ECS takes a Service Connect service's portName from the task "
+                    "definition's portMappings names, and refuses one that is not there",
+                    f'name the port mapping in the template (`"name": "{item.port_name}"` '
+                    "beside its containerPort), or fix service_connect.services[].port_name",
+                )
+            )
+    for registry in service.service_registries or ():
+        container = registry.container_name
+        if container is None:
+            continue
+        if container not in ports:
+            found.append(
+                _error(
+                    service,
+                    "service-registry",
+                    f"service registry container `{container}` is not in the task definition "
+                    f"(containers: {', '.join(sorted(ports)) or 'none'})",
+                    "ECS registers the tasks in Cloud Map with that container's port, and "
+                    "refuses a container the task definition does not have",
+                    "fix service_registries[].container_name",
+                )
+            )
+            continue
+        port = registry.container_port
+        published = sorted(
+            {int(p["containerPort"]) for p in ports[container] if p.get("containerPort")}
+        )
+        if port is not None and port not in published:
+            found.append(
+                _error(
+                    service,
+                    "service-registry",
+                    f"service registry port {port} is not a containerPort of container "
+                    f"`{container}` (its ports: {', '.join(map(str, published)) or 'none'})",
+                    "ECS registers the tasks in Cloud Map with a port of the container's "
+                    "portMappings, and refuses one it does not publish",
+                    "fix service_registries[].container_port, or add the port mapping",
+                )
+            )
+    return found
+
+
 def secret_literal_findings(service: Service, taskdef: Mapping[str, Any]) -> list[Finding]:
     """A warning for each environment variable named like a secret that holds a literal
     value (the value itself is never in the finding)."""
@@ -1071,6 +1181,7 @@ def check_service(
     found += _scaled(capacity, scaling) if scaling else capacity
     found += _timing_findings(service, taskdef, facts, needs, free_instances)
     found += _resource_findings(service, taskdef, facts)
+    found += linked_findings(service, taskdef, facts)
     found += secret_literal_findings(service, taskdef)
     found += scaling_findings(service, facts)
     return found

@@ -32,6 +32,10 @@ GROUP = "sg-0a1b2c3d4e5f60718"
 # file prefix -> --service: the service in a describe-services response holding
 # several, a name for a file without serviceName (ecspresso takes it from its config).
 VALID = {
+    "01": "svc01",
+    "02": "svc02",
+    "10": None,
+    "18": None,
     "06": None,
     "07": "svc07",
     "11": None,
@@ -45,18 +49,17 @@ VALID = {
     "19": None,
     "20": "svc20",
 }
-NAMES = {"01": "svc01", "02": "svc02"}
 # Blue/green (ECS's own strategy, lifecycle hooks, advanced load balancer settings).
 LATER = {
     "03": "blue/green deployment settings have no deploy.yaml keys yet",
     "08": "the sandbox does not simulate CODE_DEPLOY services yet",
-    "01": "deployment alarms have no deploy.yaml key yet",
-    "02": "DAEMON services have no deploy.yaml key yet",
-    "10": "Service Connect has no deploy.yaml key yet",
-    "18": "volume configurations have no deploy.yaml key yet",
 }
 # file prefix -> (key path, message, what the line it points at holds)
 INVALID = {
+    "01": "svc01",
+    "02": "svc02",
+    "10": None,
+    "18": None,
     "04": (
         "deploymentConfiguration.alarms.alarmNames",
         "CreateService: required field is missing",
@@ -236,7 +239,7 @@ def test_a_real_service_definition_is_expressed_and_plans_clean(
     from ecsdeploy.render import Renderer
     from ecsdeploy.sandbox.seed import seed
 
-    name = VALID.get(prefix, NAMES.get(prefix))
+    name = VALID.get(prefix)
     rendered = render_file(_file(prefix), tmp_path / "service.json")
     service = read_service_definition(rendered, name).service
     region = _region(rendered.read_text())

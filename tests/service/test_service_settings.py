@@ -76,13 +76,9 @@ CASES = [
         {"placementStrategy": [{"type": "binpack", "field": "memory"}]},
     ),
     (
-        "    service_overrides:\n      enableECSManagedTags: true\n"
-        "      availabilityZoneRebalancing: DISABLED\n",
-        [
-            "enableECSManagedTags: false -> true",
-            "availabilityZoneRebalancing: null -> DISABLED",
-        ],
-        {"enableECSManagedTags": True, "availabilityZoneRebalancing": "DISABLED"},
+        "    service_overrides:\n      enableECSManagedTags: true\n",
+        ["enableECSManagedTags: false -> true"],
+        {"enableECSManagedTags": True},
     ),
 ]
 
@@ -397,13 +393,13 @@ def test_omitted_desired_count_creates_with_one(sandbox: Any, tmp_path: Path) ->
             "a CreateService field (did you mean `enableECSManagedTags`?)",
         ),
         (
-            "    service_overrides:\n      availabilityZoneRebalancing: SOMETIMES\n",
-            "services.web.service_overrides.availabilityZoneRebalancing:",
+            "    service_overrides:\n      schedulingStrategy: SOMETIMES\n",
+            "services.web.service_overrides.schedulingStrategy:",
         ),
         (
-            "    service_overrides:\n      serviceRegistries:\n"
-            "        - {registryArn: arn:x, port: eighty}\n",
-            "services.web.service_overrides.serviceRegistries[0].port:",
+            "    service_overrides:\n      vpcLatticeConfigurations:\n"
+            "        - {roleArn: arn:x, targetGroupArn: arn:y, portName: 80}\n",
+            "services.web.service_overrides.vpcLatticeConfigurations[0].portName:",
         ),
         (
             "    capacity_provider_strategy: [{capacity_provider: FARGATE}]\n",
