@@ -432,7 +432,8 @@ def _linked_settings(svc: Mapping[str, Any], block: Block) -> None:
     primary one's are the service's now."""
     primary = next((d for d in svc.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
     per_deployment = primary or {}
-    sc = per_deployment.get("serviceConnectConfiguration")
+    # A CreateService input (init --service-def) has them on the service itself.
+    sc = per_deployment.get("serviceConnectConfiguration") or svc.get("serviceConnectConfiguration")
     if isinstance(sc, Mapping):
         sc = copy.deepcopy(dict(sc))
         for item in sc.get("services") or []:
@@ -443,7 +444,7 @@ def _linked_settings(svc: Mapping[str, Any], block: Block) -> None:
         block.add("service_registries", to_value(_prune(from_api(list(svc["serviceRegistries"])))))
     if svc.get("availabilityZoneRebalancing"):
         block.add("availability_zone_rebalancing", str(svc["availabilityZoneRebalancing"]))
-    volumes = per_deployment.get("volumeConfigurations")
+    volumes = per_deployment.get("volumeConfigurations") or svc.get("volumeConfigurations")
     if volumes:
         block.add("volume_configurations", to_value(_prune(from_api(list(volumes)))))
 

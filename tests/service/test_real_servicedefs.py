@@ -56,10 +56,6 @@ LATER = {
 }
 # file prefix -> (key path, message, what the line it points at holds)
 INVALID = {
-    "01": "svc01",
-    "02": "svc02",
-    "10": None,
-    "18": None,
     "04": (
         "deploymentConfiguration.alarms.alarmNames",
         "CreateService: required field is missing",
