@@ -120,6 +120,7 @@ CASES = [
     ("multi-env", "production"),
     ("private-registry", None),
     ("reference", None),
+    ("production", None),
 ]
 
 

@@ -35,7 +35,7 @@ CASES = _cases()
 
 def test_every_sample_is_covered() -> None:
     names = {c[0].split(".")[0] for c in CASES}
-    assert {"quickstart", "private-registry", "fargate", "multi-env"} <= names
+    assert {"quickstart", "private-registry", "fargate", "multi-env", "production"} <= names
 
 
 @pytest.mark.parametrize(("name", "path", "env"), CASES, ids=[c[0] for c in CASES])

@@ -17,6 +17,9 @@ at `endpoint_url`:
   the `promote` tag and the tags in `image_tags`;
 - the Secrets Manager secrets and SSM parameters the task definitions'
   `valueFrom`s name, the log groups and IAM roles they name;
+- the capacity providers the services' strategies name, associated with their
+  cluster; the CloudWatch alarms `deployment.alarms` names; the Cloud Map
+  namespaces `service_connect` names (by name);
 - every service on a first revision of its task definition, steady (its
   deployment COMPLETED), recorded as a successful release when `release` is
   given;
@@ -436,6 +439,8 @@ def seed(
         with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_POLICY)
 
+    _service_links(client, config)
+
     # Task definitions and services, dependencies first.
     task_definitions: dict[str, str] = {}
     services: dict[str, str] = {}
@@ -548,6 +553,47 @@ def _seed_secret(sm: Any, arn: str, value_from: str) -> None:
         kwargs["Tags"] = [{"Key": CUSTOM_ID_TAG, "Value": custom}]
     with contextlib.suppress(sm.exceptions.ResourceExistsException):
         sm.create_secret(**kwargs)
+
+
+def _service_links(client: Any, config: Config) -> None:
+    """The CloudWatch alarms deployments watch and the Service Connect namespaces
+    (by name) deploy.yaml names, so verify finds them."""
+    alarms = sorted(
+        {
+            name
+            for s in config.services.values()
+            if s.deployment.alarms is not None
+            for name in s.deployment.alarms.names
+        }
+    )
+    if alarms:
+        cloudwatch = client("cloudwatch")
+        for name in alarms:
+            cloudwatch.put_metric_alarm(
+                AlarmName=name,
+                Namespace="AWS/ApplicationELB",
+                MetricName="HTTPCode_Target_5XX_Count",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=10,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+    namespaces = sorted(
+        {
+            s.service_connect.namespace
+            for s in config.services.values()
+            if s.service_connect is not None
+            and s.service_connect.namespace
+            and not s.service_connect.namespace.startswith("arn:")
+        }
+    )
+    if namespaces:
+        cloud_map = client("servicediscovery")
+        known = {n["Name"] for n in cloud_map.list_namespaces().get("Namespaces") or []}
+        for name in namespaces:
+            if name not in known:
+                cloud_map.create_http_namespace(Name=name)
 
 
 def _capacity_providers(ecs: Any, config: Config, cluster_key: str, region: str) -> None:

@@ -22,7 +22,7 @@ from ecsdeploy.config.service_keys import (
     to_api,
     yaml_name,
 )
-from ecsdeploy.init import block_of, emit
+from ecsdeploy.init import Block, emit, to_value
 from ecsdeploy.verify.rules import ServiceFacts, linked_findings
 
 REAL = Path("/nonexistent")  # the rules never read the template
@@ -184,9 +184,11 @@ def test_lists_of_mappings_read_back_as_written() -> None:
         },
         "alarm_names": ["a", "b"],
     }
-    text = "\n".join(emit(block_of(data))) + "\n"
+    block = to_value(data)
+    assert isinstance(block, Block)
+    text = "\n".join(emit(block)) + "\n"
     assert "      client_aliases:\n        - port: 80\n          dns_name: web\n" in text
-    assert YAML(typ="safe").load(text) == data == json.loads(json.dumps(block_of(data).data()))
+    assert YAML(typ="safe").load(text) == data == json.loads(json.dumps(block.data()))
 
 
 def test_what_the_plan_compares_of_service_connect() -> None:

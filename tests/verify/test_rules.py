@@ -708,7 +708,7 @@ def test_daemon_count_is_the_live_count_else_the_active_instances() -> None:
 def test_daemon_deployment_duration_counts_instances_per_round() -> None:
     slow = replace(TG, deregistration_delay=300, healthy_threshold=5, interval=30)
     svc = replace(daemon(50), deployment=replace(daemon(50).deployment, timeout=600.0))
-    found = check_service(svc, taskdef(host_port=0), replace(on(4), target_group=slow))
+    found = check_service(svc, taskdef(host_port=0), replace(on(4), target_groups={"web": slow}))
     (duration,) = [f for f in found if f.rule == "deployment-duration"]
     # 4 instances, 2 kept: 2 rounds of 150s + 300s.
     assert duration.message.startswith("the update may take about 900s (2 rounds")
