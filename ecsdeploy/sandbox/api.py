@@ -334,7 +334,19 @@ class Api:
         answered = data.get("service") or {}
         controller = (call.params.get("deploymentController") or {}).get("type", "ECS")
         if controller != "ECS":
-            return reply
+            # Not deployed by the simulation; described with what it was created with.
+            p = call.params
+            kept = _settings(p, create=True, launch_type=_launch_type(p, answered))
+            kept["deploymentConfiguration"] = {
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+            } | (p.get("deploymentConfiguration") or {})
+            grace = p.get("healthCheckGracePeriodSeconds")
+            kept["healthCheckGracePeriodSeconds"] = int(grace or 0)
+            name = str(answered.get("serviceName") or p.get("serviceName"))
+            self.sim.unsimulated[(call.region, _cluster_name(p), name)] = kept
+            data["service"] = answered | copy.deepcopy(kept)
+            return json_reply(data)
         svc = self.sim.create_service(
             region=call.region,
             account=call.account,
@@ -431,8 +443,13 @@ class Api:
         cluster = _cluster_name(call.params)
         services = []
         for answered in data.get("services") or []:
-            svc = self.sim.find_service(call.region, cluster, str(answered.get("serviceName")))
-            services.append(answered if svc is None else self._overlay(answered, svc))
+            name = str(answered.get("serviceName"))
+            svc = self.sim.find_service(call.region, cluster, name)
+            if svc is None:
+                kept = self.sim.unsimulated.get((call.region, cluster, name), {})
+                services.append(answered | copy.deepcopy(kept))
+            else:
+                services.append(self._overlay(answered, svc))
         data["services"] = services
         return json_reply(data)
 

@@ -73,6 +73,10 @@ class Simulation:
         # task definitions so broken: their essential containers crash at start.
         self.break_next: set[str] = set()
         self.broken: set[str] = set()
+        # Services of another deployment controller (CODE_DEPLOY, EXTERNAL), which the
+        # simulation does not deploy: the settings CreateService gave them, by
+        # (region, cluster, name), for DescribeServices (moto drops most of them).
+        self.unsimulated: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._seed = seed
         self.rng = random.Random(seed)  # noqa: S311 (ids, not secrets)
         self._ip_counter = 0
@@ -124,6 +128,7 @@ class Simulation:
             self.task_definitions.clear()
             self.break_next.clear()
             self.broken.clear()
+            self.unsimulated.clear()
             self.rng = random.Random(self._seed)  # noqa: S311
             self._ip_counter = 0
 

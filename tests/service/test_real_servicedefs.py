@@ -32,6 +32,7 @@ GROUP = "sg-0a1b2c3d4e5f60718"
 # file prefix -> --service: the service in a describe-services response holding
 # several, a name for a file without serviceName (ecspresso takes it from its config).
 VALID = {
+    "08": "svc08",
     "01": "svc01",
     "02": "svc02",
     "10": None,
@@ -52,7 +53,6 @@ VALID = {
 # Blue/green (ECS's own strategy, lifecycle hooks, advanced load balancer settings).
 LATER = {
     "03": "blue/green deployment settings have no deploy.yaml keys yet",
-    "08": "the sandbox does not simulate CODE_DEPLOY services yet",
 }
 # file prefix -> (key path, message, what the line it points at holds)
 INVALID = {
