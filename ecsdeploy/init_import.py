@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ecsdeploy.config.loader import KeyPath, Positions, parse_yaml_text
+from ecsdeploy.config.overrides import path_parts
 from ecsdeploy.errors import InputError, Location, Problem
 
 TEMPLATE_HINT = (
@@ -88,21 +89,6 @@ def _templates(value: Any, path: KeyPath, positions: Positions) -> list[Problem]
     return []
 
 
-def _parts(path: str) -> list[str | int]:
-    """`a.b[2].c` -> ["a", "b", 2, "c"]."""
-    out: list[str | int] = []
-    for piece in path.split("."):
-        while "[" in piece:
-            head, _, rest = piece.partition("[")
-            if head:
-                out.append(head)
-            index, _, piece = rest.partition("]")
-            out.append(int(index) if index.isdigit() else index)
-        if piece:
-            out.append(piece)
-    return out
-
-
 def _check(
     operation: str, value: Mapping[str, Any], base: KeyPath, positions: Positions
 ) -> list[Problem]:
@@ -114,7 +100,7 @@ def _check(
     return [
         Problem(
             f"{operation}: {found.message}",
-            positions.locate((*base, *_parts(found.path))),
+            positions.locate((*base, *path_parts(found.path))),
             found.hint,
         )
         for found in check_operation_input(model, operation, dict(value))

@@ -91,13 +91,13 @@ def check_overrides(
             continue
         shape = str(members[name].get("shape"))
         for found in check_shape(model, shape, value, name):
-            parts: list[str | int] = list(_parts(found.path))
+            parts: list[str | int] = list(path_parts(found.path))
             where = positions.locate((*base, *parts))
             problems.append(Problem(found.message, where, found.hint))
     return problems
 
 
-def _parts(path: str) -> list[str | int]:
+def path_parts(path: str) -> list[str | int]:
     """`a.b[2].c` -> ["a", "b", 2, "c"]; `x[web]` keeps `web` as a key."""
     out: list[str | int] = []
     for piece in path.split("."):
