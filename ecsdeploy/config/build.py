@@ -133,6 +133,7 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         timeout=parse_duration(dep.get("timeout", "15m")),
         poll_interval=parse_duration(dep.get("poll_interval", "5s")),
         alarms=build_alarms(dep.get("alarms")),
+        **_strategy(dep),
     )
     if isinstance(d.get("load_balancer"), dict):
         lbs: tuple[m.LoadBalancer, ...] = (_load_balancer(d["load_balancer"], "load_balancer"),)
@@ -188,6 +189,42 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
     )
 
 
+def _strategy(dep: dict[str, Any]) -> dict[str, Any]:
+    """`deployment.strategy` and what goes with it, as m.Deployment's fields."""
+    strategy = dep.get("strategy", "rolling")
+    out: dict[str, Any] = {"strategy": strategy}
+    if strategy != "rolling":
+        out["bake_time"] = parse_duration(dep.get("bake_time", "5m"))
+    if strategy == "linear":
+        lin = dep.get("linear") or {}
+        out["linear"] = m.LinearShift(
+            step_percent=float(lin.get("step_percent", 10)),
+            step_bake_time=parse_duration(lin.get("step_bake_time", "6m")),
+        )
+    if strategy == "canary":
+        can = dep.get("canary") or {}
+        out["canary"] = m.CanaryShift(
+            percent=float(can.get("percent", 5)),
+            bake_time=parse_duration(can.get("bake_time", "10m")),
+        )
+    if dep.get("hooks") is not None:
+        out["hooks"] = tuple(
+            m.LifecycleHook(
+                stages=tuple(
+                    s.upper()
+                    for s in (h["stage"] if isinstance(h["stage"], list) else [h["stage"]])
+                ),
+                function=h["lambda"],
+                role=h["role"],
+                timeout=_opt_duration(h.get("timeout"), None),
+                on_timeout=h.get("on_timeout", "rollback"),
+                details=h.get("details"),
+            )
+            for h in dep["hooks"]
+        )
+    return out
+
+
 def _autoscaling(d: dict[str, Any], service_name: str) -> m.Autoscaling:
     return m.Autoscaling(
         min=d["min"],
@@ -216,24 +253,34 @@ def _autoscaling(d: dict[str, Any], service_name: str) -> m.Autoscaling:
     )
 
 
+def _http_check(h: Any) -> m.HttpCheck | None:
+    if not isinstance(h, dict):
+        return None
+    return m.HttpCheck(
+        url=h["url"],
+        expect_status=h.get("expect_status", 200),
+        body=h.get("body"),
+        attempts=h.get("attempts", 5),
+        interval=parse_duration(h.get("interval", "5s")),
+        timeout=parse_duration(h.get("timeout", "5s")),
+    )
+
+
 def _load_balancer(lbd: dict[str, Any], label: str) -> m.LoadBalancer:
     checks = lbd.get("checks") or {}
-    http = None
-    if isinstance(checks.get("http"), dict):
-        h = checks["http"]
-        http = m.HttpCheck(
-            url=h["url"],
-            expect_status=h.get("expect_status", 200),
-            body=h.get("body"),
-            attempts=h.get("attempts", 5),
-            interval=parse_duration(h.get("interval", "5s")),
-            timeout=parse_duration(h.get("timeout", "5s")),
-        )
     return m.LoadBalancer(
         target_group=lbd["target_group"],
         container=lbd["container"],
         port=lbd["port"],
-        checks=m.LoadBalancerChecks(targets_healthy=checks.get("targets_healthy", True), http=http),
+        checks=m.LoadBalancerChecks(
+            targets_healthy=checks.get("targets_healthy", True),
+            http=_http_check(checks.get("http")),
+            test_http=_http_check(checks.get("test_http")),
+        ),
+        alternate_target_group=lbd.get("alternate_target_group"),
+        production_listener_rule=lbd.get("production_listener_rule"),
+        test_listener_rule=lbd.get("test_listener_rule"),
+        role=lbd.get("role"),
         label=label,
     )
 

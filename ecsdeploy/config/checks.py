@@ -11,6 +11,7 @@ from ecsdeploy.errors import Problem
 from .durations import parse_duration
 from .loader import KeyPath, Positions
 from .model import policy_name
+from .strategy_checks import strategy_problems
 
 # Keys that would hold a credential's value; deploy.yaml names variables instead.
 LITERAL_CREDENTIAL_KEYS = {
@@ -138,7 +139,12 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
             ("deployment", "timeout"),
             ("deployment", "poll_interval"),
             ("health_check_grace_period",),
-            *((*lb, "checks", "http", part) for lb in lb_paths for part in ("interval", "timeout")),
+            *(
+                (*lb, "checks", check, part)
+                for lb in lb_paths
+                for check in ("http", "test_http")
+                for part in ("interval", "timeout")
+            ),
         ):
             value: Any = svc
             for part in dpath:
@@ -187,6 +193,7 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
             problems += autoscaling_problems(key, svc, positions)
         if svc.get("scheduling_strategy") == "DAEMON":
             problems += _daemon_problems(svc, base, positions)
+        problems += strategy_problems(svc, base, positions)
         overrides = svc.get("service_overrides")
         if isinstance(overrides, dict) and overrides:
             from .overrides import check_overrides

@@ -22,6 +22,20 @@ PropagateTags = Literal["SERVICE", "TASK_DEFINITION", "NONE"]
 ScalingMetric = Literal["cpu", "memory", "alb_requests"]
 SchedulingStrategy = Literal["REPLICA", "DAEMON"]
 Rebalancing = Literal["ENABLED", "DISABLED"]
+# ECS's deployment strategies (deploymentConfiguration.strategy), in deploy.yaml's words.
+Strategy = Literal["rolling", "blue_green", "linear", "canary"]
+HookTimeoutAction = Literal["rollback", "continue"]
+# The lifecycle stages a hook may run at (DeploymentLifecycleHookStage), as the API names them.
+HOOK_STAGES = (
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,36 @@ class DeploymentAlarms:
 
 
 @dataclass(frozen=True)
+class LinearShift:
+    """`deployment.linear`: production traffic moves `step_percent` at a time, with
+    `step_bake_time` (seconds, whole minutes) between steps (linearConfiguration)."""
+
+    step_percent: float = 10.0
+    step_bake_time: float = 360.0
+
+
+@dataclass(frozen=True)
+class CanaryShift:
+    """`deployment.canary`: `percent` of production traffic first, the rest after
+    `bake_time` (seconds, whole minutes) (canaryConfiguration)."""
+
+    percent: float = 5.0
+    bake_time: float = 600.0
+
+
+@dataclass(frozen=True)
+class LifecycleHook:
+    """A Lambda function ECS invokes at lifecycle stages of a deployment (lifecycleHooks)."""
+
+    stages: tuple[str, ...]  # HOOK_STAGES members
+    function: str  # a Lambda function name or ARN
+    role: str  # an IAM role name or ARN ECS assumes to invoke it
+    timeout: float | None = None  # seconds, whole minutes; None: ECS's 24 hours
+    on_timeout: HookTimeoutAction = "rollback"
+    details: Mapping[str, Any] | None = None  # hookDetails, passed to the function
+
+
+@dataclass(frozen=True)
 class Deployment:
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
@@ -101,6 +145,19 @@ class Deployment:
     poll_interval: float = 5.0  # seconds between looks at the deployment
     # None: deploy.yaml does not mention them, the live service keeps its own.
     alarms: DeploymentAlarms | None = None
+    strategy: Strategy = "rolling"
+    # Seconds (whole minutes) both revisions keep running after production traffic
+    # moved (bakeTimeInMinutes); None for a rolling deployment.
+    bake_time: float | None = None
+    linear: LinearShift | None = None  # strategy linear only
+    canary: CanaryShift | None = None  # strategy canary only
+    # Lambda lifecycle hooks; None: deploy.yaml does not mention them.
+    hooks: tuple[LifecycleHook, ...] | None = None
+
+    @property
+    def traffic_shifting(self) -> bool:
+        """blue_green, linear or canary: ECS moves listener traffic between target groups."""
+        return self.strategy != "rolling"
 
 
 @dataclass(frozen=True)
@@ -117,6 +174,9 @@ class HttpCheck:
 class LoadBalancerChecks:
     targets_healthy: bool = True
     http: HttpCheck | None = None
+    # Against the test listener, while ECS holds the deployment after the test traffic
+    # shift (blue_green, linear, canary): production traffic moves only if it passes.
+    test_http: HttpCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +185,13 @@ class LoadBalancer:
     container: str
     port: int
     checks: LoadBalancerChecks = LoadBalancerChecks()
+    # blue_green, linear, canary (loadBalancers[].advancedConfiguration): the second
+    # target group (name or ARN), the listener rules (ARNs) ECS moves traffic with, and
+    # the IAM role (name or ARN) it does so with.
+    alternate_target_group: str | None = None
+    production_listener_rule: str | None = None
+    test_listener_rule: str | None = None
+    role: str | None = None
     # Where deploy.yaml gives the entry (`load_balancer`, `load_balancers[1]`), for messages.
     label: str = field(default="load_balancer", compare=False)
 
