@@ -19,7 +19,7 @@ from .durations import format_duration, parse_duration
 from .loader import KeyPath, Positions
 
 MAX_BAKE_MINUTES = 1440  # bakeTimeInMinutes, stepBakeTimeInMinutes, canaryBakeTimeInMinutes
-MAX_HOOK_MINUTES = 20160  # DeploymentLifecycleHookDuration: 1 to 20160 (14 days)
+MAX_HOOK_MINUTES = 1440  # a Lambda hook waits 1 to 1440 minutes (a PAUSE hook up to 20160)
 _SHIFTING = ("blue_green", "linear", "canary")
 _ADVANCED = ("alternate_target_group", "production_listener_rule", "role")
 _EXAMPLES = {

@@ -21,8 +21,12 @@ from .diff import TaskDefinitionDiff
 # deploy.yaml. A reader of version 1 would have rebuilt those from deploy.yaml.
 # 3: a wait step holds every target group (`load_balancers`, a list) instead of one
 # (`load_balancer`); a version-2 file is still read, its one entry as a list of one.
-FORMAT_VERSION = 3
-READABLE_VERSIONS = (2, 3)
+# 4: a wait step may carry a deployment strategy (blue_green, linear, canary) with
+# its stages, and each target group its alternate one, listener rules and test_http
+# check, which apply needs to answer ECS's pause after the test traffic shift. A
+# version-2 or -3 file is read as a rolling deployment's.
+FORMAT_VERSION = 4
+READABLE_VERSIONS = (2, 3, 4)
 
 
 class Action(StrEnum):
@@ -147,6 +151,12 @@ class WaitStep:
     circuit_breaker: bool = True  # ECS's breaker is on: its rollback is a failure to report
     # Target health and the HTTP check, for each target group of the service.
     load_balancers: tuple[LoadBalancer, ...] = ()
+    # rolling, or ECS's blue_green, linear, canary: then the wait follows ECS's service
+    # deployment through `stages` (in words), answers the pause for `test_http`, and
+    # counts `bake` seconds of both revisions running.
+    strategy: str = "rolling"
+    stages: tuple[str, ...] = ()
+    bake: float = 0.0
     kind: StepKind = StepKind.WAIT
     action: Action = Action.READ
 

@@ -56,6 +56,17 @@ from .model import (
 from .normalize import normalize_task_definition
 from .observe import InstanceState, LiveState, ServiceState
 from .scaling import scaling_step
+from .strategy import (
+    ArnBase,
+    comparable_hooks,
+    desired_hooks,
+    ecs_controlled,
+    hook_text,
+    live_strategy_value,
+    stages,
+    strategy_request,
+    strategy_settings,
+)
 
 NEW_REVISION = "(new)"
 FAILED_OUTCOMES = (FAILED, ROLLED_BACK)
@@ -192,6 +203,8 @@ def desired_service_settings(
         if not dep.alarms.enable:  # names and rollback mean nothing while off
             alarms = {"enable": False}
         settings |= _flat("deploymentConfiguration.alarms", alarms)
+    if ecs_controlled(service) and (dep.traffic_shifting or not create):
+        settings |= strategy_settings(service)
     if service.health_check_grace_period is not None:
         settings["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
     for name, value in service_fields(service).items():
@@ -263,18 +276,35 @@ def _live_settings(state: ServiceState, fields: list[str]) -> dict[str, object]:
         "deploymentConfiguration.deploymentCircuitBreaker.rollback": breaker.get("rollback", False),
         "healthCheckGracePeriodSeconds": svc.get("healthCheckGracePeriodSeconds"),
     }
-    return {f: core[f] if f in core else _live_value(svc, f) for f in fields}
+    out = {}
+    for f in fields:
+        if f in core:
+            out[f] = core[f]
+        elif f.startswith("deploymentConfiguration.") and f.split(".")[1] in _STRATEGY_FIELDS:
+            out[f] = live_strategy_value(dep, f.split(".", 1)[1])
+        else:
+            out[f] = _live_value(svc, f)
+    return out
+
+
+_STRATEGY_FIELDS = frozenset(
+    {"strategy", "bakeTimeInMinutes", "linearConfiguration", "canaryConfiguration"}
+)
 
 
 def wait_step_for(service: Service) -> WaitStep:
     """How a rollout of the service is waited for and judged."""
     dep = service.deployment
+    shifting = dep.traffic_shifting and ecs_controlled(service)
     return WaitStep(
         timeout=dep.timeout,
         checks=_checks(service),
         poll=dep.poll_interval,
         circuit_breaker=dep.circuit_breaker.enable,
         load_balancers=service.load_balancers,
+        strategy=dep.strategy if shifting else "rolling",
+        stages=stages(service) if shifting else (),
+        bake=(dep.bake_time or 0.0) if shifting else 0.0,
     )
 
 
@@ -282,11 +312,17 @@ def _checks(service: Service) -> tuple[str, ...]:
     count = "running tasks == desired count"
     if service.daemon:
         count += " (one per container instance)"
-    checks = ["deployment COMPLETED on the new revision", count]
+    if service.deployment.traffic_shifting and ecs_controlled(service):
+        checks = [f"service deployment SUCCESSFUL ({service.deployment.strategy})", count]
+    else:
+        checks = ["deployment COMPLETED on the new revision", count]
     for lb in service.load_balancers:
         if lb.checks.targets_healthy:
             checks.append(f"targets healthy in {lb.target_group}, old targets drained")
     for lb in service.load_balancers:
+        if lb.checks.test_http is not None and service.deployment.traffic_shifting:
+            http = lb.checks.test_http
+            checks.append(f"GET {http.url} -> {http.expect_status} before production traffic")
         if lb.checks.http is not None:
             http = lb.checks.http
             checks.append(f"GET {http.url} -> {http.expect_status}")
@@ -333,7 +369,14 @@ def _image_steps(
     return steps
 
 
-def deployment_configuration(service: Service) -> dict[str, Any]:
+def deployment_configuration(
+    service: Service,
+    hooks: list[dict[str, Any]] | None = None,
+    *,
+    with_strategy: bool = False,
+) -> dict[str, Any]:
+    """deploymentConfiguration as apply sends it: the strategy's fields when the service
+    uses (or leaves) blue_green, linear or canary, `hooks` when given."""
     dep = service.deployment
     config: dict[str, Any] = {
         "minimumHealthyPercent": dep.minimum_healthy_percent,
@@ -345,6 +388,10 @@ def deployment_configuration(service: Service) -> dict[str, Any]:
     }
     if dep.alarms is not None:  # left out, ECS keeps the service's alarms
         config["alarms"] = alarms_api(dep.alarms)
+    if with_strategy:
+        config |= strategy_request(service)
+    if hooks is not None:
+        config["lifecycleHooks"] = copy.deepcopy(hooks)
     return config
 
 
@@ -357,6 +404,9 @@ def service_request(
     target_groups: Mapping[str, str | None] | None = None,
     changed: frozenset[str] | None = None,
     attachments: Mapping[str, Any] | None = None,
+    hooks: list[dict[str, Any]] | None = None,
+    with_strategy: bool | None = None,
+    arns: ArnBase | None = None,
 ) -> dict[str, Any]:
     """The UpdateService (or CreateService) input for the service, as apply sends it.
 
@@ -364,14 +414,20 @@ def service_request(
     sends the core fields and, of the other settings, those in `changed` (top-level
     names), with `attachments` (the load balancers and network configuration that
     changed, see `attachment_changes`); an omitted desired_count is not sent, so the
-    live count stays. `target_groups` maps deploy.yaml's target groups to ARNs.
+    live count stays. `target_groups` maps deploy.yaml's target groups to ARNs;
+    `hooks` are the lifecycle hooks to send (see strategy.desired_hooks), and the
+    strategy's fields are sent with `with_strategy` (by default: when not rolling).
     """
     request: dict[str, Any] = {"cluster": cluster}
     request["serviceName" if create else "service"] = service.name
     request["taskDefinition"] = task_definition
     if (create or service.desired_count is not None) and not service.daemon:
         request["desiredCount"] = service.initial_count
-    request["deploymentConfiguration"] = deployment_configuration(service)
+    if with_strategy is None:
+        with_strategy = service.deployment.traffic_shifting and ecs_controlled(service)
+    request["deploymentConfiguration"] = deployment_configuration(
+        service, hooks, with_strategy=with_strategy
+    )
     if service.health_check_grace_period is not None:
         request["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
     extra = service_fields(service)
@@ -387,7 +443,7 @@ def service_request(
     if service.launch_type:
         request["launchType"] = service.launch_type
     if service.load_balancers:
-        request["loadBalancers"] = load_balancers_request(service, target_groups or {})
+        request["loadBalancers"] = load_balancers_request(service, target_groups or {}, arns)
     if service.network is not None:
         request["networkConfiguration"] = {
             "awsvpcConfiguration": {
@@ -403,17 +459,31 @@ def service_request(
 
 
 def load_balancers_request(
-    service: Service, target_groups: Mapping[str, str | None]
+    service: Service,
+    target_groups: Mapping[str, str | None],
+    arns: ArnBase | None = None,
 ) -> list[dict[str, Any]]:
-    """Every `load_balancers` entry in the CreateService/UpdateService shape."""
-    return [
-        {
+    """Every `load_balancers` entry in the CreateService/UpdateService shape, with the
+    advancedConfiguration of blue_green, linear and canary."""
+    out = []
+    for lb in service.load_balancers:
+        entry: dict[str, Any] = {
             "targetGroupArn": target_groups.get(lb.target_group) or lb.target_group,
             "containerName": lb.container,
             "containerPort": lb.port,
         }
-        for lb in service.load_balancers
-    ]
+        if service.deployment.traffic_shifting and lb.alternate_target_group:
+            advanced = {
+                "alternateTargetGroupArn": target_groups.get(lb.alternate_target_group)
+                or lb.alternate_target_group,
+                "productionListenerRule": lb.production_listener_rule,
+                "roleArn": (arns or ArnBase(None)).role(lb.role or ""),
+            }
+            if lb.test_listener_rule:
+                advanced["testListenerRule"] = lb.test_listener_rule
+            entry["advancedConfiguration"] = advanced
+        out.append(entry)
+    return out
 
 
 def target_group_name(arn: str) -> str:
@@ -425,21 +495,28 @@ def target_group_name(arn: str) -> str:
 def resolve_target_groups(
     service: Service, state: ServiceState, known: Mapping[str, str]
 ) -> dict[str, str | None]:
-    """Each target group deploy.yaml names -> its ARN (None: not found). An ARN is
-    itself; a name is looked up in `known` (what the plan operation resolved), else
-    in the live service's target groups, whose ARNs hold their names."""
-    live = [
-        str(lb["targetGroupArn"])
-        for lb in (state.service or {}).get("loadBalancers") or []
-        if isinstance(lb, Mapping) and lb.get("targetGroupArn")
-    ]
+    """Each target group deploy.yaml names (alternate ones too) -> its ARN (None: not
+    found). An ARN is itself; a name is looked up in `known` (what the plan operation
+    resolved), else in the live service's target groups, whose ARNs hold their names."""
+    live: list[str] = []
+    for lb in (state.service or {}).get("loadBalancers") or []:
+        if not isinstance(lb, Mapping):
+            continue
+        advanced = lb.get("advancedConfiguration") or {}
+        for arn in (lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")):
+            if arn:
+                live.append(str(arn))
     found: dict[str, str | None] = {}
     for lb in service.load_balancers:
-        tg = lb.target_group
-        if tg.startswith("arn:"):
-            found[tg] = tg
-        else:
-            found[tg] = known.get(tg) or next((a for a in live if target_group_name(a) == tg), None)
+        for tg in (lb.target_group, lb.alternate_target_group):
+            if tg is None:
+                continue
+            if tg.startswith("arn:"):
+                found[tg] = tg
+            else:
+                found[tg] = known.get(tg) or next(
+                    (a for a in live if target_group_name(a) == tg), None
+                )
     return found
 
 
@@ -447,11 +524,22 @@ _LB_FIELDS = ("targetGroupArn", "loadBalancerName", "containerName", "containerP
 
 
 def _lb_entries(entries: Any) -> list[dict[str, Any]]:
-    """Load balancer entries with only the fields ECS compares."""
+    """Load balancer entries with only the fields ECS compares. An entry's target group
+    and alternate one (blue_green, linear, canary) are a pair in either order: which of
+    the two serves production changes with each deployment."""
     out = []
     for lb in entries or []:
-        if isinstance(lb, Mapping):
-            out.append({k: lb[k] for k in _LB_FIELDS if lb.get(k) is not None})
+        if not isinstance(lb, Mapping):
+            continue
+        entry = {k: lb[k] for k in _LB_FIELDS if lb.get(k) is not None}
+        advanced = lb.get("advancedConfiguration")
+        if isinstance(advanced, Mapping) and advanced:
+            pair = [entry.pop("targetGroupArn", None), advanced.get("alternateTargetGroupArn")]
+            entry["targetGroupArns"] = sorted(str(a) for a in pair if a)
+            for key in ("productionListenerRule", "testListenerRule", "roleArn"):
+                if advanced.get(key):
+                    entry[key] = advanced[key]
+        out.append(entry)
     return out
 
 
@@ -460,13 +548,45 @@ def _unordered(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _lb_text(entry: Mapping[str, Any]) -> str:
-    """`web:8080 in shop-web`: one load balancer entry, for people."""
-    where = (
-        target_group_name(str(entry["targetGroupArn"]))
-        if entry.get("targetGroupArn")
-        else f"Classic Load Balancer {entry.get('loadBalancerName')}"
-    )
-    return f"{entry.get('containerName')}:{entry.get('containerPort')} in {where}"
+    """`web:8080 in shop-web`: one load balancer entry, for people (with the alternate
+    target group, the listener rules and the role of blue_green, linear and canary)."""
+    groups = entry.get("targetGroupArns") or [entry.get("targetGroupArn")]
+    if any(groups):
+        where = " / ".join(target_group_name(str(a)) for a in groups if a)
+    else:
+        where = f"Classic Load Balancer {entry.get('loadBalancerName')}"
+    text = f"{entry.get('containerName')}:{entry.get('containerPort')} in {where}"
+    extra = [
+        f"{label} {str(entry[key]).rsplit('/', 1)[-1]}"
+        for key, label in (
+            ("productionListenerRule", "production rule"),
+            ("testListenerRule", "test rule"),
+            ("roleArn", "role"),
+        )
+        if entry.get(key)
+    ]
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _oriented(wanted: list[dict[str, Any]], live: Any) -> list[dict[str, Any]]:
+    """`wanted` with each pair of target groups the way round the live service has it,
+    so an update that keeps the pair does not swap production and alternate."""
+    current = {
+        str(lb.get("targetGroupArn")): str(
+            (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+        )
+        for lb in live or []
+        if isinstance(lb, Mapping) and isinstance(lb.get("advancedConfiguration"), Mapping)
+    }
+    out = copy.deepcopy(wanted)
+    for entry in out:
+        advanced = entry.get("advancedConfiguration")
+        if not isinstance(advanced, dict):
+            continue
+        tg, alt = str(entry["targetGroupArn"]), str(advanced.get("alternateTargetGroupArn"))
+        if current.get(alt) == tg:
+            entry["targetGroupArn"], advanced["alternateTargetGroupArn"] = alt, tg
+    return out
 
 
 def _awsvpc(state: ServiceState, desired_td: Mapping[str, Any]) -> bool:
@@ -479,6 +599,7 @@ def attachment_changes(
     state: ServiceState,
     desired_td: Mapping[str, Any],
     target_groups: Mapping[str, str | None],
+    arns: ArnBase | None = None,
 ) -> tuple[list[Change], dict[str, Any]]:
     """What differs between deploy.yaml's load balancers and network configuration and
     the live service's, and the UpdateService fields that change them.
@@ -491,7 +612,7 @@ def attachment_changes(
     changes: list[Change] = []
     fields: dict[str, Any] = {}
     if service.load_balancers:
-        wanted = load_balancers_request(service, target_groups)
+        wanted = load_balancers_request(service, target_groups, arns)
         before, after = _lb_entries(svc.get("loadBalancers")), _lb_entries(wanted)
         if _unordered(before) != _unordered(after):
             changes.append(
@@ -501,7 +622,7 @@ def attachment_changes(
                     [_lb_text(e) for e in after],
                 )
             )
-            fields["loadBalancers"] = wanted
+            fields["loadBalancers"] = _oriented(wanted, svc.get("loadBalancers"))
     net = service.network
     if net is not None and _awsvpc(state, desired_td):
         live = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
@@ -654,26 +775,51 @@ def plan_service(
     shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
     desired = desired_service_settings(service, shown_target, create=not state.exists)
     tg_arns = resolve_target_groups(service, state, target_groups or {})
+    arns = ArnBase(state.arn or live.clusters.get(state.cluster))
+    hooks = desired_hooks(service, state.service, arns) if ecs_controlled(service) else None
     if not state.exists:
         # (For an existing service verify reports a missing target group, and apply refuses.)
         for lb in service.load_balancers:
-            if tg_arns.get(lb.target_group) is None:
-                errors.append(
-                    f"service `{service.key}`: target group {lb.target_group} does not exist"
-                )
+            for tg in (lb.target_group, lb.alternate_target_group):
+                if tg is not None and tg_arns.get(tg) is None:
+                    errors.append(f"service `{service.key}`: target group {tg} does not exist")
         changes = tuple(Change(k, None, _show(k, v)) for k, v in desired.items())
+        if hooks:
+            changes += (
+                Change(
+                    "deploymentConfiguration.lifecycleHooks",
+                    None,
+                    [hook_text(h) for h in comparable_hooks(hooks)],
+                ),
+            )
         request = service_request(
-            service, state.cluster, target_arn, create=True, target_groups=tg_arns
+            service,
+            state.cluster,
+            target_arn,
+            create=True,
+            target_groups=tg_arns,
+            hooks=hooks or None,
+            arns=arns,
         )
         steps.append(ServiceStep(changes=changes, create=True, request=request))
     else:
         live_settings = _live_settings(state, list(desired))
-        attached, attachments = attachment_changes(service, state, desired_td, tg_arns)
+        attached, attachments = attachment_changes(service, state, desired_td, tg_arns, arns)
         changes = tuple(
             Change(k, _show(k, live_settings.get(k)), _show(k, v))
             for k, v in desired.items()
             if live_settings.get(k) != v
         ) + tuple(attached)
+        live_dc = (state.service or {}).get("deploymentConfiguration") or {}
+        live_hooks = comparable_hooks(live_dc.get("lifecycleHooks"))
+        if hooks is not None and comparable_hooks(hooks) != live_hooks:
+            changes += (
+                Change(
+                    "deploymentConfiguration.lifecycleHooks",
+                    [hook_text(h) for h in live_hooks],
+                    [hook_text(h) for h in comparable_hooks(hooks)],
+                ),
+            )
         if changes:
             changed = frozenset(c.field.split(".")[0] for c in changes)
             request = service_request(
@@ -683,6 +829,13 @@ def plan_service(
                 create=False,
                 changed=changed,
                 attachments=attachments,
+                hooks=hooks,
+                with_strategy=ecs_controlled(service, state.service)
+                and (
+                    service.deployment.traffic_shifting
+                    or live_strategy_value(live_dc, "strategy") != "ROLLING"
+                ),
+                arns=arns,
             )
             steps.append(
                 ServiceStep(

@@ -57,24 +57,54 @@ def masked_task_definition(td: Mapping[str, Any], mask: Mask | None = None) -> d
     return out
 
 
-def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
-    http = lb.checks.http
+def _http(http: HttpCheck | None) -> dict[str, Any] | None:
+    if http is None:
+        return None
     return {
+        "url": http.url,
+        "expect_status": http.expect_status,
+        "body": http.body,
+        "attempts": http.attempts,
+        "interval_seconds": http.interval,
+        "timeout_seconds": http.timeout,
+    }
+
+
+def _http_from(http: Mapping[str, Any] | None) -> HttpCheck | None:
+    if http is None:
+        return None
+    return HttpCheck(
+        url=http["url"],
+        expect_status=int(http.get("expect_status", 200)),
+        body=http.get("body"),
+        attempts=int(http.get("attempts", 5)),
+        interval=float(http.get("interval_seconds", 5.0)),
+        timeout=float(http.get("timeout_seconds", 5.0)),
+    )
+
+
+_SHIFTING_FIELDS = (
+    "alternate_target_group",
+    "production_listener_rule",
+    "test_listener_rule",
+    "role",
+)
+
+
+def _load_balancer(lb: LoadBalancer) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "target_group": lb.target_group,
         "container": lb.container,
         "port": lb.port,
         "targets_healthy": lb.checks.targets_healthy,
-        "http": None
-        if http is None
-        else {
-            "url": http.url,
-            "expect_status": http.expect_status,
-            "body": http.body,
-            "attempts": http.attempts,
-            "interval_seconds": http.interval,
-            "timeout_seconds": http.timeout,
-        },
+        "http": _http(lb.checks.http),
     }
+    if lb.checks.test_http is not None:
+        out["test_http"] = _http(lb.checks.test_http)
+    for name in _SHIFTING_FIELDS:
+        if getattr(lb, name) is not None:
+            out[name] = getattr(lb, name)
+    return out
 
 
 def _load_balancers_from(data: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
@@ -90,25 +120,17 @@ def _load_balancers_from(data: Mapping[str, Any]) -> tuple[LoadBalancer, ...]:
 
 
 def _load_balancer_from(data: Mapping[str, Any], label: str) -> LoadBalancer:
-    http = data.get("http")
     return LoadBalancer(
         target_group=data["target_group"],
         container=data["container"],
         port=int(data["port"]),
         checks=LoadBalancerChecks(
             targets_healthy=bool(data.get("targets_healthy", True)),
-            http=None
-            if http is None
-            else HttpCheck(
-                url=http["url"],
-                expect_status=int(http.get("expect_status", 200)),
-                body=http.get("body"),
-                attempts=int(http.get("attempts", 5)),
-                interval=float(http.get("interval_seconds", 5.0)),
-                timeout=float(http.get("timeout_seconds", 5.0)),
-            ),
+            http=_http_from(data.get("http")),
+            test_http=_http_from(data.get("test_http")),
         ),
         label=label,
+        **{name: data[name] for name in _SHIFTING_FIELDS if data.get(name) is not None},
     )
 
 
@@ -202,6 +224,12 @@ def _step(step: Step) -> dict[str, Any]:
             "load_balancers": [_load_balancer(lb) for lb in step.load_balancers],
             "checks": list(step.checks),
         }
+        if step.strategy != "rolling":
+            base |= {
+                "strategy": step.strategy,
+                "stages": list(step.stages),
+                "bake_seconds": step.bake,
+            }
     elif isinstance(step, DeregisterStep):
         base |= {"task_definitions": list(step.arns)}
     elif isinstance(step, EcsConfigStep):
@@ -339,6 +367,9 @@ def _step_from(data: dict[str, Any]) -> Step:
             poll=float(data["poll_seconds"]),
             circuit_breaker=bool(data["circuit_breaker"]),
             load_balancers=_load_balancers_from(data),
+            strategy=str(data.get("strategy", "rolling")),
+            stages=tuple(data.get("stages") or ()),
+            bake=float(data.get("bake_seconds", 0.0)),
         )
     if kind == "deregister":
         return DeregisterStep(arns=tuple(data["task_definitions"]))
@@ -369,7 +400,8 @@ def from_dict(data: dict[str, Any], source: str = "plan file") -> Plan:
         raise InputError(
             Problem(
                 f"{source} has format_version {version!r}; this ecsdeploy reads "
-                + " and ".join(str(v) for v in READABLE_VERSIONS)
+                + ", ".join(str(v) for v in READABLE_VERSIONS[:-1])
+                + f" and {READABLE_VERSIONS[-1]}"
                 + (
                     " (older plans were rebuilt from deploy.yaml at apply time; a plan now "
                     "carries every request apply sends)"

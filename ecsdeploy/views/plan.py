@@ -85,7 +85,13 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
         lines += [(" ", f"    {note}") for note in step.notes]
         return lines
     if isinstance(step, WaitStep):
-        return [(sym, f"wait up to {format_duration(step.timeout)} for: " + "; ".join(step.checks))]
+        lines = [
+            (sym, f"wait up to {format_duration(step.timeout)} for: " + "; ".join(step.checks))
+        ]
+        if step.strategy != "rolling":
+            lines.append((" ", f"{step.strategy.replace('_', '/')} deployment by ECS, in stages:"))
+            lines += [(" ", f"  {i}. {stage}") for i, stage in enumerate(step.stages, 1)]
+        return lines
     if isinstance(step, DeregisterStep):
         return [(sym, "deregister " + ", ".join(short_arn(a) for a in step.arns))]
     if isinstance(step, EcsConfigStep):

@@ -226,7 +226,7 @@ def test_bad_plan_file_is_an_input_error(app: App, tmp_path: Path) -> None:
     bad.write_text(json.dumps({"format_version": 99}))
     result = app.run("apply", str(bad))
     assert result.exit_code == 3
-    assert "has format_version 99; this ecsdeploy reads 2 and 3" in result.output
+    assert "has format_version 99; this ecsdeploy reads 2, 3 and 4" in result.output
     result = app.run("apply", str(tmp_path / "missing.json"))
     assert result.exit_code == 3
     assert "missing.json not found" in result.output

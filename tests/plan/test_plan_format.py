@@ -1,4 +1,4 @@
-"""The plan's JSON, format_version 3: what `plan --out` and `plan --format json` write
+"""The plan's JSON, format_version 4: what `plan --out` and `plan --format json` write
 validates against schemas/plan.schema.json, the docs name every field, apply refuses
 files it must not read, and only the file holds secret-looking values."""
 
@@ -85,7 +85,7 @@ def test_the_schema_is_a_valid_draft_2020_12_schema(schema: Doc) -> None:
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["properties"]["format_version"] == {
         "description": schema["properties"]["format_version"]["description"],
-        "const": 3,
+        "const": 4,
     }
 
 
@@ -122,7 +122,7 @@ def test_the_docs_name_every_field_of_the_schema(schema: Doc) -> None:
     assert {"format_version", "request", "drain_timeout_seconds", "secret_name"} <= names
     missing = sorted(n for n in names if not re.search(rf"\b{re.escape(n)}\b", doc))
     assert missing == []
-    assert "format_version` is **3**" in doc
+    assert "format_version` is **4**" in doc
     assert "The plan file is a sensitive artifact" in doc
 
 
@@ -136,7 +136,7 @@ def test_saved_file_and_json_output_validate(
     shown = json_plan(app)
     assert problems(validator, saved) == ""
     assert problems(validator, shown) == ""
-    assert saved["format_version"] == shown["format_version"] == 3
+    assert saved["format_version"] == shown["format_version"] == 4
     kinds = [s["kind"] for s in service(saved, "web")["steps"]]
     assert kinds == ["image", "register", "update_service", "wait"]
     assert step(saved, "web", "update_service")["request"]["taskDefinition"] is None

@@ -66,7 +66,7 @@ def test_one_env_var_change_is_one_diff_line(app: App) -> None:
 
 def test_json_is_stable_and_documented(app: App) -> None:
     plan = json.loads(app.run("plan", "--format", "json").output)
-    assert plan["format_version"] == 3
+    assert plan["format_version"] == 4
     assert plan["changed"] is True
     assert plan["revision"] == REV_B
     assert plan["counts"] == {"images": 2, "register": 2, "create": 0, "update": 2, "deregister": 0}
@@ -154,7 +154,7 @@ def test_saved_plan_file(app: App, tmp_path: Path) -> None:
     assert f"Saved the plan to {out}" in result.output
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     data = json.loads(out.read_text())
-    assert data["format_version"] == 3
+    assert data["format_version"] == 4
     web = next(s for s in data["services"] if s["key"] == "web")
     assert web["task_definition"]["family"] == "quickstart-web"
     assert web["task_definition"]["containerDefinitions"][0]["image"].endswith(":bbbbbbb")
