@@ -181,8 +181,24 @@ def call(what: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
         if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
             hint = "the credentials in use lack this permission"
         elif code in ("ExpiredTokenException", "ExpiredToken"):
-            hint = "the session token expired; refresh your credentials"
+            hint = (
+                "the session token expired; keys exported as AWS_ACCESS_KEY_ID/"
+                "AWS_SESSION_TOKEN cannot be renewed: use a profile or role that can "
+                "(SSO, credential_process, web identity)"
+            )
         raise OperationError(f"{what} failed: {code}: {message}", hint=hint) from exc
+    except (
+        botocore.exceptions.CredentialRetrievalError,
+        botocore.exceptions.TokenRetrievalError,
+        botocore.exceptions.SSOError,
+        botocore.exceptions.RefreshWithMFAUnsupportedError,
+    ) as exc:
+        # Refreshing short-lived credentials from their source failed (an SSO login
+        # that lapsed, a credential_process that errs): botocore's message says which.
+        raise OperationError(
+            f"{what} failed: {str(exc).strip()}",  # a process's stderr ends with a newline
+            hint="renew the credentials' source (e.g. `aws sso login`), then run the command again",
+        ) from None
     except botocore.exceptions.NoCredentialsError:
         raise OperationError(
             f"{what} failed: no AWS credentials found",

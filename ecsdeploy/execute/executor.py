@@ -380,6 +380,8 @@ class Executor:
             )
         except EcsDeployError as exc:
             self.reporter.error(sp.key, exc.message)
+            if exc.hint:
+                self.reporter.error(sp.key, f"  hint: {exc.hint}")
             result = ServiceResult(sp.key, "failed", exc.message)
         result.old_revision = sp.current_task_definition
         result.started_at = started

@@ -30,6 +30,8 @@ class SandboxControl(Protocol):
 
     def reset_calls(self) -> dict[str, int]: ...
 
+    def access_keys(self) -> dict[str, dict[str, int]]: ...
+
     def clear_faults(self) -> None: ...
 
     def reset(self) -> None: ...
@@ -101,6 +103,10 @@ class SandboxClient:
 
     def reset_calls(self) -> dict[str, int]:
         return dict(self._request("POST", "calls")["calls"])
+
+    def access_keys(self) -> dict[str, dict[str, int]]:
+        answer: dict[str, dict[str, int]] = self._request("GET", "access-keys")["access_keys"]
+        return answer
 
     def set_faults(
         self,

@@ -45,7 +45,9 @@ CONTROL_PREFIX = "/_sandbox"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_CREDENTIAL = re.compile(
+    r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request"
+)
 
 
 @dataclass(frozen=True)
@@ -164,31 +166,48 @@ class Faults:
 
 @dataclass
 class CallCounter:
-    """Requests received, by `service:Operation`; faults and retries count too."""
+    """Requests received, by `service:Operation`; faults and retries count too. Also
+    by the access key id that signed them (the id is in the Authorization header;
+    the secret key never reaches a server), so a test can see a client refresh its
+    credentials."""
 
     counts: Counter[str] = field(default_factory=Counter)
+    keys: dict[str, Counter[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, key: str) -> None:
+    def add(self, key: str, access_key: str | None = None) -> None:
         with self.lock:
             self.counts[key] += 1
+            if access_key:
+                self.keys.setdefault(access_key, Counter())[key] += 1
 
     def snapshot(self) -> dict[str, int]:
         with self.lock:
             return dict(sorted(self.counts.items()))
 
+    def access_keys(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            return {k: dict(sorted(c.items())) for k, c in sorted(self.keys.items())}
+
     def reset(self) -> dict[str, int]:
         with self.lock:
             before = dict(sorted(self.counts.items()))
             self.counts.clear()
+            self.keys.clear()
             return before
+
+
+def access_key_id(environ: dict[str, Any]) -> str | None:
+    """The access key id a SigV4-signed request names, if it is signed."""
+    m = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return m.group("key") if m else None
 
 
 def identify(environ: dict[str, Any], body: bytes) -> Call:
     """Which AWS service and operation a request is, from its signature and body."""
     auth = str(environ.get("HTTP_AUTHORIZATION", ""))
     m = _CREDENTIAL.search(auth)
-    region, signing = (m.group(1), m.group(2)) if m else (DEFAULT_REGION, "")
+    region, signing = (m.group("region"), m.group("service")) if m else (DEFAULT_REGION, "")
     target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
     params: dict[str, Any] = {}
     operation = ""
@@ -300,7 +319,7 @@ class SandboxApp:
             return self._send(reply, start_response)
         call = identify(environ, body)
         key = f"{call.service}:{call.operation}"
-        self.sandbox.counter.add(key)
+        self.sandbox.counter.add(key, access_key_id(environ))
         kind = self.sandbox.faults.decide(key)
         if kind is not None:
             return self._send(fault_reply(kind, call), start_response)
@@ -391,6 +410,8 @@ class SandboxApp:
                 if method == "GET":
                     return json_reply({"calls": sb.calls()})
                 return json_reply({"calls": sb.reset_calls()})
+            if name == "access-keys" and method == "GET":
+                return json_reply({"access_keys": sb.access_keys()})
             if name == "faults":
                 if method != "GET":
                     sb.set_faults(FaultConfig.from_json(data))
@@ -603,6 +624,12 @@ class Sandbox:
 
     def reset_calls(self) -> dict[str, int]:
         return self.counter.reset()
+
+    def access_keys(self) -> dict[str, dict[str, int]]:
+        """Requests received by the access key id that signed them, then by
+        `service:Operation` (ids only: a server never sees a secret key); reset
+        with the call counts."""
+        return self.counter.access_keys()
 
     def set_faults(self, config: FaultConfig | None = None, **kwargs: Any) -> None:
         if config is None:

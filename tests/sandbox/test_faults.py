@@ -67,6 +67,30 @@ def test_botocore_retries_through_throttling(sandbox: SandboxHandle) -> None:
     assert sandbox.control.calls() == {"ecs:ListClusters": 3}  # two throttled, one answered
 
 
+def test_requests_counted_by_the_access_key_that_signed_them(sandbox: SandboxHandle) -> None:
+    import boto3
+
+    client = SandboxClient(sandbox.endpoint_url)
+    sandbox.client("ecs").list_clusters()  # the fixture's key id, "sandbox"
+    other = boto3.Session(
+        aws_access_key_id="ASIAOTHERKEY",
+        aws_secret_access_key="never-sent",
+        region_name="us-east-1",
+    ).client("ecs", endpoint_url=sandbox.endpoint_url)
+    other.list_clusters()
+    other.describe_clusters(clusters=["default"])
+    assert (
+        sandbox.control.access_keys()
+        == client.access_keys()
+        == {
+            "ASIAOTHERKEY": {"ecs:DescribeClusters": 1, "ecs:ListClusters": 1},
+            "sandbox": {"ecs:ListClusters": 1},
+        }
+    )
+    client.reset_calls()  # resets them with the call counts
+    assert client.access_keys() == {}
+
+
 def test_control_over_http(sandbox: SandboxHandle) -> None:
     client = SandboxClient(sandbox.endpoint_url)
     ecs = sandbox.client("ecs", config=NO_RETRIES)
