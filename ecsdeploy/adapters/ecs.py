@@ -235,6 +235,25 @@ class EcsWriter:
         updated: dict[str, Any] = resp["service"]
         return updated
 
+    def continue_service_deployment(self, deployment_arn: str, hook_id: str, action: str) -> None:
+        """Answer a PAUSE lifecycle hook: CONTINUE to the next stage, or ROLLBACK."""
+        call(
+            f"ecs:ContinueServiceDeployment {action}",
+            self._ecs.continue_service_deployment,
+            serviceDeploymentArn=deployment_arn,
+            hookId=hook_id,
+            action=action,
+        )
+
+    def stop_service_deployment(self, deployment_arn: str) -> None:
+        """Stop a service deployment and roll it back (traffic back to the old revision)."""
+        call(
+            "ecs:StopServiceDeployment",
+            self._ecs.stop_service_deployment,
+            serviceDeploymentArn=deployment_arn,
+            stopType="ROLLBACK",
+        )
+
     def create_service(self, cluster: str, service: str, **fields: Any) -> dict[str, Any]:
         resp = call(
             f"ecs:CreateService {service}",

@@ -162,6 +162,30 @@ class EcsService:
 
 
 @dataclass(frozen=True)
+class LifecycleHookState:
+    """One of a service deployment's lifecycle hooks (lifecycleHookDetails)."""
+
+    hook_id: str
+    target_type: str  # AWS_LAMBDA or PAUSE
+    target_arn: str | None
+    status: str  # AWAITING_ACTION, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT
+    expires_at: float | None
+    timeout_action: str | None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> LifecycleHookState:
+        expires = data.get("expiresAt")
+        return cls(
+            hook_id=str(data.get("hookId") or ""),
+            target_type=str(data.get("targetType") or "AWS_LAMBDA"),
+            target_arn=data.get("targetArn"),
+            status=str(data.get("status") or ""),
+            expires_at=None if expires is None else timestamp(expires),
+            timeout_action=data.get("timeoutAction"),
+        )
+
+
+@dataclass(frozen=True)
 class ServiceDeployment:
     """A record of ECS's deployment history (DescribeServiceDeployments)."""
 
@@ -169,14 +193,33 @@ class ServiceDeployment:
     status: str  # PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, ROLLBACK_*, ...
     status_reason: str | None
     created_at: float
+    # Where a blue_green, linear or canary deployment is (PRE_SCALE_UP ... CLEAN_UP).
+    lifecycle_stage: str | None = None
+    hooks: tuple[LifecycleHookState, ...] = ()
+    triggered_alarms: tuple[str, ...] = ()
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> ServiceDeployment:
+        alarms = data.get("alarms") or {}
         return cls(
             arn=str(data.get("serviceDeploymentArn") or ""),
             status=str(data.get("status") or ""),
             status_reason=data.get("statusReason"),
             created_at=timestamp(data.get("createdAt")),
+            lifecycle_stage=data.get("lifecycleStage"),
+            hooks=tuple(
+                LifecycleHookState.from_api(h)
+                for h in data.get("lifecycleHookDetails") or []
+                if isinstance(h, Mapping)
+            ),
+            triggered_alarms=tuple(str(a) for a in alarms.get("triggeredAlarmNames") or []),
+        )
+
+    def awaiting_pause(self) -> LifecycleHookState | None:
+        """A PAUSE hook waiting for ContinueServiceDeployment."""
+        return next(
+            (h for h in self.hooks if h.target_type == "PAUSE" and h.status == "AWAITING_ACTION"),
+            None,
         )
 
     @property

@@ -491,13 +491,20 @@ class Executor:
             )
 
         self.reporter.step(sp.key, f"waiting for the rollout of {short_arn(target)}")
-        outcome = watch.wait(
-            target,
-            timeout=wait_step.timeout,
-            poll=wait_step.poll,
-            load_balancers=wait_step.load_balancers,
-            breaker=wait_step.circuit_breaker,
-        )
+        if wait_step.strategy != "rolling":
+            from .shift_wait import ShiftWatch
+
+            for i, stage in enumerate(wait_step.stages, 1):
+                self.reporter.step(sp.key, f"  {i}. {stage}")
+            outcome = ShiftWatch(watch, self.writer, wait_step).wait(target)
+        else:
+            outcome = watch.wait(
+                target,
+                timeout=wait_step.timeout,
+                poll=wait_step.poll,
+                load_balancers=wait_step.load_balancers,
+                breaker=wait_step.circuit_breaker,
+            )
         if not outcome.ok:
             return self._roll_back(sp, wait_step, watch, target, outcome)
         self.reporter.done(
@@ -589,19 +596,23 @@ class Executor:
             return ServiceResult(
                 sp.key, "failed", message, failed, list(outcome.details), new_revision=failed
             )
-        back = roll_back(
-            self.writer,
-            watch,
-            self.reporter,
-            sp.key,
-            sp.cluster,
-            sp.name,
-            previous,
-            wait_step,
-            ecs_rolls_back=outcome.ecs_rolled_back,
-            on_start=lambda: self.state.__setitem__(
-                sp.key, f"rolling back to {short_arn(previous)}"
-            ),
+        back = (
+            WaitOutcome(True)
+            if outcome.rollback_done
+            else roll_back(
+                self.writer,
+                watch,
+                self.reporter,
+                sp.key,
+                sp.cluster,
+                sp.name,
+                previous,
+                wait_step,
+                ecs_rolls_back=outcome.ecs_rolled_back,
+                on_start=lambda: self.state.__setitem__(
+                    sp.key, f"rolling back to {short_arn(previous)}"
+                ),
+            )
         )
         # Whatever becomes of the rollback, this release failed: never a rollback target.
         self._record(sp.key, failed, releases.ROLLED_BACK if back.ok else releases.FAILED)
@@ -681,6 +692,12 @@ def roll_back(
         writer.update_service(cluster, service, taskDefinition=previous, forceNewDeployment=True)
     if on_start is not None:
         on_start()
+    if wait_step.strategy != "rolling" and not ecs_rolls_back:
+        # A new blue/green (linear, canary) deployment of the old revision, followed
+        # through its stages; ecsdeploy's pause is answered without checks.
+        from .shift_wait import ShiftWatch
+
+        return ShiftWatch(watch, writer, wait_step, rollback=True).wait(previous)
     return watch.wait(
         previous,
         timeout=wait_step.timeout,

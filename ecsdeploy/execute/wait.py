@@ -46,6 +46,9 @@ class WaitOutcome:
     # ECS's service deployment record behind the failure, when the API has one; its
     # description is the first of `details`.
     record: ServiceDeployment | None = None
+    # ECS's rollback already finished (a blue_green, linear or canary deployment rolled
+    # back by ECS): the service serves the old revision, nothing is left to wait for.
+    rollback_done: bool = False
 
 
 # Service-deployment statuses that are a failure in themselves. The others (SUCCESSFUL,
