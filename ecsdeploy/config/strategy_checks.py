@@ -226,8 +226,8 @@ def _minutes(
     if not minimum <= minutes <= maximum:
         return [
             Problem(
-                f"`{name}: {value}` is out of range: ECS takes "
-                f"{format_duration(minimum * 60)} to {format_duration(maximum * 60)}",
+                f"`{name}: {value}` is out of range: ECS takes {minimum} to {maximum} "
+                f"minutes ({format_duration(maximum * 60)})",
                 positions.locate((*prefix, *path)),
             )
         ]
