@@ -377,9 +377,30 @@ def _template(td: Mapping[str, Any], builder: _Builder, key: str) -> tuple[str, 
     return text + "\n", dropped
 
 
-def _deployment(svc: Mapping[str, Any]) -> Block:
+def _deployment(svc: Mapping[str, Any], notes: list[str], name: str) -> Block:
     dep = svc.get("deploymentConfiguration") or {}
     block = Block()
+    strategy = str(dep.get("strategy") or "ROLLING")
+    if strategy != "ROLLING":
+        block.add("strategy", strategy.lower())
+        if dep.get("bakeTimeInMinutes") is not None:
+            block.add("bake_time", f"{int(dep['bakeTimeInMinutes'])}m")
+    linear = dep.get("linearConfiguration")
+    if strategy == "LINEAR" and isinstance(linear, Mapping):
+        shift = Block()
+        if linear.get("stepPercent") is not None:
+            shift.add("step_percent", _number(linear["stepPercent"]))
+        if linear.get("stepBakeTimeInMinutes") is not None:
+            shift.add("step_bake_time", f"{int(linear['stepBakeTimeInMinutes'])}m")
+        block.add("linear", shift)
+    canary = dep.get("canaryConfiguration")
+    if strategy == "CANARY" and isinstance(canary, Mapping):
+        shift = Block()
+        if canary.get("canaryPercent") is not None:
+            shift.add("percent", _number(canary["canaryPercent"]))
+        if canary.get("canaryBakeTimeInMinutes") is not None:
+            shift.add("bake_time", f"{int(canary['canaryBakeTimeInMinutes'])}m")
+        block.add("canary", shift)
     if "minimumHealthyPercent" in dep:
         block.add("minimum_healthy_percent", int(dep["minimumHealthyPercent"]))
     if "maximumPercent" in dep:
@@ -405,7 +426,57 @@ def _deployment(svc: Mapping[str, Any]) -> Block:
         if names or alarms.get("enable"):
             entry.add("rollback", bool(alarms.get("rollback")))
         block.add("alarms", entry)
+    hooks = _hooks(dep.get("lifecycleHooks"), notes, name)
+    if hooks:
+        block.add("hooks", hooks)
     return block
+
+
+def _number(value: Any) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _hooks(hooks: Any, notes: list[str], name: str) -> list[Block]:
+    """The Lambda lifecycle hooks as `deployment.hooks` entries. ecsdeploy's own pause
+    (after the test traffic shift) follows `checks.test_http`; with any other PAUSE
+    hook no `hooks:` is written, so that plans keep the live hooks as they are."""
+    from ecsdeploy.plan.strategy import HOOK_TIMEOUT_MINUTES, is_own_pause
+
+    items = [h for h in hooks or [] if isinstance(h, Mapping)]
+    if any(is_own_pause(h) for h in items):
+        notes.append(
+            f"service {name} pauses after the test traffic shift: ecsdeploy pauses there for "
+            "`checks.test_http`; add that check to its load balancer entry, or plan removes "
+            "the pause"
+        )
+    others = [h for h in items if h.get("targetType") == "PAUSE" and not is_own_pause(h)]
+    if others:
+        stages = ", ".join(sorted({str(s) for h in others for s in h.get("lifecycleStages") or []}))
+        notes.append(
+            f"service {name} has PAUSE hooks ({stages}), which deploy.yaml cannot write: "
+            "no `deployment.hooks` is written, so plans keep all its hooks as they are"
+        )
+        return []
+    out = []
+    for hook in items:
+        if hook.get("targetType") == "PAUSE":
+            continue
+        entry = Block()
+        stages_of = [str(s).lower() for s in hook.get("lifecycleStages") or []]
+        entry.add("stage", stages_of[0] if len(stages_of) == 1 else stages_of)
+        entry.add("lambda", str(hook.get("hookTargetArn")))
+        entry.add("role", str(hook.get("roleArn")))
+        timeout = hook.get("timeoutConfiguration") or {}
+        minutes = timeout.get("timeoutInMinutes")
+        if minutes is not None and int(minutes) != HOOK_TIMEOUT_MINUTES:
+            entry.add("timeout", f"{int(minutes)}m")
+        if str(timeout.get("action") or "ROLLBACK") != "ROLLBACK":
+            entry.add("on_timeout", str(timeout["action"]).lower())
+        if hook.get("hookDetails") is not None:
+            entry.add("details", to_value(hook["hookDetails"]))
+        out.append(entry)
+    return out
 
 
 def _load_balancer_block(
@@ -422,6 +493,18 @@ def _load_balancer_block(
         lb.add("target_group", tg_name)
     lb.add("container", str(entry.get("containerName")))
     lb.add("port", int(entry.get("containerPort") or 0))
+    advanced = entry.get("advancedConfiguration")
+    if isinstance(advanced, Mapping) and advanced:
+        alternate = advanced.get("alternateTargetGroupArn")
+        if alternate:
+            lb.add("alternate_target_group", live.target_groups.get(str(alternate), str(alternate)))
+        for key, field_ in (
+            ("production_listener_rule", "productionListenerRule"),
+            ("test_listener_rule", "testListenerRule"),
+            ("role", "roleArn"),
+        ):
+            if advanced.get(field_):
+                lb.add(key, str(advanced[field_]))
     return lb
 
 
@@ -491,7 +574,7 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
             f"service {name} uses the {controller} deployment controller; ecsdeploy deploys "
             "with ECS rolling updates, so apply cannot update it as it is"
         )
-    block.add("deployment", _deployment(svc))
+    block.add("deployment", _deployment(svc, notes, name))
 
     balancers = list(svc.get("loadBalancers") or [])
     groups = [lb for lb in balancers if lb.get("targetGroupArn")]

@@ -141,11 +141,12 @@ def command(
         td = ecs.describe_task_definition(str(svc["taskDefinition"]))
         groups: dict[str, str] = {}
         for lb in svc.get("loadBalancers") or []:
-            arn = lb.get("targetGroupArn")
-            if arn:
-                group = elb.target_group(str(arn))
-                if group is not None:
-                    groups[str(arn)] = str(group["TargetGroupName"])
+            advanced = lb.get("advancedConfiguration") or {}
+            for arn in (lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")):
+                if arn:
+                    group = elb.target_group(str(arn))
+                    if group is not None:
+                        groups[str(arn)] = str(group["TargetGroupName"])
         # Counted so the first plan does not deregister the revisions kept so far.
         revisions = len(ecs.active_revisions(str(td["family"])))
         target = scalable.get(ids[name])
@@ -210,9 +211,13 @@ def _from_files(
     if not region:
         raise InputError(Problem("no region to write in deploy.yaml", hint="pass --region"))
     groups = {
-        str(lb["targetGroupArn"]): str(lb["targetGroupArn"])
+        str(arn): str(arn)
         for lb in found.service.get("loadBalancers") or []
-        if lb.get("targetGroupArn")
+        for arn in (
+            lb.get("targetGroupArn"),
+            (lb.get("advancedConfiguration") or {}).get("alternateTargetGroupArn"),
+        )
+        if arn
     }
     live = LiveService(found.service, td, groups)
     result = scaffold(region, cluster, [live], source=str(service_def))
