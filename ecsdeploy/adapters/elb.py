@@ -1,7 +1,9 @@
-"""Elastic Load Balancing v2: target groups, their attributes, and the listeners forwarding to them.
+"""Elastic Load Balancing v2: target groups, their attributes, the listeners forwarding to
+them, and the listener rules (or listeners) blue/green deployments move traffic with.
 
-Read-only; verify uses it to know whether a service's target group exists, how
-it checks health and drains, and whether any listener sends traffic to it.
+Read-only; verify uses it to know whether a service's target groups exist, how
+they check health and drain, whether any listener sends traffic to them, and
+what the production and test listener rules forward to.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from ecsdeploy.errors import OperationError
 from .aws import AwsClients, call, error_code
 
 NOT_FOUND = ("TargetGroupNotFound", "TargetGroupNotFoundException")
+# DescribeRules / DescribeListeners by ARN: not there, or not an ARN of that kind at all.
+RULE_NOT_FOUND = ("RuleNotFound", "RuleNotFoundException", "ValidationError")
+LISTENER_NOT_FOUND = ("ListenerNotFound", "ListenerNotFoundException", "ValidationError")
 
 
 def target_group_name(reference: str) -> str:
@@ -75,6 +80,28 @@ class ElbAdapter:
         with self._lock:
             self._listeners[load_balancer_arn] = found
         return found
+
+    def rule(self, arn: str) -> dict[str, Any] | None:
+        """DescribeRules' entry for one listener rule ARN; None when there is none."""
+        try:
+            resp = call("elbv2:DescribeRules", self._elb.describe_rules, RuleArns=[arn])
+        except OperationError as exc:
+            if error_code(exc) in RULE_NOT_FOUND:
+                return None
+            raise
+        rules = resp.get("Rules") or []
+        return dict(rules[0]) if rules else None
+
+    def listener(self, arn: str) -> dict[str, Any] | None:
+        """DescribeListeners' entry for one listener ARN; None when there is none."""
+        try:
+            resp = call("elbv2:DescribeListeners", self._elb.describe_listeners, ListenerArns=[arn])
+        except OperationError as exc:
+            if error_code(exc) in LISTENER_NOT_FOUND:
+                return None
+            raise
+        listeners = resp.get("Listeners") or []
+        return dict(listeners[0]) if listeners else None
 
     def rules(self, listener_arn: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

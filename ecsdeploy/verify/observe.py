@@ -1,4 +1,6 @@
-"""Observing the facts the verify rules judge: target groups, instances, roles, log groups, secrets.
+"""Observing the facts the verify rules judge: target groups, instances, roles, log groups,
+secrets, and what blue_green, linear and canary need (listener rules, the roles ECS
+assumes, the hooks' Lambda functions).
 
 Read-only and concurrent (a thread pool, as `plan/observe.py`): each target
 group, cluster, role, log group and secret is looked up once however many
@@ -16,6 +18,7 @@ from typing import Any
 
 from ecsdeploy.adapters.aws import AwsClients, error_code
 from ecsdeploy.adapters.elb import ElbAdapter
+from ecsdeploy.adapters.iam_lambda import IamLambdaAdapter
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.instances import InstancesAdapter
 from ecsdeploy.adapters.resources import ResourcesAdapter
@@ -26,10 +29,11 @@ from ecsdeploy.plan.observe import LiveState, LocalImages
 from ecsdeploy.render import ImageRef, RenderedService
 from ecsdeploy.threads import each
 
-from . import rules
+from . import rules, strategy
 from .rules import (
     ImageFacts,
     InstanceFacts,
+    ListenerRuleFacts,
     LogGroupRef,
     SecretRef,
     ServiceFacts,
@@ -153,6 +157,34 @@ def target_group_facts(
         deregistration_delay=int(attributes.get("deregistration_delay.timeout_seconds") or 300),
         load_balancers=tuple(group.get("LoadBalancerArns") or ()),
         listeners=listeners,
+        vpc_id=group.get("VpcId"),
+    )
+
+
+def listener_rule_facts(arn: str, actions: list[dict[str, Any]]) -> ListenerRuleFacts:
+    """A listener rule's actions (a listener's default actions) as the rules see them.
+
+    A forward action names one target group (TargetGroupArn) or several with weights
+    (ForwardConfig); a weight left out is 1, as Elastic Load Balancing takes it.
+    """
+    parsed = strategy.parse_elb_arn(arn)
+    forwards: dict[str, int] = {}
+    others: list[str] = []
+    for action in actions:
+        if action.get("Type") != "forward":
+            others.append(str(action.get("Type")))
+            continue
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        for group in groups:
+            forwards[str(group["TargetGroupArn"])] = int(group.get("Weight", 1))
+        if not groups and action.get("TargetGroupArn"):
+            forwards[str(action["TargetGroupArn"])] = 1
+    return ListenerRuleFacts(
+        arn=arn,
+        listener=parsed.listener,
+        load_balancer=parsed.load_balancer,
+        forwards=forwards,
+        other_actions=tuple(dict.fromkeys(others)),
     )
 
 
@@ -208,6 +240,14 @@ def _jobs(
         td = rendered[key].task_definition
         for lb in service.load_balancers:
             jobs[_Job("target_group", lb.target_group)] = None
+            if lb.alternate_target_group and service.deployment.traffic_shifting:
+                jobs[_Job("target_group", lb.alternate_target_group)] = None
+        for arn in strategy.listener_rule_arns(service):
+            jobs[_Job("listener_rule", arn)] = None
+        for name in strategy.shift_roles(service):
+            jobs[_Job("shift_role", name)] = None
+        for function in strategy.hook_functions(service):
+            jobs[_Job("function", function)] = None
         if launch[key] == "EC2" and service.desired_count != 0:
             jobs[_Job("cluster", config.clusters[service.cluster].name)] = None
         if service.launch_type is None:
@@ -232,6 +272,7 @@ def _fetch(clients: AwsClients, jobs: list[_Job], *, capture: bool = False) -> d
     instances = InstancesAdapter(clients)
     resources = ResourcesAdapter(clients)
     links = ServiceLinksAdapter(clients)
+    iam_lambda = IamLambdaAdapter(clients)
 
     def run(job: _Job) -> Any:
         if job.kind == "alarm":
@@ -245,6 +286,21 @@ def _fetch(clients: AwsClients, jobs: list[_Job], *, capture: bool = False) -> d
             return target_group_facts(
                 group, elb.attributes(group["TargetGroupArn"]), elb.forwarding_listeners(group)
             )
+        if job.kind == "listener_rule":
+            parsed = strategy.parse_elb_arn(job.key)
+            if parsed.kind == "listener-rule":
+                rule = elb.rule(job.key)
+                return None if rule is None else listener_rule_facts(job.key, rule["Actions"])
+            if parsed.kind == "listener":
+                found = elb.listener(job.key)
+                if found is None:
+                    return None
+                return listener_rule_facts(job.key, found.get("DefaultActions") or [])
+            return None  # not an ARN ECS takes: said by the rules without a lookup
+        if job.kind == "shift_role":
+            return iam_lambda.role_trust(job.key)
+        if job.kind == "function":
+            return iam_lambda.function_exists(job.key)
         if job.kind == "cluster":
             return tuple(instance_facts(ci) for ci in instances.container_instances(job.key))
         if job.kind == "capacity":
@@ -333,9 +389,10 @@ def observe(
             launch_type=launch[key],
             exists=state is not None and state.exists,
             target_groups={
-                lb.target_group: tg
+                ref: tg
                 for lb in service.load_balancers
-                if (tg := results.get(_Job("target_group", lb.target_group))) is not None
+                for ref in (lb.target_group, lb.alternate_target_group)
+                if ref and (tg := results.get(_Job("target_group", ref))) is not None
             },
             instances=results.get(cluster_job) if cluster_job in results else None,
             grace_period=(live_service or {}).get("healthCheckGracePeriodSeconds"),
@@ -350,6 +407,15 @@ def observe(
             namespaces={
                 n: bool(results[_Job("namespace", n)])
                 for n in filter(None, [rules.connect_namespace(service)])
+            },
+            listener_rules={
+                arn: rule
+                for arn in strategy.listener_rule_arns(service)
+                if (rule := results.get(_Job("listener_rule", arn))) is not None
+            },
+            shift_roles={n: results[_Job("shift_role", n)] for n in strategy.shift_roles(service)},
+            hook_functions={
+                f: bool(results[_Job("function", f)]) for f in strategy.hook_functions(service)
             },
         )
     return facts

@@ -55,6 +55,21 @@ class TargetGroupFacts:
     load_balancers: tuple[str, ...] = ()
     # Listeners whose default action or one of whose rules forwards to it.
     listeners: tuple[str, ...] = ()
+    vpc_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ListenerRuleFacts:
+    """A production or test listener rule (an Application Load Balancer's rule, a Network
+    Load Balancer's listener) as DescribeRules or DescribeListeners shows it."""
+
+    arn: str
+    listener: str  # the listener's ARN (its own, for a listener)
+    load_balancer: str  # the load balancer's ARN
+    # What its forward action sends traffic to: target group ARN -> weight.
+    forwards: Mapping[str, int] = field(default_factory=dict)
+    # The types of its actions that are not `forward` (authenticate-oidc, redirect, ...).
+    other_actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,13 @@ class ServiceFacts:
     secrets: Mapping[SecretRef, bool] = field(default_factory=dict)
     alarms: Mapping[str, bool] = field(default_factory=dict)  # CloudWatch alarm -> exists
     namespaces: Mapping[str, bool] = field(default_factory=dict)  # Cloud Map namespace -> exists
+    # blue_green, linear, canary: the production and test listener rules by the ARN
+    # deploy.yaml gives (one that is missing was not found); the roles ECS assumes (the
+    # load balancers' and the hooks') -> the service principals their trust policies let
+    # assume them (None: no such role); the hooks' Lambda functions -> exist.
+    listener_rules: Mapping[str, ListenerRuleFacts] = field(default_factory=dict)
+    shift_roles: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    hook_functions: Mapping[str, bool] = field(default_factory=dict)
 
 
 # --- what a task definition needs -------------------------------------------------------
@@ -342,11 +364,13 @@ def rolling_findings(service: Service) -> list[Finding]:
     """The rules that need no AWS call: a load balancer, and the rolling arithmetic.
 
     Downtime findings of a service with `zero_downtime: false` come back as notes.
+    blue_green, linear and canary do not replace tasks in rounds: the arithmetic is
+    not theirs (see `strategy.rolling_settings_findings`).
     """
     found: list[Finding] = _no_load_balancer(service)
     dep = service.deployment
     desired = service.initial_count
-    if desired > 0:
+    if desired > 0 and not dep.traffic_shifting:
         minimum = ecs_rules.min_healthy_tasks(desired, dep.minimum_healthy_percent)
         maximum = ecs_rules.max_tasks(desired, dep.maximum_percent)
         if minimum == 0:
@@ -548,7 +572,8 @@ def _entry_findings(
             )
         )
         return found
-    if not tg.listeners:
+    # blue_green, linear, canary: the listener rules are checked instead (strategy.py).
+    if not tg.listeners and not service.deployment.traffic_shifting:
         found.append(
             _error(
                 service,
@@ -659,6 +684,8 @@ def _capacity_findings(
             )
         )
         return found, 0  # the service cannot even run its desired count
+    if dep.traffic_shifting:
+        return found + _second_set_findings(service, facts, needs, active, desired), -1
     free = [
         i
         for i in active
@@ -724,6 +751,78 @@ def _capacity_findings(
     return found, len(free)
 
 
+def _room(instance: InstanceFacts, needs: TaskNeeds, most: int) -> int:
+    """How many more tasks fit on the instance as it is now (counted up to `most`): its
+    CPU and memory left, and one at most with a static host port, when the port is free."""
+    if needs.tcp_ports & instance.ports_tcp or needs.udp_ports & instance.ports_udp:
+        return 0
+    fits = most
+    if needs.cpu > 0:
+        fits = min(fits, instance.remaining_cpu // needs.cpu)
+    if needs.memory > 0:
+        fits = min(fits, instance.remaining_memory // needs.memory)
+    if needs.static_ports:
+        fits = min(fits, 1)
+    return max(fits, 0)
+
+
+def _second_set_findings(
+    service: Service,
+    facts: ServiceFacts,
+    needs: TaskNeeds,
+    active: list[InstanceFacts],
+    desired: int,
+) -> list[Finding]:
+    """blue_green, linear, canary on EC2: room for a full second set of tasks.
+
+    ECS scales the new revision up to 100% of the desired count beside the old one
+    before any traffic moves, whatever minimum_healthy_percent and maximum_percent
+    say, and stops the old tasks only after the bake time. A service still to be
+    created has no old set.
+    """
+    if not facts.exists:
+        return []
+    room = sum(_room(i, needs, desired) for i in active)
+    if room >= desired:
+        return []
+    strategy = service.deployment.strategy
+    missing = desired - room
+    live = facts.live_desired
+    beside = f"beside the {live} running" if live else "beside the running ones"
+    if needs.static_ports:
+        message = (
+            f"{strategy} starts {plural(desired, 'new task')} {beside}, but "
+            f"only {room} fit: with static host port {needs.ports_text()} each needs an ACTIVE "
+            f"instance where the port is free and {needs.cpu} CPU units and {needs.memory} MiB "
+            "are left"
+        )
+        fix = (
+            f"add {plural(missing, 'instance')} to the cluster, or use dynamic host ports "
+            "(hostPort 0) behind the load balancer"
+        )
+    else:
+        message = (
+            f"{strategy} starts {plural(desired, 'new task')} {beside}, but "
+            f"the instances have room for {room} more ({needs.cpu} CPU units and "
+            f"{needs.memory} MiB each)"
+        )
+        fix = (
+            f"add instances (room for {plural(missing, 'more task')}), or run the service on a "
+            "capacity provider with managed scaling"
+        )
+    return [
+        _error(
+            service,
+            "capacity",
+            message,
+            "ECS scales the new revision up to its full count before it moves any traffic, "
+            "and keeps the old tasks until the bake time is over: tasks it cannot place hold "
+            "the deployment in its scale-up stage, and no traffic ever moves",
+            fix,
+        )
+    ]
+
+
 def _lower_min(desired: int) -> int:
     """The largest minimum_healthy_percent (of the usual steps) that lets ECS stop a task."""
     for percent in (75, 50, 0):
@@ -765,7 +864,12 @@ def _timing_findings(
                 )
             )
     # The rollout waits for the slowest of the target groups: to turn healthy, to drain.
-    if groups and all(tg.deregistration_delay < timeout for tg in groups):
+    if dep.traffic_shifting:
+        if all(tg.deregistration_delay < timeout for tg in groups):
+            from . import strategy  # it builds on this module's facts
+
+            found += strategy.duration_findings(service, facts)
+    elif groups and all(tg.deregistration_delay < timeout for tg in groups):
         tg = max(groups, key=lambda g: g.healthy_threshold * g.interval + g.deregistration_delay)
         delay = tg.deregistration_delay
         if service.initial_count > 0:
@@ -1163,6 +1267,8 @@ def check_service(
     service: Service, taskdef: Mapping[str, Any], facts: ServiceFacts
 ) -> list[Finding]:
     """Every rule for one service, in a fixed order (load balancer, arithmetic, capacity, ...)."""
+    from . import strategy  # it builds on this module's facts and helpers
+
     if service.daemon:
         # ECS sets the count: one task per instance. The rules below judge that count.
         instances = daemon_count(facts)
@@ -1175,6 +1281,7 @@ def check_service(
         found = rolling_findings(service)
     needs = task_needs(taskdef, facts.launch_type)
     found += soften(service, _load_balancer_findings(service, taskdef, facts))
+    found += soften(service, strategy.strategy_findings(service, facts))
     providers, scaling = _capacity_provider_findings(service, facts)
     found += providers
     capacity, free_instances = _capacity_findings(service, taskdef, facts, needs)
