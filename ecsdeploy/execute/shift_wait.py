@@ -74,7 +74,9 @@ class ShiftWatch:
 
     def wait(self, target_arn: str) -> WaitOutcome:
         w = self.watch
-        deadline = w.clock() + self.step.timeout
+        # The timeout counts the deployment's work; the bakes it waits by design come on top.
+        budget = self.step.timeout + self.step.bake + self.step.shift_bake
+        deadline = w.clock() + budget
         record: ServiceDeployment | None = None
         try:
             while True:
@@ -94,7 +96,7 @@ class ShiftWatch:
                 if w.clock() > deadline + (ROLLBACK_GRACE if self._failure else 0.0):
                     return self._time_out(record)
                 if w.clock() > deadline and self._failure is None and record is not None:
-                    self._failure = f"timed out after {format_duration(self.step.timeout)}"
+                    self._failure = f"timed out after {format_duration(budget)}"
                     self._stop(record, "the timeout passed")
                 w._sleep(self.step.poll)
         except Cancelled:
@@ -214,7 +216,8 @@ class ShiftWatch:
         where = "no service deployment seen"
         if record is not None:
             where = f"service deployment {record.status} at {record.lifecycle_stage}"
-        reason = self._failure or f"timed out after {format_duration(self.step.timeout)}"
+        budget = self.step.timeout + self.step.bake + self.step.shift_bake
+        reason = self._failure or f"timed out after {format_duration(budget)}"
         return WaitOutcome(False, f"{reason}; {where}", record=record)
 
     # -- progress -------------------------------------------------------------------

@@ -157,6 +157,9 @@ class WaitStep:
     strategy: str = "rolling"
     stages: tuple[str, ...] = ()
     bake: float = 0.0
+    # Seconds of linear steps' or the canary's bakes: with `bake`, added to `timeout`,
+    # which counts the deployment's own work.
+    shift_bake: float = 0.0
     kind: StepKind = StepKind.WAIT
     action: Action = Action.READ
 

@@ -63,6 +63,7 @@ from .strategy import (
     ecs_controlled,
     hook_text,
     live_strategy_value,
+    shift_bake,
     stages,
     strategy_request,
     strategy_settings,
@@ -305,6 +306,7 @@ def wait_step_for(service: Service) -> WaitStep:
         strategy=dep.strategy if shifting else "rolling",
         stages=stages(service) if shifting else (),
         bake=(dep.bake_time or 0.0) if shifting else 0.0,
+        shift_bake=shift_bake(service) if shifting else 0.0,
     )
 
 

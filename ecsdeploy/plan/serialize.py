@@ -229,6 +229,7 @@ def _step(step: Step) -> dict[str, Any]:
                 "strategy": step.strategy,
                 "stages": list(step.stages),
                 "bake_seconds": step.bake,
+                "shift_bake_seconds": step.shift_bake,
             }
     elif isinstance(step, DeregisterStep):
         base |= {"task_definitions": list(step.arns)}
@@ -370,6 +371,7 @@ def _step_from(data: dict[str, Any]) -> Step:
             strategy=str(data.get("strategy", "rolling")),
             stages=tuple(data.get("stages") or ()),
             bake=float(data.get("bake_seconds", 0.0)),
+            shift_bake=float(data.get("shift_bake_seconds", 0.0)),
         )
     if kind == "deregister":
         return DeregisterStep(arns=tuple(data["task_definitions"]))

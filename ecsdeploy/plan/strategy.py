@@ -270,6 +270,18 @@ def stages(service: Service) -> tuple[str, ...]:
     return tuple(out)
 
 
+def shift_bake(service: Service) -> float:
+    """Seconds the production traffic shift waits by design: between linear steps (none
+    after the last), or the canary's bake."""
+    dep = service.deployment
+    if dep.linear is not None:
+        steps = math.ceil(100 / dep.linear.step_percent - 1e-9)
+        return max(0, steps - 1) * dep.linear.step_bake_time
+    if dep.canary is not None:
+        return dep.canary.bake_time
+    return 0.0
+
+
 def _minutes(seconds: float) -> str:
     minutes = int(seconds // 60)
     if minutes >= 60 and minutes % 60 == 0:

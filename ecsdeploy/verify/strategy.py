@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ecsdeploy.config.durations import format_duration
 from ecsdeploy.config.model import LoadBalancer, Service
 from ecsdeploy.findings import Finding
+from ecsdeploy.plan.strategy import shift_bake
 
 from .rules import ListenerRuleFacts, ServiceFacts, TargetGroupFacts, role_name
 
@@ -627,7 +628,6 @@ def duration_findings(service: Service, facts: ServiceFacts) -> list[Finding]:
                 f"{slow.healthy_threshold} x {slow.interval}s to turn healthy",
             )
         )
-    shorten = "bake_time"
     if dep.linear is not None:
         steps = math.ceil(100 / dep.linear.step_percent - 1e-9)
         if steps > 1:
@@ -637,10 +637,8 @@ def duration_findings(service: Service, facts: ServiceFacts) -> list[Finding]:
                     f"{steps - 1} x {dep.linear.step_bake_time:g}s between {steps} traffic steps",
                 )
             )
-        shorten = "bake_time or linear.step_bake_time (or raise linear.step_percent)"
     if dep.canary is not None:
         parts.append((dep.canary.bake_time, f"{dep.canary.bake_time:g}s canary bake time"))
-        shorten = "bake_time or canary.bake_time"
     if dep.bake_time:
         parts.append((dep.bake_time, f"{dep.bake_time:g}s bake time"))
     nlb = [
@@ -656,7 +654,9 @@ def duration_findings(service: Service, facts: ServiceFacts) -> list[Finding]:
         drain = max(tg.deregistration_delay for tg in groups)
         parts.append((drain, f"{drain}s to drain"))
     estimate = sum(seconds for seconds, _ in parts)
-    if estimate <= dep.timeout:
+    # apply waits deployment.timeout plus the bakes (they are waited by design).
+    bakes = (dep.bake_time or 0.0) + shift_bake(service)
+    if estimate <= dep.timeout + bakes:
         return []
     return [
         Finding(
@@ -664,12 +664,12 @@ def duration_findings(service: Service, facts: ServiceFacts) -> list[Finding]:
             service.key,
             f"the {dep.strategy} deployment takes at least about {estimate:g}s "
             f"({' + '.join(text for _, text in parts)}), more than deployment.timeout "
-            f"{dep.timeout:g}s",
+            f"{dep.timeout:g}s plus the {bakes:g}s of bake times",
             "apply waits until ECS reports the deployment successful, which is after the bake "
             "time, when the old tasks stop; it would give up on a deployment that is only "
             "slow, and roll it back",
-            f"raise deployment.timeout to {format_duration(math.ceil(estimate / 60) * 60)} or "
-            f"more, or shorten {shorten}",
+            "raise deployment.timeout to "
+            f"{format_duration(math.ceil((estimate - bakes) / 60) * 60)} or more",
             "deployment-duration",
         )
     ]
