@@ -90,6 +90,7 @@ class ShiftWatch:
                     if record.succeeded:
                         break
                     if record.status in _TERMINAL_FAILURES:
+                        self._hook_verdicts(record)
                         return self._ended(record)
                     if record.status not in _ROLLING_BACK:
                         self._take_part(record)
@@ -113,7 +114,24 @@ class ShiftWatch:
 
     # -- taking part ----------------------------------------------------------------
 
+    def _hook_verdicts(self, record: ServiceDeployment) -> None:
+        """Each Lambda hook's verdict as ECS reports it, once per change."""
+        for hook in record.hooks:
+            if hook.target_type == "PAUSE" or not hook.status:
+                continue
+            seen = f"{hook.hook_id}:{hook.status}"
+            if seen in self._told:
+                continue
+            self._told.add(seen)
+            name = (hook.target_arn or hook.hook_id).rsplit(":", 1)[-1]
+            text = f"lifecycle hook {name} ({record.lifecycle_stage}): {hook.status}"
+            if hook.status in ("FAILED", "TIMED_OUT"):
+                self.watch.reporter.error(self.watch.key, f"  ECS: {text}")
+            else:
+                self.watch.reporter.ecs_event(self.watch.key, text)
+
     def _take_part(self, record: ServiceDeployment) -> None:
+        self._hook_verdicts(record)
         pause = record.awaiting_pause()
         if pause is not None and pause.hook_id not in self._answered:
             checks = [lb for lb in self.step.load_balancers if lb.checks.test_http is not None]
