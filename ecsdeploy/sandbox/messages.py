@@ -130,3 +130,37 @@ def rollout_in_progress(deployment_id: str) -> str:
 
 def rollout_completed(deployment_id: str) -> str:
     return f"ECS deployment {deployment_id} completed."
+
+
+# Traffic-shifting deployments (BLUE_GREEN, LINEAR, CANARY): DescribeServiceDeployments'
+# statusReason. The hook failure and pause timeout wordings are ECS's (the ECS developer
+# guide, troubleshooting blue/green deployments); ECS documents none for a Lambda hook
+# that timed out, a rollback asked for, or alarms: those are the sandbox's.
+
+
+def hook_failed(stage: str, target_arn: str) -> str:
+    return (
+        f"Service deployment rolled back because {stage} lifecycle hook(s) failed. "
+        f"Lifecycle hook target {target_arn} returned FAILED status."
+    )
+
+
+def hook_timed_out(stage: str, *, pause: bool) -> str:
+    kind = "pause hook" if pause else "lifecycle hook"
+    return f"Service deployment rolled back because {stage} {kind} timed out."
+
+
+def hook_rollback(stage: str) -> str:
+    return (
+        f"Service deployment rolled back because ContinueServiceDeployment asked for a "
+        f"ROLLBACK at the {stage} pause hook."
+    )
+
+
+STOP_ROLLBACK_REASON = (
+    "Service deployment rolled back because StopServiceDeployment asked for a ROLLBACK."
+)
+
+
+def alarms_fired(names: Sequence[str]) -> str:
+    return f"Service deployment failed: CloudWatch alarm(s) {', '.join(names)} in ALARM state."

@@ -1,0 +1,291 @@
+"""ECS's BLUE_GREEN strategy on the sandbox: stages, listener rules, hooks, rollbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.fixtures.sandbox import SandboxHandle
+from tests.sandbox.helpers import Stack, Wiring, add_blue_green, forward_weights, step_until
+
+HOST = "shop.example.com"
+TEST_HOST = "test.shop.example.com"
+
+
+@pytest.fixture
+def wiring(stack: Stack) -> Wiring:
+    return add_blue_green(stack)
+
+
+def _create(
+    stack: Stack,
+    wiring: Wiring,
+    *,
+    desired: int = 2,
+    deployment: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    test: bool = True,
+) -> dict[str, Any]:
+    config: dict[str, Any] = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}
+    return stack.create_service(
+        "shop-web",
+        stack.task_definition(env=env),
+        desired=desired,
+        deployment=config | (deployment or {}),
+        advanced=wiring.advanced(test=test),
+    )
+
+
+def _latest(stack: Stack) -> dict[str, Any]:
+    listed = stack.ecs.list_service_deployments(cluster="shop", service="shop-web")
+    arn = listed["serviceDeployments"][0]["serviceDeploymentArn"]
+    found: dict[str, Any] = stack.ecs.describe_service_deployments(serviceDeploymentArns=[arn])[
+        "serviceDeployments"
+    ][0]
+    return found
+
+
+def _healthy_in(stack: Stack, target_group: str) -> int:
+    rows = stack.elbv2.describe_target_health(TargetGroupArn=target_group)
+    return sum(
+        1 for r in rows["TargetHealthDescriptions"] if r["TargetHealth"]["State"] == "healthy"
+    )
+
+
+def _get(handle: SandboxHandle, host: str) -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False
+    return session.get(f"{handle.endpoint_url}/", headers={"Host": host}, timeout=10)
+
+
+def _settled_on(stack: Stack, handle: SandboxHandle, status: str = "SUCCESSFUL") -> None:
+    step_until(handle, lambda: _latest(stack)["status"] == status and stack.steady("shop-web"))
+
+
+def test_a_release_walks_the_stages_and_moves_test_then_production_traffic(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    created = _create(stack, wiring)
+    assert created["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    assert created["deploymentConfiguration"]["bakeTimeInMinutes"] == 5
+    assert created["loadBalancers"][0]["advancedConfiguration"] == wiring.advanced()
+    # The first deployment goes to the alternate target group too, then takes production.
+    _settled_on(stack, paused)
+    assert forward_weights(stack, wiring.production_rule) == {wiring.blue: 0, wiring.green: 100}
+    lb = stack.service("shop-web")["loadBalancers"][0]
+    assert lb["targetGroupArn"] == wiring.green
+    assert lb["advancedConfiguration"]["alternateTargetGroupArn"] == wiring.blue
+    assert _healthy_in(stack, wiring.green) == 2
+
+    paused.control.http_route_rule(HOST, wiring.production_rule)
+    paused.control.http_route_rule(TEST_HOST, wiring.test_rule)
+    assert _get(paused, HOST).json()["taskDefinition"] == "shop-web:1"
+
+    v2 = stack.task_definition(image="shop/web:2")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    stages: list[str] = []
+    answers: list[tuple[str, str, str]] = []
+
+    def each() -> None:
+        stage = _latest(stack).get("lifecycleStage", "")
+        if not stages or stages[-1] != stage:
+            stages.append(stage)
+        answers.append(
+            (
+                stage,
+                _get(paused, HOST).json()["taskDefinition"],
+                _get(paused, TEST_HOST).json()["taskDefinition"],
+            )
+        )
+
+    each()
+    step_until(paused, lambda: _latest(stack)["status"] == "SUCCESSFUL", step=10, each=each)
+    # Stages with nothing to wait for pass at once; hooks make them visible (below).
+    assert stages == ["SCALE_UP", "BAKE_TIME", "CLEAN_UP"]
+    # Production stayed on v1 until the shift; test traffic reached v2 first.
+    for stage, production, test in answers:
+        if stage == "SCALE_UP":
+            assert production == test == "shop-web:1"
+        if stage == "BAKE_TIME":
+            assert production == test == "shop-web:2"
+    assert forward_weights(stack, wiring.production_rule) == {wiring.blue: 100, wiring.green: 0}
+    assert forward_weights(stack, wiring.test_rule) == {wiring.blue: 100, wiring.green: 0}
+    history = paused.control.rule_history(wiring.production_rule)
+    assert [h["weights"] for h in history] == [
+        {wiring.blue: 0, wiring.green: 100},
+        {wiring.blue: 100, wiring.green: 0},
+    ]
+    assert [h["stage"] for h in history] == ["PRODUCTION_TRAFFIC_SHIFT"] * 2
+    step_until(paused, lambda: stack.steady("shop-web"))
+    assert {t["taskDefinitionArn"] for t in stack.tasks("shop-web")} == {v2}
+    assert stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"] == wiring.blue
+
+
+def _pause_at(stage: str, minutes: int = 60, action: str = "ROLLBACK") -> dict[str, Any]:
+    return {
+        "targetType": "PAUSE",
+        "lifecycleStages": [stage],
+        "timeoutConfiguration": {"timeoutInMinutes": minutes, "action": action},
+    }
+
+
+def _awaiting(stack: Stack) -> str | None:
+    for hook in _latest(stack).get("lifecycleHookDetails", []):
+        if hook["status"] == "AWAITING_ACTION":
+            return str(hook["hookId"])
+    return None
+
+
+def test_a_broken_release_is_caught_on_the_test_listener_and_rolled_back(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(stack, wiring, deployment={"lifecycleHooks": [_pause_at("POST_TEST_TRAFFIC_SHIFT")]})
+    # The first deployment pauses too: let it go on.
+    step_until(paused, lambda: _awaiting(stack) is not None)
+    first = _latest(stack)
+    stack.ecs.continue_service_deployment(
+        serviceDeploymentArn=first["serviceDeploymentArn"], hookId=_awaiting(stack)
+    )
+    _settled_on(stack, paused)
+    v1 = stack.service("shop-web")["taskDefinition"]
+    production = stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"]
+    paused.control.rule_history(wiring.production_rule)
+    before = len(paused.control.rule_history(wiring.production_rule))
+    paused.control.http_route_rule(HOST, wiring.production_rule)
+    paused.control.http_route_rule(TEST_HOST, wiring.test_rule)
+
+    broken = stack.task_definition(image="shop/web:2", env={"SANDBOX_HTTP_STATUS": "500"})
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=broken)
+    step_until(paused, lambda: _awaiting(stack) is not None)
+    waiting = _latest(stack)
+    assert waiting["status"] == "IN_PROGRESS"
+    assert waiting["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
+    [hook] = [h for h in waiting["lifecycleHookDetails"] if h["status"] == "AWAITING_ACTION"]
+    assert hook["hookId"].startswith("ecs-pause-") and len(hook["hookId"]) == len("ecs-pause-") + 43
+    assert hook["targetType"] == "PAUSE" and "targetArn" not in hook
+    assert hook["timeoutAction"] == "ROLLBACK"
+    # The new revision answers 500 through the test listener; production is untouched.
+    assert _get(paused, TEST_HOST).status_code == 500
+    assert _get(paused, HOST).status_code == 200
+    assert _get(paused, HOST).json()["taskDefinition"] == "shop-web:1"
+
+    stack.ecs.continue_service_deployment(
+        serviceDeploymentArn=waiting["serviceDeploymentArn"],
+        hookId=hook["hookId"],
+        action="ROLLBACK",
+    )
+    assert _latest(stack)["status"] == "ROLLBACK_REQUESTED"
+    paused.control.advance(1)
+    rolling_back = _latest(stack)
+    assert rolling_back["status"] == "ROLLBACK_IN_PROGRESS"
+    # Traffic went back at once; the new tasks drain.
+    assert forward_weights(stack, wiring.test_rule)[production] == 100
+    assert _get(paused, TEST_HOST).json()["taskDefinition"] == "shop-web:1"
+    _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
+    done = _latest(stack)
+    assert done["rollback"]["serviceRevisionArn"] == first["targetServiceRevision"]["arn"]
+    assert "ROLLBACK" in done["statusReason"] and "POST_TEST_TRAFFIC_SHIFT" in done["statusReason"]
+    assert [h["status"] for h in done["lifecycleHookDetails"]] == ["FAILED"]
+    assert "finishedAt" in done
+    service = stack.service("shop-web")
+    assert service["taskDefinition"] == v1
+    assert {t["taskDefinitionArn"] for t in stack.tasks("shop-web")} == {v1}
+    assert service["loadBalancers"][0]["targetGroupArn"] == production
+    # The production rule never forwarded a request to the broken revision's target group.
+    for change in paused.control.rule_history(wiring.production_rule)[before:]:
+        assert all(w == 0 for tg, w in change["weights"].items() if tg != production)
+    assert len(paused.control.rule_history(wiring.production_rule)) == before
+
+
+def test_continue_goes_on_to_production(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    hooks = [_pause_at("PRE_SCALE_UP"), _pause_at("POST_PRODUCTION_TRAFFIC_SHIFT")]
+    _create(stack, wiring, deployment={"lifecycleHooks": hooks})
+    seen: list[str] = []
+    for _ in range(2):
+        step_until(paused, lambda: _awaiting(stack) is not None)
+        waiting = _latest(stack)
+        seen.append(waiting["lifecycleStage"])
+        answer = stack.ecs.continue_service_deployment(
+            serviceDeploymentArn=waiting["serviceDeploymentArn"],
+            hookId=_awaiting(stack),
+            action="CONTINUE",
+        )
+        assert answer["serviceDeploymentArn"] == waiting["serviceDeploymentArn"]
+    assert seen == ["PRE_SCALE_UP", "POST_PRODUCTION_TRAFFIC_SHIFT"]
+    # No green task before PRE_SCALE_UP was continued; at POST_PRODUCTION all serve.
+    _settled_on(stack, paused)
+    done = _latest(stack)
+    assert [h["status"] for h in done["lifecycleHookDetails"]] == ["SUCCEEDED", "SUCCEEDED"]
+    assert done["lifecycleStage"] == "CLEAN_UP"
+
+
+def test_a_pause_hook_times_out_into_its_action(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    hooks = [
+        _pause_at("POST_SCALE_UP", minutes=10, action="CONTINUE"),
+        _pause_at("POST_TEST_TRAFFIC_SHIFT", minutes=5, action="ROLLBACK"),
+    ]
+    _create(stack, wiring, deployment={"lifecycleHooks": hooks})
+    step_until(paused, lambda: _awaiting(stack) is not None)
+    started = _latest(stack)
+    [first] = started["lifecycleHookDetails"]
+    assert first["timeoutAction"] == "CONTINUE"
+    expires = first["expiresAt"].timestamp()
+    now = paused.control.clock_status()["timestamp"]
+    assert now + 595 <= expires <= now + 600  # 10 minutes from when it started
+    paused.control.advance(600)
+    later = _latest(stack)
+    assert [h["status"] for h in later["lifecycleHookDetails"]] == ["TIMED_OUT", "AWAITING_ACTION"]
+    assert later["lifecycleStage"] == "POST_TEST_TRAFFIC_SHIFT"
+    paused.control.advance(300)
+    # The first deployment has nothing to roll back to.
+    failed = _latest(stack)
+    assert failed["status"] == "ROLLBACK_FAILED"
+    assert failed["statusReason"] == (
+        "Service deployment rolled back because POST_TEST_TRAFFIC_SHIFT pause hook timed out."
+    )
+    assert [h["status"] for h in failed["lifecycleHookDetails"]] == ["TIMED_OUT", "TIMED_OUT"]
+
+
+def test_continue_service_deployment_refuses_what_ecs_refuses(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(stack, wiring, deployment={"lifecycleHooks": [_pause_at("POST_SCALE_UP")]})
+    step_until(paused, lambda: _awaiting(stack) is not None)
+    arn = _latest(stack)["serviceDeploymentArn"]
+    hook = _awaiting(stack)
+    assert hook is not None
+
+    def refused(**params: Any) -> tuple[str, str]:
+        with pytest.raises(ClientError) as caught:
+            stack.ecs.continue_service_deployment(**params)
+        error = caught.value.response["Error"]
+        return error["Code"], error["Message"]
+
+    assert refused(serviceDeploymentArn=arn, hookId="pause-123") == (
+        "InvalidParameterException",
+        "Invalid hookId: hookId must follow the format: ecs-{hookType}-{id}",
+    )
+    assert refused(serviceDeploymentArn=arn, hookId="ecs-pause-nope") == (
+        "InvalidParameterException",
+        "Provided hookId is either completed, unavailable, or not associated with the given "
+        "Resource ARN",
+    )
+    assert refused(serviceDeploymentArn=arn + "0", hookId=hook) == (
+        "ServiceDeploymentNotFoundException",
+        "The service deployment does not exist.",
+    )
+    stack.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook)
+    # Continued already: the hook is completed.
+    assert refused(serviceDeploymentArn=arn, hookId=hook)[1].startswith("Provided hookId")
+    _settled_on(stack, paused)
+    assert refused(serviceDeploymentArn=arn, hookId=hook) == (
+        "InvalidParameterException",
+        "Continuing a service deployment is not allowed for service deployment in terminal states.",
+    )
