@@ -8,6 +8,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from ecsdeploy.sandbox.control import SandboxClient
 from tests.fixtures.sandbox import SandboxHandle
 from tests.sandbox.helpers import Stack, Wiring, add_blue_green, forward_weights, step_until
 
@@ -81,7 +82,7 @@ def test_a_release_walks_the_stages_and_moves_test_then_production_traffic(
     assert _healthy_in(stack, wiring.green) == 2
 
     paused.control.http_route_rule(HOST, wiring.production_rule)
-    paused.control.http_route_rule(TEST_HOST, wiring.test_rule)
+    SandboxClient(paused.endpoint_url).http_route_rule(TEST_HOST, wiring.test_rule)
     assert _get(paused, HOST).json()["taskDefinition"] == "shop-web:1"
 
     v2 = stack.task_definition(image="shop/web:2")
@@ -113,7 +114,7 @@ def test_a_release_walks_the_stages_and_moves_test_then_production_traffic(
             assert production == test == "shop-web:2"
     assert forward_weights(stack, wiring.production_rule) == {wiring.blue: 100, wiring.green: 0}
     assert forward_weights(stack, wiring.test_rule) == {wiring.blue: 100, wiring.green: 0}
-    history = paused.control.rule_history(wiring.production_rule)
+    history = SandboxClient(paused.endpoint_url).rule_history(wiring.production_rule)
     assert [h["weights"] for h in history] == [
         {wiring.blue: 0, wiring.green: 100},
         {wiring.blue: 100, wiring.green: 0},
@@ -289,3 +290,193 @@ def test_continue_service_deployment_refuses_what_ecs_refuses(
         "InvalidParameterException",
         "Continuing a service deployment is not allowed for service deployment in terminal states.",
     )
+
+
+def _release(stack: Stack, **env: str) -> str:
+    v2 = stack.task_definition(image="shop/web:2", env=env or None)
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    return v2
+
+
+LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:shop-smoke-test"
+
+
+def test_lambda_hooks_answer_succeeded_unless_marked_failed(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    hook = {
+        "hookTargetArn": LAMBDA,
+        "roleArn": wiring.role,
+        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "hookDetails": {"path": "/healthz"},
+    }
+    created = _create(stack, wiring, deployment={"lifecycleHooks": [hook]})
+    # ECS's defaults, filled in: an AWS_LAMBDA hook of 24 hours that rolls back.
+    assert created["deploymentConfiguration"]["lifecycleHooks"] == [
+        hook
+        | {
+            "targetType": "AWS_LAMBDA",
+            "timeoutConfiguration": {"timeoutInMinutes": 1440, "action": "ROLLBACK"},
+        }
+    ]
+    step_until(paused, lambda: bool(_latest(stack).get("lifecycleHookDetails")))
+    [running] = _latest(stack)["lifecycleHookDetails"]
+    assert running["status"] == "IN_PROGRESS"
+    assert running["hookId"].startswith("ecs-lambda-")
+    assert running["targetArn"] == LAMBDA and running["targetType"] == "AWS_LAMBDA"
+    _settled_on(stack, paused)
+    assert [h["status"] for h in _latest(stack)["lifecycleHookDetails"]] == ["SUCCEEDED"]
+    v1 = stack.service("shop-web")["taskDefinition"]
+    production = stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"]
+
+    # Marked by its name here; the hook names the function by ARN.
+    paused.control.hook_verdict("shop-smoke-test", "FAILED")
+    _release(stack)
+    _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
+    failed = _latest(stack)
+    assert failed["statusReason"] == (
+        "Service deployment rolled back because POST_TEST_TRAFFIC_SHIFT lifecycle hook(s) "
+        f"failed. Lifecycle hook target {LAMBDA} returned FAILED status."
+    )
+    assert [h["status"] for h in failed["lifecycleHookDetails"]] == ["FAILED"]
+    assert failed["rollback"]["reason"] == failed["statusReason"]
+    assert stack.service("shop-web")["taskDefinition"] == v1
+    assert forward_weights(stack, wiring.test_rule)[production] == 100
+    assert forward_weights(stack, wiring.production_rule)[production] == 100
+
+
+def test_a_lambda_that_stays_in_progress_times_out(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    hook = {
+        "targetType": "AWS_LAMBDA",
+        "hookTargetArn": LAMBDA,
+        "lifecycleStages": ["PRE_SCALE_UP"],
+        "timeoutConfiguration": {"timeoutInMinutes": 2, "action": "ROLLBACK"},
+    }
+    # Over HTTP, as a test in another process would.
+    SandboxClient(paused.endpoint_url).hook_verdict(LAMBDA, "IN_PROGRESS")
+    _create(stack, wiring, deployment={"lifecycleHooks": [hook]})
+    paused.control.advance(90)
+    assert [h["status"] for h in _latest(stack)["lifecycleHookDetails"]] == ["IN_PROGRESS"]
+    assert stack.tasks("shop-web") == []  # nothing scales up before PRE_SCALE_UP is done
+    paused.control.advance(31)
+    failed = _latest(stack)
+    assert [h["status"] for h in failed["lifecycleHookDetails"]] == ["TIMED_OUT"]
+    assert failed["status"] == "ROLLBACK_FAILED"
+    assert "PRE_SCALE_UP lifecycle hook timed out" in failed["statusReason"]
+
+
+def _alarm(handle: SandboxHandle, name: str, state: str = "OK") -> None:
+    cloudwatch = handle.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+@pytest.mark.parametrize("rollback", [True, False])
+def test_an_alarm_during_the_bake_time_fails_the_deployment(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring, rollback: bool
+) -> None:
+    _alarm(paused, "shop-5xx")
+    alarms = {"alarmNames": ["shop-5xx"], "enable": True, "rollback": rollback}
+    _create(stack, wiring, deployment={"alarms": alarms})
+    _settled_on(stack, paused)
+    assert _latest(stack)["alarms"] == {"status": "MONITORING_COMPLETE", "alarmNames": ["shop-5xx"]}
+    production = stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"]
+    v1 = stack.service("shop-web")["taskDefinition"]
+    v2 = _release(stack)
+    step_until(paused, lambda: _latest(stack).get("lifecycleStage") == "BAKE_TIME")
+    assert _latest(stack)["alarms"]["status"] == "MONITORING"
+    _alarm(paused, "shop-5xx", "ALARM")
+    paused.control.advance(1)
+    failed = _latest(stack)
+    assert failed["alarms"] == {
+        "status": "TRIGGERED",
+        "alarmNames": ["shop-5xx"],
+        "triggeredAlarmNames": ["shop-5xx"],
+    }
+    assert "shop-5xx" in failed["statusReason"]
+    if rollback:
+        _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
+        assert stack.service("shop-web")["taskDefinition"] == v1
+        assert forward_weights(stack, wiring.production_rule)[production] == 100
+    else:
+        assert failed["status"] == "STOPPED" and "stoppedAt" in failed
+        # Stopped where it was: production stays on the new revision, nothing rolls back.
+        assert forward_weights(stack, wiring.production_rule)[production] == 0
+        assert stack.service("shop-web")["deployments"][0]["rolloutState"] == "FAILED"
+        assert stack.service("shop-web")["taskDefinition"] == v2
+
+
+def test_an_alarm_already_in_alarm_is_ignored(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _alarm(paused, "shop-5xx", "ALARM")
+    alarms = {"alarmNames": ["shop-5xx"], "enable": True, "rollback": True}
+    _create(stack, wiring, deployment={"alarms": alarms})
+    _settled_on(stack, paused)
+
+
+def test_failing_green_tasks_trip_the_circuit_breaker_before_any_traffic_moves(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(
+        stack, wiring, deployment={"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    )
+    _settled_on(stack, paused)
+    v1 = stack.service("shop-web")["taskDefinition"]
+    before = len(paused.control.rule_history(wiring.production_rule))
+    _release(stack, SANDBOX_CRASH="1")
+    _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
+    failed = _latest(stack)
+    assert failed["deploymentCircuitBreaker"]["status"] == "TRIGGERED"
+    assert failed["statusReason"] == "ECS deployment circuit breaker: tasks failed to start."
+    assert failed["lifecycleStage"] == "SCALE_UP"
+    assert stack.service("shop-web")["taskDefinition"] == v1
+    assert len(paused.control.rule_history(wiring.production_rule)) == before
+    mine = failed["serviceDeploymentArn"]
+    assert [
+        h
+        for h in paused.control.rule_history(wiring.test_rule)
+        if h["serviceDeploymentArn"] == mine
+    ] == []
+
+
+def test_stop_service_deployment_rolls_back(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(stack, wiring)
+    _settled_on(stack, paused)
+    first = _latest(stack)["serviceDeploymentArn"]
+    v1 = stack.service("shop-web")["taskDefinition"]
+    _release(stack)
+    step_until(paused, lambda: _latest(stack).get("lifecycleStage") == "BAKE_TIME")
+    arn = _latest(stack)["serviceDeploymentArn"]
+
+    def refused(**params: Any) -> tuple[str, str]:
+        with pytest.raises(ClientError) as caught:
+            stack.ecs.stop_service_deployment(**params)
+        return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+    assert refused(serviceDeploymentArn=arn, stopType="ABORT")[0] == "InvalidParameterException"
+    assert refused(serviceDeploymentArn=arn + "0", stopType="ROLLBACK")[0] == (
+        "ServiceDeploymentNotFoundException"
+    )
+    assert refused(serviceDeploymentArn=first, stopType="ROLLBACK")[0] == "ConflictException"
+    answer = stack.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    assert answer["serviceDeploymentArn"] == arn
+    assert _latest(stack)["status"] == "ROLLBACK_REQUESTED"
+    # Asking again while it rolls back is fine.
+    stack.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
+    assert stack.service("shop-web")["taskDefinition"] == v1
+    assert _latest(stack)["rollback"]["reason"].startswith("Service deployment rolled back")
