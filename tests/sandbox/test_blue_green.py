@@ -480,3 +480,75 @@ def test_stop_service_deployment_rolls_back(
     _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
     assert stack.service("shop-web")["taskDefinition"] == v1
     assert _latest(stack)["rollback"]["reason"].startswith("Service deployment rolled back")
+
+
+def test_a_newer_release_replaces_one_still_in_progress(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    hooks = [_pause_at("POST_TEST_TRAFFIC_SHIFT"), _pause_at("RECONCILE_SERVICE")]
+    _create(stack, wiring, deployment={"lifecycleHooks": hooks})
+    step_until(paused, lambda: _awaiting(stack) is not None)
+    first = _latest(stack)
+    stack.ecs.continue_service_deployment(
+        serviceDeploymentArn=first["serviceDeploymentArn"], hookId=_awaiting(stack)
+    )
+    _settled_on(stack, paused)
+    production = stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"]
+    _release(stack)
+    step_until(paused, lambda: _awaiting(stack) is not None)
+    second = _latest(stack)
+    assert forward_weights(stack, wiring.test_rule)[production] == 0  # test traffic on v2
+
+    v3 = stack.task_definition(image="shop/web:3")
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v3)
+    [replaced] = stack.ecs.describe_service_deployments(
+        serviceDeploymentArns=[second["serviceDeploymentArn"]]
+    )["serviceDeployments"]
+    assert replaced["status"] == "STOPPED"
+    # Test traffic is back on what serves production; v3 first waits for v2's tasks to go.
+    assert forward_weights(stack, wiring.test_rule)[production] == 100
+    third = _latest(stack)
+    assert third["lifecycleStage"] == "RECONCILE_SERVICE"
+    for _ in range(2):
+        step_until(paused, lambda: _awaiting(stack) is not None)
+        stack.ecs.continue_service_deployment(
+            serviceDeploymentArn=third["serviceDeploymentArn"], hookId=_awaiting(stack)
+        )
+    _settled_on(stack, paused)
+    assert {t["taskDefinitionArn"] for t in stack.tasks("shop-web")} == {v3}
+    assert stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"] != production
+
+
+def test_a_service_without_a_load_balancer_deploys_blue_green_without_traffic(
+    paused: SandboxHandle, stack: Stack
+) -> None:
+    stack.create_service(
+        "shop-web",
+        stack.task_definition(),
+        desired=2,
+        load_balancer=False,
+        deployment={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1},
+    )
+    _settled_on(stack, paused)
+    v2 = _release(stack)
+    step_until(paused, lambda: _latest(stack).get("lifecycleStage") == "BAKE_TIME")
+    # Both revisions run through the bake time.
+    assert len(stack.tasks("shop-web")) == 4
+    _settled_on(stack, paused)
+    assert {t["taskDefinitionArn"] for t in stack.tasks("shop-web")} == {v2}
+
+
+def test_a_route_with_a_port_answers_on_that_port_only(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(stack, wiring)
+    _settled_on(stack, paused)
+    paused.control.http_route(HOST, "shop", "shop-api")  # no such service: 503
+    paused.control.http_route_rule(f"{HOST}:8443", wiring.test_rule)
+    assert paused.control.responder.routes() == {
+        HOST: {"cluster": "shop", "service": "shop-api"},
+        f"{HOST}:8443": {"rule": wiring.test_rule},
+    }
+    assert _get(paused, f"{HOST}:8443").status_code == 200
+    assert _get(paused, HOST).status_code == 503
+    assert _get(paused, f"{HOST}:443").status_code == 503
