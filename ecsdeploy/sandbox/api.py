@@ -255,7 +255,14 @@ class Api:
         if call.service == "elbv2" and call.operation == "DescribeTargetHealth":
             with self.sim.synced():
                 return self.describe_target_health(call)
-        if call.operation in ("CreateSubnet", "CreateSecurityGroup", "CreateTargetGroup"):
+        if call.operation in (
+            "CreateSubnet",
+            "CreateSecurityGroup",
+            "CreateTargetGroup",
+            "CreateLoadBalancer",
+            "CreateListener",
+            "CreateRule",
+        ):
             from ecsdeploy.sandbox import ids
 
             return ids.handle(call, forward)

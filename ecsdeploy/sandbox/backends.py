@@ -198,10 +198,40 @@ class MotoBackends:
             for listener in list(lb.listeners.values()):
                 if listener.arn == arn:
                     return lb, listener, None
-                rule = listener.rules.get(arn)
-                if rule is not None:
-                    return lb, listener, rule
+                # moto keys a listener's default rule by 0, not by its ARN.
+                for rule in list(listener.rules.values()):
+                    if rule.arn == arn:
+                        return lb, listener, rule
         return None
+
+    def rename_listener_resource(self, account: str, region: str, old: str, new: str) -> bool:
+        """Give a listener or a listener rule another ARN (a seeding facility, ids.py):
+        moto's dicts, the default rule's ARN and the tags follow."""
+        backend = self._elbv2(account, region)
+        found = self._rule_and_owner(account, region, old)
+        if found is None:
+            return False
+        lb, listener, rule = found
+        if rule is None:
+            lb.listeners = {new if k == old else k: v for k, v in lb.listeners.items()}
+            listener.arn = new
+            for default in listener.rules.values():
+                if getattr(default, "is_default", False):
+                    default.listener_arn = new
+                    default.arn = default.arn.replace(
+                        old.replace(":listener/", ":listener-rule/"),
+                        new.replace(":listener/", ":listener-rule/"),
+                    )
+        else:
+            rules = listener._non_default_rules
+            listener._non_default_rules = type(rules)(
+                (new if k == old else k, v) for k, v in rules.items()
+            )
+            rule.arn = new
+        tags = backend.tagging_service.tags
+        if old in tags:
+            tags[new] = tags.pop(old)
+        return True
 
     def forwarding_rule(self, account: str, region: str, arn: str) -> ForwardingRule | None:
         """The listener rule (or NLB listener) `arn`, None if there is no such thing."""
