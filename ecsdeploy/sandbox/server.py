@@ -735,6 +735,7 @@ class Sandbox:
                                 "taskDefinition": d.spec.arn,
                                 "failedTasks": d.failed_tasks,
                             }
+                            | ({} if d.shift is None else {"lifecycleStage": d.shift.stage})
                             for d in svc.deployments
                         ],
                         "tasks": [
