@@ -214,6 +214,25 @@ class LoadBalancerBinding:
         return replace(self, target_group_arn=self.advanced.alternate_target_group_arn)
 
 
+def oriented_like(
+    new: tuple[LoadBalancerBinding, ...], old: tuple[LoadBalancerBinding, ...]
+) -> tuple[LoadBalancerBinding, ...]:
+    """`new`, each pair of target groups turned so that the one serving production now
+    (the `old` binding's target group) stays the target group: ECS keeps track of which
+    one serves, whichever way round a later UpdateService names them."""
+    serving = {lb.target_group_arn: lb for lb in old if lb.advanced is not None}
+    out: list[LoadBalancerBinding] = []
+    for lb in new:
+        before = serving.get(lb.advanced.alternate_target_group_arn) if lb.advanced else None
+        flipped = (
+            before is not None
+            and before.advanced is not None
+            and before.advanced.alternate_target_group_arn == lb.target_group_arn
+        )
+        out.append(lb.swapped() if flipped else lb)
+    return tuple(out)
+
+
 def same_wiring(a: tuple[LoadBalancerBinding, ...], b: tuple[LoadBalancerBinding, ...]) -> bool:
     """Whether two loadBalancers lists wire the same target groups and rules, whichever
     of each pair serves production now (ECS swaps them as deployments succeed)."""

@@ -38,6 +38,7 @@ from ecsdeploy.sandbox.model import (
     Target,
     Task,
     TaskSpec,
+    oriented_like,
     same_wiring,
 )
 from ecsdeploy.sandbox.placement import InstanceView, dynamic_port, meets_constraints, place
@@ -389,7 +390,7 @@ class Simulation:
             spec = self.backends.task_spec(account, svc.region, task_definition)
             new = new or spec.arn != svc.primary.spec.arn
         if load_balancers is not None and not same_wiring(load_balancers, svc.load_balancers):
-            svc.load_balancers = load_balancers
+            svc.load_balancers = oriented_like(load_balancers, svc.load_balancers)
             new = True
         if network_configuration is not None and network_configuration != svc.network_configuration:
             svc.network_configuration = network_configuration

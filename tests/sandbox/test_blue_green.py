@@ -552,3 +552,38 @@ def test_a_route_with_a_port_answers_on_that_port_only(
     assert _get(paused, f"{HOST}:8443").status_code == 200
     assert _get(paused, HOST).status_code == 503
     assert _get(paused, f"{HOST}:443").status_code == 503
+
+
+def test_load_balancers_named_the_other_way_round_keep_production_where_it_is(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(stack, wiring)
+    _settled_on(stack, paused)
+    assert stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"] == wiring.green
+    # As first written (blue first), without the test rule: a change, so a deployment.
+    lb = {"targetGroupArn": wiring.blue, "containerName": "web", "containerPort": 8080}
+    stack.ecs.update_service(
+        cluster="shop",
+        service="shop-web",
+        loadBalancers=[lb | {"advancedConfiguration": wiring.advanced(test=False)}],
+    )
+    step_until(paused, lambda: _latest(stack).get("lifecycleStage") == "BAKE_TIME")
+    # The new tasks went to the group not serving production, and production followed.
+    assert _healthy_in(stack, wiring.blue) == 2
+    assert forward_weights(stack, wiring.production_rule) == {wiring.blue: 100, wiring.green: 0}
+    _settled_on(stack, paused)
+    [described] = stack.service("shop-web")["loadBalancers"]
+    assert described["targetGroupArn"] == wiring.blue
+    assert described["advancedConfiguration"] == wiring.advanced(test=False) | {
+        "alternateTargetGroupArn": wiring.green
+    }
+    # The same wiring again, either way round, changes nothing.
+    reversed_lb = lb | {"targetGroupArn": wiring.green}
+    reversed_adv = wiring.advanced(test=False) | {"alternateTargetGroupArn": wiring.blue}
+    for entry in (
+        lb | {"advancedConfiguration": described["advancedConfiguration"]},
+        reversed_lb | {"advancedConfiguration": reversed_adv},
+    ):
+        stack.ecs.update_service(cluster="shop", service="shop-web", loadBalancers=[entry])
+        assert len(stack.service("shop-web")["deployments"]) == 1
+        assert stack.service("shop-web")["loadBalancers"] == [described]
