@@ -218,6 +218,12 @@ def reconcile(sim: Simulation, svc: Service) -> None:
         if shift.rollback_at is not None and sim.now >= shift.rollback_at:
             fail(sim, svc, dep, shift.rollback_reason, rollback=True)
         return
+    if not shift.checked:
+        shift.checked = True
+        wrong = _misconfigured(sim, shift)
+        if wrong is not None:
+            fail(sim, svc, dep, wrong, rollback=True)
+            return
     desired = svc.desired_count
     reason = messages.scaling_activity(dep.id)
     for task in svc.tasks:
@@ -370,6 +376,28 @@ def _run_hooks(sim: Simulation, svc: Service, dep: Deployment) -> str | None:
             _touch(sim, svc, dep)
             if run.spec.timeout_action == "ROLLBACK":
                 return messages.hook_timed_out(run.stage, pause=run.spec.target_type == "PAUSE")
+    return None
+
+
+def _misconfigured(sim: Simulation, shift: Shift) -> str | None:
+    """What ECS finds wrong with a production rule before it moves anything (the ECS
+    developer guide, troubleshooting blue/green deployments), or None."""
+    for lb in shift.wiring:
+        adv = lb.advanced
+        if adv is None or not adv.production_listener_rule:
+            continue
+        arn = adv.production_listener_rule
+        parts = arn.split(":")
+        found = sim.backends.forwarding_rule(parts[4], parts[3], arn) if len(parts) > 5 else None
+        if found is None:
+            continue
+        expected = (lb.target_group_arn, adv.alternate_target_group_arn)
+        for tg, _ in found.forward:
+            if tg not in expected:
+                return messages.unexpected_target_group(tg, *expected)
+        serving = [tg for tg, weight in found.forward if weight > 0]
+        if len(serving) != 1:
+            return messages.not_one_serving(arn, len(serving))
     return None
 
 

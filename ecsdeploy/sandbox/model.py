@@ -680,6 +680,7 @@ class Shift:
         self.state = "active"
         self.rollback_at: float | None = None
         self.rollback_reason = ""
+        self.checked = False  # the production rules were looked at before anything moved
 
     @property
     def active(self) -> bool:

@@ -587,3 +587,31 @@ def test_load_balancers_named_the_other_way_round_keep_production_where_it_is(
         stack.ecs.update_service(cluster="shop", service="shop-web", loadBalancers=[entry])
         assert len(stack.service("shop-web")["deployments"]) == 1
         assert stack.service("shop-web")["loadBalancers"] == [described]
+
+
+def test_a_production_rule_serving_both_groups_rolls_the_deployment_back(
+    paused: SandboxHandle, stack: Stack, wiring: Wiring
+) -> None:
+    _create(stack, wiring)
+    _settled_on(stack, paused)
+    production = stack.service("shop-web")["loadBalancers"][0]["targetGroupArn"]
+    groups = [
+        {"TargetGroupArn": wiring.blue, "Weight": 1},
+        {"TargetGroupArn": wiring.green, "Weight": 1},
+    ]
+    stack.elbv2.modify_rule(
+        RuleArn=wiring.production_rule,
+        Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+    )
+    _release(stack)
+    paused.control.advance(1)
+    failed = _latest(stack)
+    assert failed["status"] in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL")
+    assert failed["statusReason"] == (
+        "Service deployment rolled back because of invalid networking configuration. "
+        f"productionListenerRule {wiring.production_rule} should have exactly one target group "
+        "serving traffic but found 2 target groups which are serving traffic"
+    )
+    # Production goes back to the group that served it.
+    assert forward_weights(stack, wiring.production_rule)[production] == 100
+    _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
