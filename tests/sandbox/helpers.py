@@ -223,9 +223,9 @@ class Wiring:
         return out
 
 
-def add_blue_green(stack: Stack) -> Wiring:
-    blue = stack.add_target_group("shop-blue")
-    green = stack.add_target_group("shop-green")
+def add_blue_green(stack: Stack, *, target_type: str = "ip") -> Wiring:
+    blue = stack.add_target_group("shop-blue", target_type=target_type)
+    green = stack.add_target_group("shop-green", target_type=target_type)
     stack.target_group_arn = blue
     lb = stack.elbv2.create_load_balancer(Name="shop", Subnets=stack.subnets)["LoadBalancers"][0][
         "LoadBalancerArn"

@@ -615,3 +615,30 @@ def test_a_production_rule_serving_both_groups_rolls_the_deployment_back(
     # Production goes back to the group that served it.
     assert forward_weights(stack, wiring.production_rule)[production] == 100
     _settled_on(stack, paused, "ROLLBACK_SUCCESSFUL")
+
+
+def test_on_ec2_the_green_tasks_need_room_beside_the_blue_ones(
+    paused: SandboxHandle, stack: Stack
+) -> None:
+    wiring = add_blue_green(stack, target_type="instance")
+    stack.add_instances(1)
+    td = stack.task_definition(network_mode="bridge", host_port=8080)
+    stack.create_service(
+        "shop-web",
+        td,
+        desired=1,
+        launch_type="EC2",
+        deployment={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0},
+        advanced=wiring.advanced(),
+    )
+    _settled_on(stack, paused)
+    v2 = stack.task_definition(image="shop/web:2", network_mode="bridge", host_port=8080)
+    stack.ecs.update_service(cluster="shop", service="shop-web", taskDefinition=v2)
+    paused.control.advance(60)
+    # One instance, a static port held by the blue task: the green one cannot start.
+    assert _latest(stack)["lifecycleStage"] == "SCALE_UP"
+    assert any("unable to place a task" in m for m in stack.messages("shop-web"))
+    stack.add_instances(1)
+    _settled_on(stack, paused)
+    [task] = stack.tasks("shop-web")
+    assert task["taskDefinitionArn"] == v2
