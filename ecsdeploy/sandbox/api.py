@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
+from ecsdeploy.sandbox import strategies
 from ecsdeploy.sandbox.model import (
     DEPLOYMENT_SETTINGS,
+    DeploymentConfig,
+    HookRun,
     LoadBalancerBinding,
     Service,
     ServiceDeploymentRecord,
@@ -68,8 +72,8 @@ def json_reply(data: dict[str, Any], status: int = 200) -> Reply:
     return Reply(status, (("Content-Type", JSON_CONTENT_TYPE),), body)
 
 
-def json_error(code: str, message: str, status: int = 400) -> Reply:
-    body = json.dumps({"__type": code, "message": message}).encode()
+def json_error(code: str, message: str, status: int = 400, **extra: Any) -> Reply:
+    body = json.dumps({"__type": code, "message": message, **extra}).encode()
     return Reply(status, (("Content-Type", JSON_CONTENT_TYPE), ("x-amzn-ErrorType", code)), body)
 
 
@@ -86,6 +90,7 @@ def _bindings(raw: Any) -> tuple[LoadBalancerBinding, ...]:
                     target_group_arn=str(lb["targetGroupArn"]),
                     container_name=str(lb.get("containerName") or ""),
                     container_port=int(lb.get("containerPort") or 0),
+                    advanced=strategies.advanced_from_api(lb.get("advancedConfiguration")),
                 )
             )
     return tuple(found)
@@ -189,6 +194,11 @@ def _deployment_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Service deployment statuses after which nothing happens to it any more.
+TERMINAL_DEPLOYMENT_STATUSES = frozenset(
+    {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
+)
+
 TASK_DEFINITION_CALLS = frozenset(
     {"RegisterTaskDefinition", "DescribeTaskDefinition", "DeregisterTaskDefinition"}
 )
@@ -214,6 +224,8 @@ class Api:
             "ListServiceDeployments": self.list_service_deployments,
             "DescribeServiceDeployments": self.describe_service_deployments,
             "DescribeServiceRevisions": self.describe_service_revisions,
+            "ContinueServiceDeployment": self.continue_service_deployment,
+            "StopServiceDeployment": self.stop_service_deployment,
             "DescribeContainerInstances": self.describe_container_instances,
             "DescribeClusters": self.describe_clusters,
             "TagResource": self.tag_resource,
@@ -243,7 +255,14 @@ class Api:
         if call.service == "elbv2" and call.operation == "DescribeTargetHealth":
             with self.sim.synced():
                 return self.describe_target_health(call)
-        if call.operation in ("CreateSubnet", "CreateSecurityGroup", "CreateTargetGroup"):
+        if call.operation in (
+            "CreateSubnet",
+            "CreateSecurityGroup",
+            "CreateTargetGroup",
+            "CreateLoadBalancer",
+            "CreateListener",
+            "CreateRule",
+        ):
             from ecsdeploy.sandbox import ids
 
             return ids.handle(call, forward)
@@ -309,6 +328,35 @@ class Api:
                 )
         return None
 
+    def _strategy_refusal(
+        self,
+        call: Call,
+        *,
+        current: DeploymentConfig,
+        bindings: tuple[LoadBalancerBinding, ...],
+        daemon: bool,
+        controller: str,
+    ) -> str | None:
+        backends = self.sim.backends
+
+        def rule(arn: str) -> Any:
+            parts = arn.split(":")
+            if len(parts) < 6:
+                return None
+            return backends.forwarding_rule(parts[4], parts[3], arn)
+
+        return strategies.refusal(
+            call.params,
+            current=current,
+            bindings=bindings,
+            daemon=daemon,
+            controller=controller,
+            rule=rule,
+            target_group_exists=lambda arn: backends.target_group_exists(
+                call.account, call.region, arn
+            ),
+        )
+
     def create_service(self, call: Call, forward: Forward) -> Reply | None:
         if call.params.get("launchType") and call.params.get("capacityProviderStrategy"):
             return json_error(
@@ -325,6 +373,16 @@ class Api:
             refused = self._capacity_providers(call, create=True)
             if refused is not None:
                 return refused
+        controller = (call.params.get("deploymentController") or {}).get("type", "ECS")
+        why = self._strategy_refusal(
+            call,
+            current=DeploymentConfig(),
+            bindings=_bindings(call.params.get("loadBalancers")),
+            daemon=daemon,
+            controller=str(controller),
+        )
+        if why is not None:
+            return json_error("InvalidParameterException", why)
         self._fill_network(call)
         # Sent as amended: ECS's defaults (security groups, the cluster's strategy).
         reply = forward(json.dumps(call.params).encode())
@@ -394,6 +452,18 @@ class Api:
         refused = self._capacity_providers(call, create=False)
         if refused is not None:
             return refused
+        if known is not None:
+            why = self._strategy_refusal(
+                call,
+                current=known.config,
+                bindings=_bindings(p["loadBalancers"])
+                if "loadBalancers" in p
+                else known.load_balancers,
+                daemon=known.daemon,
+                controller="ECS",
+            )
+            if why is not None:
+                return json_error("InvalidParameterException", why)
         reply = forward(self._fill_network(call))
         if reply.status != 200:
             return reply
@@ -480,6 +550,7 @@ class Api:
                 "containerName": lb.container_name,
                 "containerPort": lb.container_port,
             }
+            | ({} if lb.advanced is None else {"advancedConfiguration": lb.advanced.to_api()})
             for lb in svc.load_balancers
         ]
         if svc.deleted:
@@ -815,8 +886,12 @@ class Api:
                 "failureCount": r.failure_count,
                 "threshold": r.threshold,
             },
-            "alarms": {"status": "DISABLED"},
+            "alarms": self._deployment_alarms(r),
         }
+        if r.shift is not None:
+            out["lifecycleStage"] = r.shift.stage
+            if r.shift.hooks:
+                out["lifecycleHookDetails"] = [self._hook_detail(run) for run in r.shift.hooks]
         if r.status_reason:
             out["statusReason"] = r.status_reason
         if r.finished_at is not None:
@@ -830,6 +905,114 @@ class Api:
                 "serviceRevisionArn": r.rollback_revision_arn,
             }
         return out
+
+    @staticmethod
+    def _deployment_alarms(r: ServiceDeploymentRecord) -> dict[str, Any]:
+        names = r.config.alarms_watched
+        if not names:
+            return {"status": "DISABLED"}
+        out: dict[str, Any] = {"status": r.alarms_status, "alarmNames": list(names)}
+        if r.triggered_alarms:
+            out["triggeredAlarmNames"] = list(r.triggered_alarms)
+        return out
+
+    def _hook_detail(self, run: HookRun) -> dict[str, Any]:
+        out: dict[str, Any] = {"hookId": run.hook_id, "targetType": run.spec.target_type}
+        if run.spec.target_type != "PAUSE" and run.spec.target_arn:
+            out["targetArn"] = run.spec.target_arn
+        out["status"] = run.status
+        # A moment still to come has no wall time yet: it is reported as far ahead of now
+        # as it is on the simulated clock (what ECS would answer), however fast it runs.
+        now = self.sim.now
+        ahead = max(0.0, run.expires_at - now)
+        out["expiresAt"] = round(self.sim.wall(min(run.expires_at, now)) + ahead, 3)
+        out["timeoutAction"] = run.spec.timeout_action
+        return out
+
+    def _find_record(self, arn: str) -> tuple[Service, ServiceDeploymentRecord] | None:
+        for svc in self.sim.services.values():
+            for r in svc.records:
+                if r.arn == arn:
+                    return svc, r
+        return None
+
+    def continue_service_deployment(self, call: Call, forward: Forward) -> Reply | None:
+        """ContinueServiceDeployment: CONTINUE or ROLLBACK a deployment waiting at a pause
+        hook. The refusals' wordings are ECS's (the ECS developer guide, troubleshooting
+        blue/green deployments); which exception ECS raises with each is not documented."""
+        arn = str(call.params.get("serviceDeploymentArn") or "")
+        hook_id = str(call.params.get("hookId") or "")
+        action = str(call.params.get("action") or "CONTINUE")
+        if action not in ("CONTINUE", "ROLLBACK"):
+            return json_error(
+                "InvalidParameterException",
+                f"Invalid action {action}. Valid values are: ROLLBACK, CONTINUE",  # own
+            )
+        if not re.fullmatch(r"ecs-[a-z]+-\S+", hook_id):
+            return json_error(
+                "InvalidParameterException",
+                "Invalid hookId: hookId must follow the format: ecs-{hookType}-{id}",
+            )
+        hit = self._find_record(arn)
+        if hit is None:
+            return json_error(
+                "ServiceDeploymentNotFoundException", "The service deployment does not exist."
+            )
+        svc, record = hit
+        if record.status in TERMINAL_DEPLOYMENT_STATUSES:
+            return json_error(
+                "InvalidParameterException",
+                "Continuing a service deployment is not allowed for service deployment in "
+                "terminal states.",
+            )
+        shift = record.shift
+        run = None
+        if shift is not None and record.status == "IN_PROGRESS":
+            run = next(
+                (
+                    r
+                    for r in shift.stage_runs
+                    if r.hook_id == hook_id and r.status == "AWAITING_ACTION"
+                ),
+                None,
+            )
+        if run is None:
+            return json_error(
+                "InvalidParameterException",
+                "Provided hookId is either completed, unavailable, or not associated with the "
+                "given Resource ARN",
+            )
+        self.sim.continue_deployment(svc, record, run, action)
+        return json_reply({"serviceDeploymentArn": arn})
+
+    def stop_service_deployment(self, call: Call, forward: Forward) -> Reply | None:
+        """StopServiceDeployment: ROLLBACK (the only stop type the API reference calls
+        valid; a request without one rolls back too) to the revision before it."""
+        arn = str(call.params.get("serviceDeploymentArn") or "")
+        stop_type = str(call.params.get("stopType") or "ROLLBACK")
+        if stop_type != "ROLLBACK":
+            return json_error(
+                "InvalidParameterException",
+                f"Invalid stopType {stop_type}. The valid values are ROLLBACK.",  # own wording
+            )
+        hit = self._find_record(arn)
+        if hit is None:
+            return json_error(
+                "ServiceDeploymentNotFoundException", "The service deployment does not exist."
+            )
+        svc, record = hit
+        if record.status in ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED"):
+            return json_reply({"serviceDeploymentArn": arn})  # already on its way
+        if record.status in TERMINAL_DEPLOYMENT_STATUSES or not self.sim.stop_deployment(
+            svc, record
+        ):
+            return json_error(
+                "ConflictException",
+                # own wording
+                f"The service deployment is {record.status} and cannot be rolled back.",
+                resourceIds=[arn],
+            )
+        return json_reply({"serviceDeploymentArn": arn})
 
     # -- clusters and container instances ----------------------------------------------
 

@@ -9,7 +9,7 @@ pinned.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,33 @@ class ContainerInstanceInfo:
     # Its attributes (ecs.instance-type, custom ones) and ec2InstanceId: what
     # memberOf placement constraints test.
     attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ForwardingRule:
+    """A listener rule (or, for a Network Load Balancer, a listener) as ECS reads it to
+    move traffic: its load balancer's type and the target groups it forwards to."""
+
+    arn: str
+    listener: bool  # a listener ARN rather than a rule's
+    load_balancer_type: str  # "application" or "network"
+    forward: tuple[tuple[str, int], ...]  # (target group ARN, weight), in order
+
+
+def _forward_of(actions: Any) -> tuple[tuple[str, int], ...]:
+    for action in actions or []:
+        data = getattr(action, "data", action)
+        if not isinstance(data, dict) or data.get("Type") != "forward":
+            continue
+        config = data.get("ForwardConfig")
+        if isinstance(config, dict) and config.get("TargetGroups"):
+            return tuple(
+                (str(tg["TargetGroupArn"]), int(tg.get("Weight", 1)))
+                for tg in config["TargetGroups"]
+            )
+        if data.get("TargetGroupArn"):
+            return ((str(data["TargetGroupArn"]), 1),)
+    return ()
 
 
 def _resource(resources: list[dict[str, Any]], name: str, default: int) -> int:
@@ -164,6 +191,119 @@ class MotoBackends:
 
     def target_group_exists(self, account: str, region: str, target_group_arn: str) -> bool:
         return target_group_arn in self._elbv2(account, region).target_groups
+
+    def _rule_and_owner(self, account: str, region: str, arn: str) -> tuple[Any, Any, Any] | None:
+        """(load balancer, listener, rule or None when `arn` is the listener's own)."""
+        for lb in list(self._elbv2(account, region).load_balancers.values()):
+            for listener in list(lb.listeners.values()):
+                if listener.arn == arn:
+                    return lb, listener, None
+                # moto keys a listener's default rule by 0, not by its ARN.
+                for rule in list(listener.rules.values()):
+                    if rule.arn == arn:
+                        return lb, listener, rule
+        return None
+
+    def rename_listener_resource(self, account: str, region: str, old: str, new: str) -> bool:
+        """Give a listener or a listener rule another ARN (a seeding facility, ids.py):
+        moto's dicts, the default rule's ARN and the tags follow."""
+        backend = self._elbv2(account, region)
+        found = self._rule_and_owner(account, region, old)
+        if found is None:
+            return False
+        lb, listener, rule = found
+        if rule is None:
+            lb.listeners = {new if k == old else k: v for k, v in lb.listeners.items()}
+            listener.arn = new
+            for default in listener.rules.values():
+                if getattr(default, "is_default", False):
+                    default.listener_arn = new
+                    default.arn = default.arn.replace(
+                        old.replace(":listener/", ":listener-rule/"),
+                        new.replace(":listener/", ":listener-rule/"),
+                    )
+        else:
+            rules = listener._non_default_rules
+            listener._non_default_rules = type(rules)(
+                (new if k == old else k, v) for k, v in rules.items()
+            )
+            rule.arn = new
+        tags = backend.tagging_service.tags
+        if old in tags:
+            tags[new] = tags.pop(old)
+        return True
+
+    def forwarding_rule(self, account: str, region: str, arn: str) -> ForwardingRule | None:
+        """The listener rule (or NLB listener) `arn`, None if there is no such thing."""
+        found = self._rule_and_owner(account, region, arn)
+        if found is None:
+            return None
+        lb, listener, rule = found
+        actions = listener.default_actions if rule is None else rule.actions
+        return ForwardingRule(
+            arn=arn,
+            listener=rule is None,
+            load_balancer_type=str(getattr(lb, "type", "application") or "application"),
+            forward=_forward_of(actions),
+        )
+
+    def set_forward_weights(
+        self, account: str, region: str, arn: str, weights: Mapping[str, int]
+    ) -> None:
+        """Make the forward action of rule (or listener) `arn` a weighted ForwardConfig,
+        as ECS does with ModifyRule (ModifyListener for an NLB): the target groups it
+        forwarded to keep their order, weights as given (others keep theirs)."""
+        from moto.elbv2.models import FakeAction
+
+        found = self._rule_and_owner(account, region, arn)
+        if found is None:
+            return
+        lb, listener, rule = found
+        actions = list(listener.default_actions if rule is None else rule.actions)
+        index = next(
+            (i for i, a in enumerate(actions) if getattr(a, "data", {}).get("Type") == "forward"),
+            None,
+        )
+        old = {} if index is None else dict(getattr(actions[index], "data", {}))
+        current = list(_forward_of([actions[index]])) if index is not None else []
+        order = [tg for tg, _ in current] + [tg for tg in weights if tg not in dict(current)]
+        stickiness = (old.get("ForwardConfig") or {}).get(
+            "TargetGroupStickinessConfig", {"Enabled": False}
+        )
+        data: dict[str, Any] = {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": tg, "Weight": int(weights.get(tg, dict(current).get(tg, 0)))}
+                    for tg in order
+                ],
+                "TargetGroupStickinessConfig": stickiness,
+            },
+        }
+        if "Order" in old:
+            data["Order"] = old["Order"]
+        action = FakeAction(data)
+        if index is None:
+            actions.append(action)
+        else:
+            actions[index] = action
+        if rule is None:
+            listener.default_actions = actions
+            for default in listener.rules.values():
+                if getattr(default, "is_default", False):
+                    default.actions = actions
+        else:
+            rule.actions = actions
+        target_groups = self._elbv2(account, region).target_groups
+        for tg in weights:
+            found_tg = target_groups.get(tg)
+            if found_tg is not None and lb.arn not in found_tg.load_balancer_arns:
+                found_tg.load_balancer_arns.append(lb.arn)
+
+    def alarm_states(self, account: str, region: str, names: Sequence[str]) -> dict[str, str]:
+        """CloudWatch's state of each named alarm that exists (OK, ALARM, INSUFFICIENT_DATA)."""
+        alarms = self._backend("cloudwatch", account, region).alarms
+        return {n: str(alarms[n].state_value) for n in names if n in alarms}
 
     def set_service_task_definition(
         self, account: str, region: str, cluster_name: str, service_name: str, arn: str

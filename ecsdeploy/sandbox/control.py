@@ -46,6 +46,16 @@ class SandboxControl(Protocol):
     def http_route(self, host: str, cluster: str, service: str) -> None:
         """Answer requests whose Host is `host` as that service's healthy tasks would."""
 
+    def http_route_rule(self, host: str, rule_arn: str) -> None:
+        """Answer requests whose Host is `host` as that listener rule forwards them now."""
+
+    def hook_verdict(self, function: str, verdict: str) -> None:
+        """What a Lambda lifecycle hook's function answers: SUCCEEDED, FAILED, IN_PROGRESS."""
+
+    def rule_history(self, rule_arn: str) -> list[dict[str, Any]]:
+        """Every change ECS made to a listener rule's weights, oldest first."""
+        ...
+
 
 class SandboxClient:
     """The control endpoints of a sandbox at `endpoint_url` (127.0.0.1 only)."""
@@ -157,3 +167,13 @@ class SandboxClient:
 
     def http_route(self, host: str, cluster: str, service: str) -> None:
         self._request("POST", "http", {"host": host, "cluster": cluster, "service": service})
+
+    def http_route_rule(self, host: str, rule_arn: str) -> None:
+        self._request("POST", "http", {"host": host, "rule": rule_arn})
+
+    def hook_verdict(self, function: str, verdict: str) -> None:
+        self._request("POST", "hooks", {"function": function, "verdict": verdict})
+
+    def rule_history(self, rule_arn: str) -> list[dict[str, Any]]:
+        answer = self._request("POST", "rules", {"rule": rule_arn})
+        return list(answer["history"])

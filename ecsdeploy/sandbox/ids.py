@@ -7,7 +7,10 @@ with exactly those resources, a create request may carry moto's custom-ID tag
 (`_custom_id_`, which moto itself honours for Secrets Manager secrets):
 
 - ec2:CreateSubnet and ec2:CreateSecurityGroup: the tag's value is the new ID;
-- elbv2:CreateTargetGroup: the tag's value is the ARN's last part (16 hex digits).
+- elbv2:CreateTargetGroup, CreateLoadBalancer, CreateListener and CreateRule: the
+  tag's value is the ARN's last part (16 hex digits), so that a listener rule a
+  deploy.yaml names by ARN (a blue/green service's production and test rules) can
+  be created under that very ARN.
 
 Real AWS refuses tag keys it reserves, not this one, but it would never use the
 value as an ID: only the sandbox does. The tag stays on the resource.
@@ -30,6 +33,14 @@ _PATTERNS = {
     "subnet": re.compile(r"^subnet-[0-9a-f]{8,17}$"),
     "security-group": re.compile(r"^sg-[0-9a-f]{8,17}$"),
     "target-group": re.compile(r"^[0-9a-f]{16}$"),
+    "load-balancer": re.compile(r"^[0-9a-f]{16}$"),
+    "listener": re.compile(r"^[0-9a-f]{16}$"),
+    "listener-rule": re.compile(r"^[0-9a-f]{16}$"),
+}
+# The ARN element of a created listener or rule in ELBv2's answer.
+_ANSWERED_ARN = {
+    "listener": re.compile(r"<ListenerArn>([^<]+)</ListenerArn>"),
+    "listener-rule": re.compile(r"<RuleArn>([^<]+)</RuleArn>"),
 }
 
 _lock = threading.Lock()
@@ -78,6 +89,18 @@ def _install() -> None:
         )
 
     setattr(elbv2, "make_arn_for_target_group", target_group_arn)  # noqa: B010
+    original_lb_arn: Callable[..., str] = getattr(elbv2, "make_arn_for_load_balancer")  # noqa: B009
+
+    def load_balancer_arn(account_id: str, lb_id: str, name: str, region_name: str) -> str:
+        custom = _pending.pop("load-balancer", None)
+        return original_lb_arn(
+            account_id=account_id,
+            lb_id=custom if custom is not None else lb_id,
+            name=name,
+            region_name=region_name,
+        )
+
+    setattr(elbv2, "make_arn_for_load_balancer", load_balancer_arn)  # noqa: B010
     _installed = True
 
 
@@ -110,6 +133,26 @@ def _create(kind: str, custom: str, call: Call, forward: Forward) -> Reply:
             _pending.pop(kind, None)
 
 
+def _create_renamed(kind: str, custom: str, call: Call, forward: Forward) -> Reply:
+    """Create a listener or rule, then give it the ARN ending in `custom`."""
+    if not _PATTERNS[kind].match(custom):
+        return _invalid(call, f"{CUSTOM_ID_TAG} {custom!r} is not a valid {kind} ID")
+    reply = forward(None)
+    if reply.status != 200:
+        return reply
+    body = reply.body.decode()
+    m = _ANSWERED_ARN[kind].search(body)
+    if m is None:
+        return reply
+    old = m.group(1)
+    new = old.rsplit("/", 1)[0] + "/" + custom
+    from ecsdeploy.sandbox.backends import MotoBackends
+
+    if not MotoBackends().rename_listener_resource(call.account, call.region, old, new):
+        return reply
+    return Reply(reply.status, reply.headers, body.replace(old, new).encode())
+
+
 def handle(call: Call, forward: Forward) -> Reply | None:
     """Create requests carrying the custom-ID tag; None lets moto answer as usual."""
     if call.service == "ec2" and call.operation == "CreateSubnet":
@@ -121,4 +164,11 @@ def handle(call: Call, forward: Forward) -> Reply | None:
     if call.service == "elbv2" and call.operation == "CreateTargetGroup":
         custom = _query_tag(call.params, "Tags.member.")
         return _create("target-group", custom, call, forward) if custom else None
+    if call.service == "elbv2" and call.operation == "CreateLoadBalancer":
+        custom = _query_tag(call.params, "Tags.member.")
+        return _create("load-balancer", custom, call, forward) if custom else None
+    if call.service == "elbv2" and call.operation in ("CreateListener", "CreateRule"):
+        custom = _query_tag(call.params, "Tags.member.")
+        kind = "listener" if call.operation == "CreateListener" else "listener-rule"
+        return _create_renamed(kind, custom, call, forward) if custom else None
     return None

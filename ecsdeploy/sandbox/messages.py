@@ -130,3 +130,55 @@ def rollout_in_progress(deployment_id: str) -> str:
 
 def rollout_completed(deployment_id: str) -> str:
     return f"ECS deployment {deployment_id} completed."
+
+
+# Traffic-shifting deployments (BLUE_GREEN, LINEAR, CANARY): DescribeServiceDeployments'
+# statusReason. The hook failure, pause timeout and networking wordings are ECS's (the ECS
+# developer guide, troubleshooting blue/green deployments); ECS documents none for a
+# Lambda hook that timed out, a rollback asked for, or alarms: those are the sandbox's.
+
+
+def hook_failed(stage: str, target_arn: str) -> str:
+    return (
+        f"Service deployment rolled back because {stage} lifecycle hook(s) failed. "
+        f"Lifecycle hook target {target_arn} returned FAILED status."
+    )
+
+
+def hook_timed_out(stage: str, *, pause: bool) -> str:
+    kind = "pause hook" if pause else "lifecycle hook"
+    return f"Service deployment rolled back because {stage} {kind} timed out."
+
+
+def hook_rollback(stage: str) -> str:
+    return (
+        f"Service deployment rolled back because ContinueServiceDeployment asked for a "
+        f"ROLLBACK at the {stage} pause hook."
+    )
+
+
+STOP_ROLLBACK_REASON = (
+    "Service deployment rolled back because StopServiceDeployment asked for a ROLLBACK."
+)
+
+
+def alarms_fired(names: Sequence[str]) -> str:
+    return f"Service deployment failed: CloudWatch alarm(s) {', '.join(names)} in ALARM state."
+
+
+NETWORKING = "Service deployment rolled back because of invalid networking configuration."
+
+
+def not_one_serving(rule_arn: str, count: int) -> str:
+    return (
+        f"{NETWORKING} productionListenerRule {rule_arn} should have exactly one target group "
+        f"serving traffic but found {count} target groups which are serving traffic"
+    )
+
+
+def unexpected_target_group(target_group: str, primary: str, alternate: str) -> str:
+    return (
+        f"{NETWORKING} Production listener rule is forwarding traffic to unexpected target "
+        f"group {target_group}. Expected traffic to be forwarded to either targetGroupArn: "
+        f"{primary} or alternateTargetGroupArn: {alternate}"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Container environment variables the simulated containers obey (docs/sandbox.md).
@@ -169,10 +169,74 @@ def task_spec_from_definition(arn: str, family: str, definition: dict[str, Any])
 
 
 @dataclass(frozen=True)
+class AdvancedConfig:
+    """loadBalancers[].advancedConfiguration: what ECS moves traffic with during a
+    BLUE_GREEN, LINEAR or CANARY deployment."""
+
+    alternate_target_group_arn: str
+    production_listener_rule: str | None = None
+    test_listener_rule: str | None = None
+    role_arn: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"alternateTargetGroupArn": self.alternate_target_group_arn}
+        if self.production_listener_rule is not None:
+            out["productionListenerRule"] = self.production_listener_rule
+        if self.test_listener_rule is not None:
+            out["testListenerRule"] = self.test_listener_rule
+        if self.role_arn is not None:
+            out["roleArn"] = self.role_arn
+        return out
+
+
+@dataclass(frozen=True)
 class LoadBalancerBinding:
     target_group_arn: str
     container_name: str
     container_port: int
+    advanced: AdvancedConfig | None = None
+
+    def swapped(self) -> LoadBalancerBinding:
+        """The binding once the alternate target group serves production: ECS's next
+        deployment starts its tasks in the other one."""
+        if self.advanced is None:
+            return self
+        return replace(
+            self,
+            target_group_arn=self.advanced.alternate_target_group_arn,
+            advanced=replace(self.advanced, alternate_target_group_arn=self.target_group_arn),
+        )
+
+    def green(self) -> LoadBalancerBinding:
+        """Where a traffic-shifting deployment's new tasks register: the alternate group."""
+        if self.advanced is None:
+            return self
+        return replace(self, target_group_arn=self.advanced.alternate_target_group_arn)
+
+
+def oriented_like(
+    new: tuple[LoadBalancerBinding, ...], old: tuple[LoadBalancerBinding, ...]
+) -> tuple[LoadBalancerBinding, ...]:
+    """`new`, each pair of target groups turned so that the one serving production now
+    (the `old` binding's target group) stays the target group: ECS keeps track of which
+    one serves, whichever way round a later UpdateService names them."""
+    serving = {lb.target_group_arn: lb for lb in old if lb.advanced is not None}
+    out: list[LoadBalancerBinding] = []
+    for lb in new:
+        before = serving.get(lb.advanced.alternate_target_group_arn) if lb.advanced else None
+        flipped = (
+            before is not None
+            and before.advanced is not None
+            and before.advanced.alternate_target_group_arn == lb.target_group_arn
+        )
+        out.append(lb.swapped() if flipped else lb)
+    return tuple(out)
+
+
+def same_wiring(a: tuple[LoadBalancerBinding, ...], b: tuple[LoadBalancerBinding, ...]) -> bool:
+    """Whether two loadBalancers lists wire the same target groups and rules, whichever
+    of each pair serves production now (ECS swaps them as deployments succeed)."""
+    return len(a) == len(b) and all(x == y or x == y.swapped() for x, y in zip(a, b, strict=True))
 
 
 @dataclass(frozen=True)
@@ -186,6 +250,57 @@ class HealthSettings:
     port: str = "traffic-port"
 
 
+# ECS's deployment strategies (deploymentConfiguration.strategy) and their defaults
+# (the ECS API reference: LinearConfiguration, CanaryConfiguration,
+# DeploymentLifecycleHook, DeploymentLifecycleHookTimeoutConfiguration).
+STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
+LINEAR_DEFAULT = (10.0, 6)  # stepPercent, stepBakeTimeInMinutes
+CANARY_DEFAULT = (5.0, 10)  # canaryPercent, canaryBakeTimeInMinutes
+HOOK_TIMEOUT_MINUTES = 1440
+HOOK_TIMEOUT_ACTION = "ROLLBACK"
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """One lifecycleHooks entry, with ECS's defaults filled in."""
+
+    target_type: str  # AWS_LAMBDA (ECS's default) or PAUSE
+    stages: tuple[str, ...]
+    target_arn: str | None = None
+    role_arn: str | None = None
+    timeout_minutes: int = HOOK_TIMEOUT_MINUTES
+    timeout_action: str = HOOK_TIMEOUT_ACTION
+    details: Any = None  # hookDetails, kept as sent (a JSON document)
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"targetType": self.target_type}
+        if self.target_arn is not None:
+            out["hookTargetArn"] = self.target_arn
+        if self.role_arn is not None:
+            out["roleArn"] = self.role_arn
+        out["lifecycleStages"] = list(self.stages)
+        if self.details is not None:
+            out["hookDetails"] = self.details
+        out["timeoutConfiguration"] = {
+            "timeoutInMinutes": self.timeout_minutes,
+            "action": self.timeout_action,
+        }
+        return out
+
+
+def hook_from_api(raw: dict[str, Any]) -> HookSpec:
+    timeout = raw.get("timeoutConfiguration") or {}
+    return HookSpec(
+        target_type=str(raw.get("targetType") or "AWS_LAMBDA"),
+        stages=tuple(str(s) for s in raw.get("lifecycleStages") or ()),
+        target_arn=None if raw.get("hookTargetArn") is None else str(raw["hookTargetArn"]),
+        role_arn=None if raw.get("roleArn") is None else str(raw["roleArn"]),
+        timeout_minutes=int(timeout.get("timeoutInMinutes") or HOOK_TIMEOUT_MINUTES),
+        timeout_action=str(timeout.get("action") or HOOK_TIMEOUT_ACTION),
+        details=raw.get("hookDetails"),
+    )
+
+
 @dataclass(frozen=True)
 class DeploymentConfig:
     minimum_healthy_percent: int = 100
@@ -196,6 +311,29 @@ class DeploymentConfig:
     # deploymentConfiguration.alarms (names, enable, rollback); None: never set, and
     # then DescribeServices has no `alarms`, as ECS.
     alarms: tuple[tuple[str, ...], bool, bool] | None = None
+    # The strategy as sent; None: never sent (ROLLING), and then DescribeServices
+    # shows none, as for services created before ECS had strategies.
+    strategy: str | None = None
+    bake_time: int | None = None  # bakeTimeInMinutes
+    linear: tuple[float, int] | None = None  # stepPercent, stepBakeTimeInMinutes
+    canary: tuple[float, int] | None = None  # canaryPercent, canaryBakeTimeInMinutes
+    hooks: tuple[HookSpec, ...] | None = None  # lifecycleHooks; None: never sent
+
+    @property
+    def effective_strategy(self) -> str:
+        return self.strategy or "ROLLING"
+
+    @property
+    def shifting(self) -> bool:
+        """BLUE_GREEN, LINEAR or CANARY: a second set of tasks, then traffic moves."""
+        return self.effective_strategy != "ROLLING"
+
+    @property
+    def alarms_watched(self) -> tuple[str, ...]:
+        """The alarms that fail a deployment (none when not enabled)."""
+        if self.alarms is None or not self.alarms[1]:
+            return ()
+        return self.alarms[0]
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -209,12 +347,29 @@ class DeploymentConfig:
         if self.alarms is not None:
             names, enable, rollback = self.alarms
             out["alarms"] = {"alarmNames": list(names), "enable": enable, "rollback": rollback}
+        if self.strategy is not None:
+            out["strategy"] = self.strategy
+        if self.bake_time is not None:
+            out["bakeTimeInMinutes"] = self.bake_time
+        if self.linear is not None:
+            out["linearConfiguration"] = {
+                "stepPercent": self.linear[0],
+                "stepBakeTimeInMinutes": self.linear[1],
+            }
+        if self.canary is not None:
+            out["canaryConfiguration"] = {
+                "canaryPercent": self.canary[0],
+                "canaryBakeTimeInMinutes": self.canary[1],
+            }
+        if self.hooks is not None:
+            out["lifecycleHooks"] = [h.to_api() for h in self.hooks]
         return out
 
     def merged(self, raw: dict[str, Any] | None) -> DeploymentConfig:
         if not raw:
             return self
         cb = raw.get("deploymentCircuitBreaker") or {}
+        strategy = str(raw["strategy"]) if raw.get("strategy") else self.strategy
         return DeploymentConfig(
             minimum_healthy_percent=int(
                 raw.get("minimumHealthyPercent", self.minimum_healthy_percent)
@@ -225,12 +380,61 @@ class DeploymentConfig:
             reset_on_healthy_task=bool(cb.get("resetOnHealthyTask", self.reset_on_healthy_task)),
             # Left out of an UpdateService, the alarms stay as they are.
             alarms=self.alarms if "alarms" not in raw else _alarms(raw["alarms"]),
+            strategy=strategy,
+            bake_time=self.bake_time
+            if "bakeTimeInMinutes" not in raw
+            else _int_or_none(raw["bakeTimeInMinutes"]),
+            linear=_shift_config(
+                raw,
+                "linearConfiguration",
+                ("stepPercent", "stepBakeTimeInMinutes"),
+                self.linear if strategy == "LINEAR" else None,
+                LINEAR_DEFAULT if strategy == "LINEAR" else None,
+            ),
+            canary=_shift_config(
+                raw,
+                "canaryConfiguration",
+                ("canaryPercent", "canaryBakeTimeInMinutes"),
+                self.canary if strategy == "CANARY" else None,
+                CANARY_DEFAULT if strategy == "CANARY" else None,
+            ),
+            hooks=self.hooks
+            if "lifecycleHooks" not in raw
+            else tuple(
+                hook_from_api(h) for h in raw["lifecycleHooks"] or () if isinstance(h, dict)
+            ),
         )
 
 
 # What ECS reports for a DAEMON service created without a deployment configuration:
 # a daemon task is replaced in place, so no task above the count, none kept by default.
 DAEMON_DEPLOYMENT_CONFIG = DeploymentConfig(minimum_healthy_percent=0, maximum_percent=100)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _shift_config(
+    raw: dict[str, Any],
+    key: str,
+    names: tuple[str, str],
+    current: tuple[float, int] | None,
+    default: tuple[float, int] | None,
+) -> tuple[float, int] | None:
+    """linearConfiguration or canaryConfiguration: as sent, ECS's defaults for what was
+    left out; kept while the strategy stays; none for another strategy."""
+    if default is None:
+        return None
+    sent = raw.get(key)
+    if not isinstance(sent, dict):
+        return current or default
+    percent = sent.get(names[0])
+    minutes = sent.get(names[1])
+    return (
+        default[0] if percent is None else float(percent),
+        default[1] if minutes is None else int(minutes),
+    )
 
 
 def _alarms(raw: Any) -> tuple[tuple[str, ...], bool, bool] | None:
@@ -377,6 +581,121 @@ class Deployment:
         self.finished_at: float | None = None
         # DEPLOYMENT_SETTINGS of this deployment, as sent.
         self.settings: dict[str, Any] = {}
+        # Where its tasks register: None for the service's loadBalancers; a
+        # traffic-shifting deployment's go to the alternate target groups.
+        self.bindings: tuple[LoadBalancerBinding, ...] | None = None
+        # BLUE_GREEN, LINEAR, CANARY: the lifecycle stages it walks (bluegreen.py).
+        self.shift: Shift | None = None
+        # Deployment alarms already in ALARM when it started: ECS ignores the alarms
+        # for the whole deployment then (the ECS developer guide, deployment alarms).
+        self.alarms_ignored = False
+
+
+# The lifecycle stages of a BLUE_GREEN, LINEAR or CANARY deployment, in order
+# (ServiceDeployment.lifecycleStage; PRE_ and PRODUCTION_TRAFFIC_SHIFT repeat per step).
+RECONCILE_SERVICE = "RECONCILE_SERVICE"
+PRE_SCALE_UP = "PRE_SCALE_UP"
+SCALE_UP = "SCALE_UP"
+POST_SCALE_UP = "POST_SCALE_UP"
+TEST_TRAFFIC_SHIFT = "TEST_TRAFFIC_SHIFT"
+POST_TEST_TRAFFIC_SHIFT = "POST_TEST_TRAFFIC_SHIFT"
+PRE_PRODUCTION_TRAFFIC_SHIFT = "PRE_PRODUCTION_TRAFFIC_SHIFT"
+PRODUCTION_TRAFFIC_SHIFT = "PRODUCTION_TRAFFIC_SHIFT"
+POST_PRODUCTION_TRAFFIC_SHIFT = "POST_PRODUCTION_TRAFFIC_SHIFT"
+BAKE_TIME = "BAKE_TIME"
+CLEAN_UP = "CLEAN_UP"
+# Where a hook may run (DeploymentLifecycleHookStage), and where a PAUSE hook may not:
+# those two stages run again during a rollback (the ECS developer guide, lifecycle hooks).
+HOOK_STAGES = (
+    RECONCILE_SERVICE,
+    PRE_SCALE_UP,
+    POST_SCALE_UP,
+    TEST_TRAFFIC_SHIFT,
+    POST_TEST_TRAFFIC_SHIFT,
+    PRE_PRODUCTION_TRAFFIC_SHIFT,
+    PRODUCTION_TRAFFIC_SHIFT,
+    POST_PRODUCTION_TRAFFIC_SHIFT,
+)
+NO_PAUSE_STAGES = (TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT)
+
+
+class HookRun:
+    """One run of a lifecycle hook at one stage (DeploymentLifecycleHookDetail)."""
+
+    def __init__(
+        self, hook_id: str, spec: HookSpec, stage: str, started_at: float, expires_at: float
+    ) -> None:
+        self.hook_id = hook_id
+        self.spec = spec
+        self.stage = stage
+        self.started_at = started_at
+        self.expires_at = expires_at
+        pause = spec.target_type == "PAUSE"
+        self.status = "AWAITING_ACTION" if pause else "IN_PROGRESS"
+        self.next_at: float | None = None  # when the (simulated) Lambda function answers
+        self.finished_at: float | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.status in ("AWAITING_ACTION", "IN_PROGRESS")
+
+    @property
+    def passed(self) -> bool:
+        """Done, and the deployment may go on."""
+        return self.status == "SUCCEEDED" or (
+            self.status == "TIMED_OUT" and self.spec.timeout_action == "CONTINUE"
+        )
+
+
+class Shift:
+    """Where a traffic-shifting deployment is: its stage, production share, hooks."""
+
+    def __init__(
+        self,
+        *,
+        strategy: str,
+        blue_id: str | None,
+        wiring: tuple[LoadBalancerBinding, ...],
+        steps: tuple[float, ...],
+        step_bakes: tuple[float, ...],
+        bake_seconds: float,
+        stage: str,
+    ) -> None:
+        self.strategy = strategy
+        self.blue_id = blue_id  # the deployment serving production when it started
+        # The service's loadBalancers when it started: target groups serving production
+        # (blue), the alternate ones its tasks register in (green), and the rules.
+        self.wiring = wiring
+        self.steps = steps  # production share of green after each shift, in percent
+        self.step_bakes = step_bakes  # seconds to wait after each shift
+        self.bake_seconds = bake_seconds
+        self.stage = stage
+        self.step = 0
+        self.production_percent = 0.0
+        self.test_shifted = False
+        self.wait_until: float | None = None
+        self.hooks: list[HookRun] = []  # every run, oldest first
+        self.stage_runs: list[HookRun] = []  # the runs of the stage it is in
+        # active -> done | stopped | rollback_requested -> rolling_back -> rolled_back
+        self.state = "active"
+        self.rollback_at: float | None = None
+        self.rollback_reason = ""
+        self.checked = False  # the production rules were looked at before anything moved
+
+    @property
+    def active(self) -> bool:
+        """Still walking its stages (not finished, failed or rolling back)."""
+        return self.state in ("active", "rollback_requested")
+
+    @property
+    def watching_alarms(self) -> bool:
+        """ECS watches the deployment alarms while production traffic moves and during
+        the bake time (the ECS developer guide, blue/green deployment workflow)."""
+        return self.production_percent > 0 or self.stage in (
+            PRODUCTION_TRAFFIC_SHIFT,
+            POST_PRODUCTION_TRAFFIC_SHIFT,
+            BAKE_TIME,
+        )
 
 
 @dataclass
@@ -402,6 +721,11 @@ class ServiceDeploymentRecord:
     failure_count: int = 0
     threshold: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    alarms_status: str = "DISABLED"
+    triggered_alarms: tuple[str, ...] = ()
+    # A traffic-shifting deployment's stages and hooks (the same object as its
+    # Deployment's, which outlives the deployment's place in the service).
+    shift: Shift | None = None
 
 
 class Service:

@@ -11,6 +11,14 @@ at `endpoint_url`:
 - an ALB with a listener per target group, and the target groups every
   `load_balancers` entry (or `load_balancer`) names — by name, or by ARN under
   that very ARN;
+- for a blue_green, linear or canary service: its alternate target group, the
+  ALBs, listeners and rules its production and test listener rules name, under
+  those very ARNs (an ALB rule's ARN names its load balancer, listener and rule:
+  `listener-rule/app/NAME/LB/LISTENER/RULE`; other forms are not created), the
+  production rule forwarding to the target group (weight 1) and the alternate
+  (weight 0), the test rule to the target group; the role ECS moves traffic with
+  and the roles of its Lambda hooks; the service created with its strategy, and
+  its `test_http` check's host routed to the test listener rule;
 - the ECR repositories, and for `type: docker` registries the sandbox's own
   registry (with the credentials the registry's variables hold, or
   `sandbox`/`sandbox`), each holding a small made-up image under `latest`,
@@ -37,6 +45,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +56,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from ecsdeploy import releases
-from ecsdeploy.config.model import Config, Registry, Service
+from ecsdeploy.config.model import Config, LoadBalancer, Registry, Service
 from ecsdeploy.render.regions import is_region
 from ecsdeploy.sandbox.ids import CUSTOM_ID_TAG
 
@@ -64,6 +73,19 @@ SEED_REVISION = "5eed" * 10
 SANDBOX_REGISTRY_USER = "sandbox"
 SANDBOX_REGISTRY_PASSWORD = "sandbox"  # noqa: S105 (the sandbox's, not a secret)
 SANDBOX_SECRET_VALUE = "sandbox-secret"  # noqa: S105 (what seeded secrets hold)
+# The infrastructure role for load balancers and the Lambda hooks' role: ECS assumes them.
+ECS_TRUST_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 TRUST_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -162,7 +184,12 @@ def default_instances(config: Config, cluster_key: str) -> int:
     The extra instance stays idle, so a rolling update with a static host port has
     somewhere to start its new task before an old one stops.
     """
-    counts = [s.initial_count for s in config.services.values() if s.cluster == cluster_key]
+    # A traffic-shifting deployment runs a full second set of tasks.
+    counts = [
+        s.initial_count * (2 if s.deployment.traffic_shifting else 1)
+        for s in config.services.values()
+        if s.cluster == cluster_key
+    ]
     return (max(counts) if counts else 0) + 1
 
 
@@ -327,12 +354,18 @@ def seed(
             Scheme="internet-facing",
             Type="application",
         )["LoadBalancers"][0]["LoadBalancerArn"]
-        for svc, entry in lb_entries:
-            name = _target_group_name(entry.target_group)
+        groups = [
+            (svc, entry, reference)
+            for svc, entry in lb_entries
+            for reference in (entry.target_group, entry.alternate_target_group)
+            if reference
+        ]
+        for svc, entry, reference in groups:
+            name = _target_group_name(reference)
             if name in target_groups:
                 continue
             awsvpc = _network_mode(svc, taskdefs.get(svc.key, {})) == "awsvpc"
-            custom = _target_group_id(entry.target_group)
+            custom = _target_group_id(reference)
             tg_arn = elbv2.create_target_group(
                 Name=name,
                 Protocol="HTTP",
@@ -361,6 +394,7 @@ def seed(
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arn}],
             )
             target_groups[name] = tg_arn
+        _listener_rules(elbv2, lb_entries, target_groups, list(subnets), sg_id)
 
     # Images: ECR repositories, and the sandbox's registry for the others.
     resolve: dict[str, str] = {}
@@ -438,6 +472,22 @@ def seed(
     for role in sorted(roles):
         with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
             iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST_POLICY)
+    # The roles ECS itself assumes: to move listener traffic, to invoke Lambda hooks.
+    ecs_roles: dict[str, str] = {}
+    for svc in config.services.values():
+        wanted = [lb.role for lb in svc.load_balancers if lb.role]
+        wanted += [h.role for h in svc.deployment.hooks or () if h.role]
+        for reference in wanted:
+            name = reference.split("/")[-1]
+            if reference in ecs_roles:
+                continue
+            with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+                iam.create_role(RoleName=name, AssumeRolePolicyDocument=ECS_TRUST_POLICY)
+            ecs_roles[reference] = (
+                reference
+                if reference.startswith("arn:")
+                else iam.get_role(RoleName=name)["Role"]["Arn"]
+            )
 
     _service_links(client, config)
 
@@ -469,6 +519,8 @@ def seed(
                 },
             },
         }
+        if d.traffic_shifting:
+            params["deploymentConfiguration"] |= _strategy(svc, region, ecs_roles)
         if svc.daemon:
             params["schedulingStrategy"] = "DAEMON"  # one task per instance, no count
         else:
@@ -480,6 +532,7 @@ def seed(
                     "containerName": lb.container,
                     "containerPort": lb.port,
                 }
+                | _advanced(lb, target_groups, ecs_roles, d.traffic_shifting)
                 for lb in svc.load_balancers
             ]
             if svc.health_check_grace_period is not None:
@@ -490,6 +543,14 @@ def seed(
             if check_host:
                 control.http_route(check_host, cluster_name, svc.name)
                 resolve[check_host] = endpoint_url
+            test_http = lb.checks.test_http
+            if test_http is not None and lb.test_listener_rule and d.traffic_shifting:
+                parts = urlsplit(test_http.url)
+                if parts.hostname:
+                    # The host with its port, if any: the test listener is often the
+                    # production host on another port.
+                    control.http_route_rule(parts.netloc, lb.test_listener_rule)
+                    resolve[parts.hostname] = endpoint_url
         if _network_mode(svc, taskdef) == "awsvpc":
             net = svc.network
             params["networkConfiguration"] = {
@@ -505,7 +566,9 @@ def seed(
 
     settled = True
     if settle and services:
-        settled = control.settle()
+        settled = control.settle(
+            3600.0 + max(_rollout_seconds(s) for s in config.services.values())
+        )
     if release and settled:
         finished = datetime.now(UTC).isoformat(timespec="seconds")
         for td_arn in task_definitions.values():
@@ -537,6 +600,153 @@ def seed(
         resolve=resolve,
         environment=environment,
     )
+
+
+_STRATEGIES = {"blue_green": "BLUE_GREEN", "linear": "LINEAR", "canary": "CANARY"}
+# An ALB listener rule's ARN: its load balancer's name and ID, its listener's and its own.
+_RULE_ARN = re.compile(
+    r"^arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:listener-rule/app/"
+    r"([^/]+)/([0-9a-f]{16})/([0-9a-f]{16})/([0-9a-f]{16})$"
+)
+
+
+def _listener_rules(
+    elbv2: Any,
+    lb_entries: Sequence[tuple[Service, LoadBalancer]],
+    target_groups: Mapping[str, str],
+    subnets: list[str],
+    security_group: str,
+) -> None:
+    """The ALBs, listeners and rules the traffic-shifting entries name, under their ARNs."""
+    balancers: dict[str, str] = {}  # load balancer ID -> ARN
+    listeners: dict[str, str] = {}  # listener ID -> ARN
+    ports: dict[str, int] = {}  # load balancer ID -> listeners made on it
+    priorities: dict[str, int] = {}  # listener ID -> rules made on it
+    made: set[str] = set()
+    for svc, entry in lb_entries:
+        if not svc.deployment.traffic_shifting:
+            continue
+        primary = target_groups[_target_group_name(entry.target_group)]
+        alternate = (
+            target_groups[_target_group_name(entry.alternate_target_group)]
+            if entry.alternate_target_group
+            else None
+        )
+        for rule_arn, forward in (
+            (entry.production_listener_rule, [(primary, 1), (alternate, 0)]),
+            (entry.test_listener_rule, [(primary, 1)]),
+        ):
+            m = _RULE_ARN.match(rule_arn or "")
+            if m is None or rule_arn in made:
+                continue
+            name, lb_id, listener_id, rule_id = m.groups()
+            if lb_id not in balancers:
+                balancers[lb_id] = elbv2.create_load_balancer(
+                    Name=name,
+                    Subnets=subnets,
+                    SecurityGroups=[security_group],
+                    Scheme="internet-facing",
+                    Type="application",
+                    Tags=[{"Key": CUSTOM_ID_TAG, "Value": lb_id}],
+                )["LoadBalancers"][0]["LoadBalancerArn"]
+            if listener_id not in listeners:
+                ports[lb_id] = ports.get(lb_id, 0) + 1
+                listeners[listener_id] = elbv2.create_listener(
+                    LoadBalancerArn=balancers[lb_id],
+                    Protocol="HTTP",
+                    Port=79 + ports[lb_id],
+                    DefaultActions=[
+                        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}
+                    ],
+                    Tags=[{"Key": CUSTOM_ID_TAG, "Value": listener_id}],
+                )["Listeners"][0]["ListenerArn"]
+            priorities[listener_id] = priorities.get(listener_id, 0) + 1
+            groups = [{"TargetGroupArn": tg, "Weight": w} for tg, w in forward if tg]
+            elbv2.create_rule(
+                ListenerArn=listeners[listener_id],
+                Priority=priorities[listener_id],
+                Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}],
+                Tags=[{"Key": CUSTOM_ID_TAG, "Value": rule_id}],
+            )
+            made.add(str(rule_arn))
+
+
+def _minutes(seconds: float | None) -> int:
+    return int((seconds or 0) // 60)
+
+
+def _strategy(svc: Service, region: str, roles: Mapping[str, str]) -> dict[str, Any]:
+    """deploymentConfiguration's strategy settings for a traffic-shifting service."""
+    d = svc.deployment
+    out: dict[str, Any] = {
+        "strategy": _STRATEGIES[d.strategy],
+        "bakeTimeInMinutes": _minutes(d.bake_time),
+    }
+    if d.strategy == "linear" and d.linear is not None:
+        out["linearConfiguration"] = {
+            "stepPercent": d.linear.step_percent,
+            "stepBakeTimeInMinutes": _minutes(d.linear.step_bake_time),
+        }
+    if d.strategy == "canary" and d.canary is not None:
+        out["canaryConfiguration"] = {
+            "canaryPercent": d.canary.percent,
+            "canaryBakeTimeInMinutes": _minutes(d.canary.bake_time),
+        }
+    from ecsdeploy.sandbox.server import DEFAULT_ACCOUNT
+
+    hooks = []
+    for hook in d.hooks or ():
+        function = hook.function
+        if not function.startswith("arn:"):
+            function = f"arn:aws:lambda:{region}:{DEFAULT_ACCOUNT}:function:{function}"
+        item: dict[str, Any] = {
+            "targetType": "AWS_LAMBDA",
+            "hookTargetArn": function,
+            "roleArn": roles.get(hook.role, hook.role),
+            "lifecycleStages": list(hook.stages),
+            "timeoutConfiguration": {
+                "timeoutInMinutes": _minutes(hook.timeout) or 1440,
+                "action": hook.on_timeout.upper(),
+            },
+        }
+        if hook.details is not None:
+            item["hookDetails"] = dict(hook.details)
+        hooks.append(item)
+    if hooks:
+        out["lifecycleHooks"] = hooks
+    return out
+
+
+def _advanced(
+    lb: LoadBalancer, target_groups: Mapping[str, str], roles: Mapping[str, str], shifting: bool
+) -> dict[str, Any]:
+    """A load balancer entry's advancedConfiguration (none for a rolling service)."""
+    if not shifting or not lb.alternate_target_group:
+        return {}
+    advanced: dict[str, Any] = {
+        "alternateTargetGroupArn": target_groups[_target_group_name(lb.alternate_target_group)],
+    }
+    if lb.production_listener_rule:
+        advanced["productionListenerRule"] = lb.production_listener_rule
+    if lb.test_listener_rule:
+        advanced["testListenerRule"] = lb.test_listener_rule
+    if lb.role:
+        advanced["roleArn"] = roles.get(lb.role, lb.role)
+    return {"advancedConfiguration": advanced}
+
+
+def _rollout_seconds(svc: Service) -> float:
+    """How long a first traffic-shifting deployment waits, beyond its tasks starting."""
+    d = svc.deployment
+    if not d.traffic_shifting:
+        return 0.0
+    waits = d.bake_time or 0.0
+    if d.strategy == "linear" and d.linear is not None:
+        waits += d.linear.step_bake_time * (100 // max(d.linear.step_percent, 1))
+    if d.strategy == "canary" and d.canary is not None:
+        waits += d.canary.bake_time
+    return waits
 
 
 def _seed_secret(sm: Any, arn: str, value_from: str) -> None:

@@ -459,10 +459,22 @@ class SandboxApp:
                 digest = sb.put_image(str(data["repository"]), str(data["tag"]))
                 return json_reply({"digest": digest})
             if name == "http" and method == "POST":
-                sb.http_route(str(data["host"]), str(data["cluster"]), str(data["service"]))
+                if "rule" in data:
+                    sb.http_route_rule(str(data["host"]), str(data["rule"]))
+                else:
+                    sb.http_route(str(data["host"]), str(data["cluster"]), str(data["service"]))
                 return json_reply({"routes": sb.responder.routes()})
             if name == "http" and method == "GET":
                 return json_reply({"routes": sb.responder.routes()})
+            if name == "hooks" and method == "POST":
+                sb.hook_verdict(str(data["function"]), str(data["verdict"]))
+                return json_reply({"verdicts": sb.hook_verdicts()})
+            if name == "hooks" and method == "GET":
+                return json_reply({"verdicts": sb.hook_verdicts()})
+            if name == "rules" and method == "POST":
+                return json_reply({"history": sb.rule_history(str(data["rule"]))})
+            if name == "rules" and method == "GET":
+                return json_reply({"rules": sb.rule_histories()})
         except KeyError as exc:
             return json_reply({"error": f"missing field {exc}"}, 400)
         except (TypeError, ValueError) as exc:
@@ -683,6 +695,48 @@ class Sandbox:
         """Answer requests for `host` (the Host header) as the service's healthy tasks would."""
         self.responder.route(host, cluster, service)
 
+    def http_route_rule(self, host: str, rule_arn: str) -> None:
+        """Answer requests for `host` as the ALB listener rule `rule_arn` (or NLB listener)
+        forwards them now: by its weights, to healthy tasks of its target groups."""
+        self.responder.route_rule(host, rule_arn)
+
+    def hook_verdict(self, function: str, verdict: str) -> None:
+        """What the AWS_LAMBDA lifecycle hooks of `function` (a name or ARN) answer from
+        now on: SUCCEEDED (the default), FAILED (the deployment rolls back) or
+        IN_PROGRESS (ECS asks again every 30 s, until the hook's timeout)."""
+        from ecsdeploy.sandbox.bluegreen import VERDICTS, function_name
+
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, not {verdict!r}")
+        name = function_name(function)
+        if not name:
+            raise ValueError("a hook verdict needs a Lambda function name or ARN")
+        with self.simulation.lock:
+            if verdict == "SUCCEEDED":
+                self.simulation.hook_verdicts.pop(name, None)
+            else:
+                self.simulation.hook_verdicts[name] = verdict
+
+    def hook_verdicts(self) -> dict[str, str]:
+        with self.simulation.lock:
+            return dict(self.simulation.hook_verdicts)
+
+    def rule_history(self, rule_arn: str) -> list[dict[str, Any]]:
+        """Every change ECS made to the weights of listener rule `rule_arn`, oldest first:
+        `{"time": simulated seconds, "timestamp": epoch seconds, "weights": {target group
+        ARN: weight}, "stage": lifecycle stage (or ROLLBACK), "cluster", "service",
+        "serviceDeploymentArn"}`."""
+        with self.simulation.synced() as sim:
+            return [
+                {**entry, "timestamp": round(sim.wall(entry["time"]), 3)}
+                for entry in sim.rule_history.get(rule_arn, [])
+            ]
+
+    def rule_histories(self) -> dict[str, list[dict[str, Any]]]:
+        with self.simulation.lock:
+            arns = list(self.simulation.rule_history)
+        return {arn: self.rule_history(arn) for arn in arns}
+
     def clock_status(self) -> dict[str, Any]:
         with self.simulation.synced() as sim:
             now = sim.now
@@ -708,6 +762,7 @@ class Sandbox:
                                 "taskDefinition": d.spec.arn,
                                 "failedTasks": d.failed_tasks,
                             }
+                            | ({} if d.shift is None else {"lifecycleStage": d.shift.stage})
                             for d in svc.deployments
                         ],
                         "tasks": [

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ecsdeploy import ecs_rules
-from ecsdeploy.sandbox import messages
+from ecsdeploy.sandbox import bluegreen, messages
 from ecsdeploy.sandbox.backends import MotoBackends
 from ecsdeploy.sandbox.clock import SimClock
 from ecsdeploy.sandbox.model import (
@@ -31,12 +31,15 @@ from ecsdeploy.sandbox.model import (
     Deployment,
     DeploymentConfig,
     Event,
+    HookRun,
     LoadBalancerBinding,
     Service,
     ServiceDeploymentRecord,
     Target,
     Task,
     TaskSpec,
+    oriented_like,
+    same_wiring,
 )
 from ecsdeploy.sandbox.placement import InstanceView, dynamic_port, meets_constraints, place
 
@@ -77,6 +80,11 @@ class Simulation:
         # simulation does not deploy: the settings CreateService gave them, by
         # (region, cluster, name), for DescribeServices (moto drops most of them).
         self.unsimulated: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # What the simulated Lambda hooks answer, by function name (bluegreen.py):
+        # SUCCEEDED unless set here (`Sandbox.hook_verdict`).
+        self.hook_verdicts: dict[str, str] = {}
+        # Every change ECS made to a listener rule's weights, by rule ARN, oldest first.
+        self.rule_history: dict[str, list[dict[str, Any]]] = {}
         self._seed = seed
         self.rng = random.Random(seed)  # noqa: S311 (ids, not secrets)
         self._ip_counter = 0
@@ -129,6 +137,8 @@ class Simulation:
             self.break_next.clear()
             self.broken.clear()
             self.unsimulated.clear()
+            self.hook_verdicts.clear()
+            self.rule_history.clear()
             self.rng = random.Random(self._seed)  # noqa: S311
             self._ip_counter = 0
 
@@ -216,6 +226,9 @@ class Simulation:
     def _new_task_id(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"
 
+    def new_hook_id(self, kind: str) -> str:
+        return bluegreen.hook_id(kind, self.rng.getrandbits(256))
+
     def _new_event_id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
@@ -251,6 +264,31 @@ class Simulation:
             if self._healthy(task)
         ]
         return sorted(found, key=lambda t: (t.created_at, t.id))
+
+    def tasks_in_target_group(self, target_group_arn: str) -> list[Task]:
+        """The tasks a load balancer sends a target group's requests to now, oldest first:
+        RUNNING and healthy in that target group."""
+        found = [
+            task
+            for task in self.tasks.values()
+            if task.live
+            and task.last_status == "RUNNING"
+            and any(
+                t.target_group_arn == target_group_arn and t.state == "healthy" and not t.gone
+                for t in task.targets
+            )
+        ]
+        return sorted(found, key=lambda t: (t.created_at, t.id))
+
+    def production_rule(self, cluster_name: str, service_name: str) -> str | None:
+        """The production listener rule of a service that has one (advancedConfiguration)."""
+        for svc in self.services.values():
+            if svc.cluster_name != cluster_name or svc.name != service_name or svc.deleted:
+                continue
+            for lb in svc.load_balancers:
+                if lb.advanced is not None and lb.advanced.production_listener_rule:
+                    return lb.advanced.production_listener_rule
+        return None
 
     def targets_of(self, target_group_arn: str) -> list[Target]:
         found: list[Target] = []
@@ -351,8 +389,8 @@ class Simulation:
         if task_definition:
             spec = self.backends.task_spec(account, svc.region, task_definition)
             new = new or spec.arn != svc.primary.spec.arn
-        if load_balancers is not None and load_balancers != svc.load_balancers:
-            svc.load_balancers = load_balancers
+        if load_balancers is not None and not same_wiring(load_balancers, svc.load_balancers):
+            svc.load_balancers = oriented_like(load_balancers, svc.load_balancers)
             new = True
         if network_configuration is not None and network_configuration != svc.network_configuration:
             svc.network_configuration = network_configuration
@@ -433,6 +471,13 @@ class Simulation:
         )
         dep.rollout_state_reason = messages.rollout_in_progress(dep.id)
         dep.settings = {k: svc.settings[k] for k in DEPLOYMENT_SETTINGS if k in svc.settings}
+        watched = svc.config.alarms_watched
+        if watched:
+            states = self.backends.alarm_states(svc.account, svc.region, watched)
+            dep.alarms_ignored = "ALARM" in states.values()
+        previous = svc.deployments[0] if svc.deployments else None
+        if previous is not None:
+            bluegreen.supersede(self, svc, previous)
         sources = [(self._revision_arn(svc, d.id), d.id) for d in svc.deployments]
         for d in svc.deployments:
             d.status = "ACTIVE"
@@ -447,6 +492,8 @@ class Simulation:
                     if record.circuit_breaker_status != "DISABLED"
                     else "DISABLED"
                 )
+                if record.alarms_status == "MONITORING":
+                    record.alarms_status = "MONITORING_COMPLETE"
         svc.deployments.insert(0, dep)
         svc.revisions.setdefault(self._revision_arn(svc, dep.id), (spec.arn, self.now))
         svc.steady = False
@@ -466,11 +513,14 @@ class Simulation:
                         "MONITORING" if svc.config.circuit_breaker_enable else "DISABLED"
                     ),
                     threshold=ecs_rules.circuit_breaker_threshold(svc.desired_count),
+                    alarms_status="MONITORING" if watched else "DISABLED",
                 ),
             )
         self.backends.set_service_task_definition(
             svc.account, svc.region, svc.cluster_name, svc.name, spec.arn
         )
+        if svc.config.shifting and not svc.daemon and rollback_of is None:
+            bluegreen.begin(self, svc, dep, previous)
         return dep
 
     def _record(self, svc: Service, deployment_id: str) -> ServiceDeploymentRecord | None:
@@ -503,6 +553,11 @@ class Simulation:
         for svc in self.services.values():
             if svc.retry_at is not None and (best is None or svc.retry_at < best):
                 best = svc.retry_at
+            shift = svc.primary.shift if svc.deployments else None
+            if shift is not None:
+                for when in bluegreen.due_times(self, shift):
+                    if best is None or when < best:
+                        best = when
             for task in svc.tasks:
                 if task.last_status == "STOPPED" and not task.targets:
                     continue
@@ -599,7 +654,9 @@ class Simulation:
             task.next_at = None
 
     def _register_targets(self, svc: Service, task: Task) -> None:
-        for lb in svc.load_balancers:
+        dep = self.deployment(svc, task.deployment_id)
+        bindings = svc.load_balancers if dep is None or dep.bindings is None else dep.bindings
+        for lb in bindings:
             target_id, port = self._target_address(task, lb)
             settings = self.backends.health_settings(svc.account, svc.region, lb.target_group_arn)
             task.targets.append(
@@ -731,8 +788,14 @@ class Simulation:
             svc.desired_count = len(self._daemon_instances(svc))
         self._react_to_unhealthy_targets(svc)
         self._check_circuit_breaker(svc)
+        self._check_alarms(svc)
+        bluegreen.finish_rollbacks(self, svc)
         if svc.daemon:
             self._reconcile_daemon(svc)
+            return
+        shift = svc.primary.shift
+        if shift is not None and shift.active and not svc.deleted:
+            bluegreen.reconcile(self, svc)
             return
 
         primary = svc.primary
@@ -946,17 +1009,35 @@ class Simulation:
             record.threshold = threshold
         if primary.failed_tasks < threshold:
             return
-        primary.rollout_state = "FAILED"
-        primary.rollout_state_reason = messages.CIRCUIT_BREAKER_REASON
-        primary.updated_at = self.now
-        svc.pending.setdefault("failed", []).append(primary.id)
-        target = svc.last_completed
-        rollback = (
-            cfg.circuit_breaker_rollback and primary.rollback_of is None and target is not None
-        )
         if record is not None:
             record.circuit_breaker_status = "TRIGGERED"
-            record.status_reason = messages.CIRCUIT_BREAKER_REASON
+        svc.pending.setdefault("failed", []).append(primary.id)
+        if primary.shift is not None and primary.shift.active:
+            bluegreen.fail(
+                self,
+                svc,
+                primary,
+                messages.CIRCUIT_BREAKER_REASON,
+                rollback=cfg.circuit_breaker_rollback,
+            )
+            return
+        self._fail_rolling(
+            svc, messages.CIRCUIT_BREAKER_REASON, rollback=cfg.circuit_breaker_rollback
+        )
+
+    def _fail_rolling(self, svc: Service, reason: str, *, rollback: bool) -> None:
+        """A rolling deployment failed: back to the last completed deployment's revision
+        when `rollback` (and there is one), else it stops launching tasks (FAILED)."""
+        primary = svc.primary
+        own = self._record(svc, primary.id)
+        record = own if own is not None and own.deployment_id == primary.id else None
+        primary.rollout_state = "FAILED"
+        primary.rollout_state_reason = reason
+        primary.updated_at = self.now
+        target = svc.last_completed
+        rollback = rollback and primary.rollback_of is None and target is not None
+        if record is not None:
+            record.status_reason = reason
             record.updated_at = self.now
             if rollback:
                 record.status = "ROLLBACK_IN_PROGRESS"
@@ -978,6 +1059,62 @@ class Simulation:
                 record.rollback_revision_arn = self._revision_arn(svc, target.id)
                 record.rollback_deployment_id = dep.id
 
+    def fired_alarms(self, svc: Service, dep: Deployment) -> list[str]:
+        """The deployment alarms in ALARM now (none when they are not watched, or
+        were in ALARM already when the deployment started)."""
+        names = dep.config.alarms_watched
+        if not names or dep.alarms_ignored:
+            return []
+        states = self.backends.alarm_states(svc.account, svc.region, names)
+        return [n for n in names if states.get(n) == "ALARM"]
+
+    def _check_alarms(self, svc: Service) -> None:
+        """A rolling deployment fails when one of its alarms goes into ALARM while it is
+        in progress (traffic-shifting deployments watch theirs in bluegreen.py)."""
+        if not svc.deployments or svc.daemon:
+            return
+        primary = svc.primary
+        if primary.shift is not None or primary.rollout_state != "IN_PROGRESS":
+            return
+        if primary.rollback_of is not None:
+            return
+        fired = self.fired_alarms(svc, primary)
+        if not fired:
+            return
+        record = self._record(svc, primary.id)
+        if record is not None and record.deployment_id == primary.id:
+            record.alarms_status = "TRIGGERED"
+            record.triggered_alarms = tuple(fired)
+        alarms = primary.config.alarms
+        self._fail_rolling(svc, messages.alarms_fired(fired), rollback=bool(alarms and alarms[2]))
+
+    # -- ContinueServiceDeployment and StopServiceDeployment ---------------------------
+
+    def continue_deployment(
+        self, svc: Service, record: ServiceDeploymentRecord, run: HookRun, action: str
+    ) -> None:
+        self._fresh_instant()
+        bluegreen.continue_hook(self, svc, record, run, action)
+        self._step()
+
+    def stop_deployment(self, svc: Service, record: ServiceDeploymentRecord) -> bool:
+        """StopServiceDeployment ROLLBACK on an IN_PROGRESS deployment; False when there
+        is nothing to roll back to."""
+        self._fresh_instant()
+        dep = self.deployment(svc, record.deployment_id)
+        if dep is None:
+            return False
+        if dep.shift is not None and dep.shift.active:
+            bluegreen.fail(
+                self, svc, dep, messages.STOP_ROLLBACK_REASON, rollback=True, requested=True
+            )
+        else:
+            if dep is not svc.primary or svc.last_completed is None:
+                return False
+            self._fail_rolling(svc, messages.STOP_ROLLBACK_REASON, rollback=True)
+        self._step()
+        return True
+
     def _complete(self, svc: Service, dep: Deployment) -> None:
         dep.rollout_state = "COMPLETED"
         dep.rollout_state_reason = messages.rollout_completed(dep.id)
@@ -993,6 +1130,8 @@ class Simulation:
                 record.status_reason = None
                 if record.circuit_breaker_status == "MONITORING":
                     record.circuit_breaker_status = "MONITORING_COMPLETE"
+                if record.alarms_status == "MONITORING":
+                    record.alarms_status = "MONITORING_COMPLETE"
             record.finished_at = record.updated_at = self.now
 
     def _launch(self, svc: Service, dep: Deployment, count: int) -> None:

@@ -124,8 +124,11 @@ class Stack:
         circuit_breaker: tuple[bool, bool] | None = None,
         grace: int | None = None,
         port: int = 8080,
+        deployment: dict[str, Any] | None = None,
+        advanced: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         config: dict[str, Any] = {"minimumHealthyPercent": minimum, "maximumPercent": maximum}
+        config |= deployment or {}
         if circuit_breaker is not None:
             config["deploymentCircuitBreaker"] = {
                 "enable": circuit_breaker[0],
@@ -146,6 +149,7 @@ class Stack:
                     "containerName": "web",
                     "containerPort": port,
                 }
+                | ({} if advanced is None else {"advancedConfiguration": advanced})
             ]
         if grace is not None:
             params["healthCheckGracePeriodSeconds"] = grace
@@ -193,6 +197,91 @@ class Stack:
         svc = self.service(name)
         deployments = svc["deployments"]
         return len(deployments) == 1 and deployments[0]["rolloutState"] == "COMPLETED"
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a blue/green, linear or canary service needs: two target groups behind an
+    ALB, a production listener whose rule forwards to the first (weights 1 and 0), a
+    test listener whose rule forwards to the first too, and the infrastructure role."""
+
+    load_balancer: str
+    blue: str  # the target group serving production at first
+    green: str  # the alternate target group
+    production_rule: str
+    test_rule: str
+    role: str
+
+    def advanced(self, *, test: bool = True) -> dict[str, Any]:
+        out = {
+            "alternateTargetGroupArn": self.green,
+            "productionListenerRule": self.production_rule,
+            "roleArn": self.role,
+        }
+        if test:
+            out["testListenerRule"] = self.test_rule
+        return out
+
+
+def add_blue_green(stack: Stack, *, target_type: str = "ip") -> Wiring:
+    blue = stack.add_target_group("shop-blue", target_type=target_type)
+    green = stack.add_target_group("shop-green", target_type=target_type)
+    stack.target_group_arn = blue
+    lb = stack.elbv2.create_load_balancer(Name="shop", Subnets=stack.subnets)["LoadBalancers"][0][
+        "LoadBalancerArn"
+    ]
+    rules = []
+    for port, weights in ((80, [(blue, 1), (green, 0)]), (8080, [(blue, 1)])):
+        listener = stack.elbv2.create_listener(
+            LoadBalancerArn=lb,
+            Protocol="HTTP",
+            Port=port,
+            DefaultActions=[
+                {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}
+            ],
+        )["Listeners"][0]["ListenerArn"]
+        rule = stack.elbv2.create_rule(
+            ListenerArn=listener,
+            Priority=1,
+            Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+            Actions=[
+                {
+                    "Type": "forward",
+                    "ForwardConfig": {
+                        "TargetGroups": [{"TargetGroupArn": tg, "Weight": w} for tg, w in weights]
+                    },
+                }
+            ],
+        )["Rules"][0]["RuleArn"]
+        rules.append(rule)
+    iam = stack.handle.client("iam")
+    role = iam.create_role(
+        RoleName="ecs-infrastructure",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ecs.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    return Wiring(lb, blue, green, rules[0], rules[1], role)
+
+
+def forward_weights(stack: Stack, rule_arn: str) -> dict[str, int]:
+    """The weights a listener rule forwards with now, by target group ARN."""
+    rule = stack.elbv2.describe_rules(RuleArns=[rule_arn])["Rules"][0]
+    action = next(a for a in rule["Actions"] if a["Type"] == "forward")
+    if "ForwardConfig" in action:
+        return {
+            tg["TargetGroupArn"]: tg["Weight"] for tg in action["ForwardConfig"]["TargetGroups"]
+        }
+    return {action["TargetGroupArn"]: 1}
 
 
 def build_stack(handle: SandboxHandle, cluster: str = "shop") -> Stack:
