@@ -319,7 +319,8 @@ def _checks(service: Service) -> tuple[str, ...]:
     else:
         checks = ["deployment COMPLETED on the new revision", count]
     for lb in service.load_balancers:
-        if lb.checks.targets_healthy:
+        # blue_green, linear, canary: ECS moves traffic only to healthy targets itself.
+        if lb.checks.targets_healthy and not service.deployment.traffic_shifting:
             checks.append(f"targets healthy in {lb.target_group}, old targets drained")
     for lb in service.load_balancers:
         if lb.checks.test_http is not None and service.deployment.traffic_shifting:

@@ -540,8 +540,12 @@ def seed(
         for lb in svc.load_balancers:
             http = lb.checks.http
             check_host = urlsplit(http.url).hostname if http is not None else None
-            if check_host:
-                control.http_route(check_host, cluster_name, svc.name)
+            if check_host and http is not None:
+                if d.traffic_shifting and lb.production_listener_rule:
+                    # Through the production rule: production traffic's share, by weight.
+                    control.http_route_rule(urlsplit(http.url).netloc, lb.production_listener_rule)
+                else:
+                    control.http_route(check_host, cluster_name, svc.name)
                 resolve[check_host] = endpoint_url
             test_http = lb.checks.test_http
             if test_http is not None and lb.test_listener_rule and d.traffic_shifting:

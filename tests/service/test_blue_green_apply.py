@@ -1,0 +1,216 @@
+"""apply with ECS's blue/green, linear and canary deployments, end to end on the sandbox:
+a load balancer with production and test listener rules, the quickstart's web behind
+them. A good release passes its test check at ECS's pause and ends SUCCESSFUL on the
+other target group; a broken one fails the test check and is rolled back before the
+production rule ever forwards to it; a canary whose alarm fires during the bake is
+rolled back with the alarm named; a linear release shows each step."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecsdeploy.sandbox.control import SandboxClient
+from tests.apps import REV_A, App, copy_sample
+from tests.execute.conftest import fast
+
+CLUSTER = "quickstart"
+PREFIX = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/quickstart"
+RULE = f"{PREFIX}/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+TEST_RULE = f"{PREFIX}/50dc6c495c0c9188/0467ef3c8400ae65/1aa3b2d02a6cabee"
+CHECKS = """      checks:
+        test_http: {url: "http://test.quickstart.example.com/health", attempts: 2, interval: 100ms}
+        http: {url: "http://quickstart.example.com/health", attempts: 2, interval: 100ms}
+"""
+
+
+def _web(strategy: str) -> str:
+    return f"""    deployment:
+{strategy}      timeout: 10m
+      poll_interval: 100ms
+      alarms: {{names: [quickstart-web-5xx]}}
+    load_balancer:
+      target_group: quickstart-web
+      alternate_target_group: quickstart-web-green
+      production_listener_rule: {RULE}
+      test_listener_rule: {TEST_RULE}
+      role: ecs-infrastructure
+      container: web
+      port: 8080
+{CHECKS}"""
+
+
+BLUE_GREEN = "      strategy: blue_green\n      bake_time: 5m\n"
+CANARY = "      strategy: canary\n      canary: {percent: 10, bake_time: 5m}\n      bake_time: 10m\n"
+LINEAR = "      strategy: linear\n      linear: {step_percent: 25, step_bake_time: 3m}\n"
+
+
+def _app(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strategy: str) -> App:
+    from ecsdeploy.sandbox.seed import seed_file
+
+    folder = copy_sample("quickstart", tmp_path)
+    fast(folder)
+    deploy = folder / "deploy.yaml"
+    text = deploy.read_text()
+    start = text.index("    deployment:", text.index("  web:"))
+    end = text.index("    keep_revisions: 3", start)
+    deploy.write_text(text[:start] + _web(strategy) + text[end:])
+    seeded = seed_file(deploy, endpoint_url=sandbox.endpoint_url, revision=REV_A)
+    for name, value in seeded.environment.items():  # the checks' hosts, to the sandbox
+        monkeypatch.setenv(name, value)
+    return App(folder, sandbox.endpoint_url)
+
+
+def _release(app: App, extra: str = "") -> None:
+    app.edit(
+        "taskdefs/web.json.j2",
+        '{"name": "PORT", "value": "8080"},',
+        '{"name": "PORT", "value": "8080"}, {"name": "BUILD", "value": "2"},' + extra,
+    )
+
+
+def _service(sandbox: Any) -> dict[str, Any]:
+    found: dict[str, Any] = sandbox.client("ecs").describe_services(
+        cluster=CLUSTER, services=["web"]
+    )["services"][0]
+    return found
+
+
+def _weights(sandbox: Any, rule: str) -> dict[str, int]:
+    action = next(
+        a
+        for a in sandbox.client("elbv2").describe_rules(RuleArns=[rule])["Rules"][0]["Actions"]
+        if a["Type"] == "forward"
+    )
+    return {g["TargetGroupArn"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
+
+
+def _latest(sandbox: Any) -> dict[str, Any]:
+    ecs = sandbox.client("ecs")
+    arn = ecs.list_service_deployments(cluster=CLUSTER, service="web")["serviceDeployments"][0][
+        "serviceDeploymentArn"
+    ]
+    found: dict[str, Any] = ecs.describe_service_deployments(serviceDeploymentArns=[arn])[
+        "serviceDeployments"
+    ][0]
+    return found
+
+
+def _flat(output: str) -> str:
+    return " ".join(output.split())
+
+
+@pytest.fixture
+def blue_green(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> App:
+    """Applied once at REV_A (itself a blue/green deployment: the alarms and ecsdeploy's
+    pause are added), so deploy.yaml and the service agree."""
+    app = _app(sandbox, tmp_path, monkeypatch, BLUE_GREEN)
+    first = app.run("apply", "--yes", revision=REV_A)
+    assert first.exit_code == 0, first.output
+    plan = app.run("plan", revision=REV_A)
+    assert plan.exit_code == 0, plan.output
+    assert "No changes." in plan.output, plan.output
+    return app
+
+
+def test_a_good_release_ends_successful_with_production_on_the_other_target_group(
+    blue_green: App, sandbox: Any
+) -> None:
+    before = _service(sandbox)
+    serving = before["loadBalancers"][0]["targetGroupArn"]
+    assert _weights(sandbox, RULE)[serving] > 0
+
+    _release(blue_green)
+    plan = blue_green.run("plan")
+    assert "blue/green deployment by ECS, in stages:" in plan.output, plan.output
+    assert "pause: GET http://test.quickstart.example.com/health" in _flat(plan.output)
+    result = blue_green.run("apply", "--yes")
+    assert result.exit_code == 0, result.output
+    out = _flat(result.output)
+    assert "test checks passed: ECS continues to production traffic" in out
+    assert "deployed quickstart-web:" in out
+    after = _service(sandbox)
+    assert after["taskDefinition"] != before["taskDefinition"]
+    assert _latest(sandbox)["status"] == "SUCCESSFUL"
+    weights = _weights(sandbox, RULE)
+    assert weights[serving] == 0
+    assert sum(weights.values()) > 0
+    # The swap of target groups is no change to deploy.yaml.
+    again = blue_green.run("plan")
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.output, again.output
+
+
+def test_a_release_failing_its_test_check_never_gets_production_traffic(
+    blue_green: App, sandbox: Any
+) -> None:
+    serving = _service(sandbox)["loadBalancers"][0]["targetGroupArn"]
+    old_td = _service(sandbox)["taskDefinition"]
+    history_before = len(SandboxClient(sandbox.endpoint_url).rule_history(RULE))
+    _release(blue_green, ' {"name": "SANDBOX_HTTP_STATUS", "value": "500"},')
+    result = blue_green.run("apply", "--yes")
+    assert result.exit_code == 1, result.output
+    out = _flat(result.output)
+    assert "test check failed after 2 attempts: GET http://test.quickstart.example.com/health" in out
+    assert "status 500, expected 200" in out
+    assert "production traffic never reached the new revision" in out
+    assert "answering ECS's pause with ROLLBACK" in out
+    assert _latest(sandbox)["status"] == "ROLLBACK_SUCCESSFUL"
+    # The production rule never forwarded to the new revision's target group.
+    history = SandboxClient(sandbox.endpoint_url).rule_history(RULE)[history_before:]
+    assert all(h["weights"].get(serving, 0) > 0 for h in history), history
+    assert _weights(sandbox, RULE)[serving] > 0
+    assert _service(sandbox)["taskDefinition"] == old_td
+
+
+def test_a_canary_whose_alarm_fires_in_the_bake_is_rolled_back(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(sandbox, tmp_path, monkeypatch, CANARY)
+    cloudwatch = sandbox.client("cloudwatch")
+    _release(app)
+    stop = threading.Event()
+
+    def fire_in_the_bake() -> None:
+        while not stop.is_set():
+            try:
+                stage = _latest(sandbox).get("lifecycleStage")
+            except Exception:  # noqa: BLE001 (the deployment may not be listed yet)
+                stage = None
+            if stage == "BAKE_TIME":
+                cloudwatch.set_alarm_state(
+                    AlarmName="quickstart-web-5xx", StateValue="ALARM", StateReason="5xx burst"
+                )
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=fire_in_the_bake, daemon=True)
+    watcher.start()
+    try:
+        result = app.run("apply", "--yes")
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert result.exit_code == 1, result.output
+    out = _flat(result.output)
+    assert "quickstart-web-5xx" in out
+    assert "ROLLBACK_SUCCESSFUL" in out
+    assert _latest(sandbox)["alarms"]["triggeredAlarmNames"] == ["quickstart-web-5xx"]
+
+
+def test_a_linear_release_shows_each_step(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _app(sandbox, tmp_path, monkeypatch, LINEAR)
+    _release(app)
+    result = app.run("apply", "--yes")
+    assert result.exit_code == 0, result.output
+    out = _flat(result.output)
+    assert "production traffic in 4 steps of 25%, 3m apart" in out
+    for share in (25, 50, 75):
+        assert f"production traffic {share}% new" in out, out
+    assert "PRODUCTION_TRAFFIC_SHIFT" in out
