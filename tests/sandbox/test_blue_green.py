@@ -505,6 +505,8 @@ def test_a_newer_release_replaces_one_still_in_progress(
         serviceDeploymentArns=[second["serviceDeploymentArn"]]
     )["serviceDeployments"]
     assert replaced["status"] == "STOPPED"
+    # Its pause hook, still waiting, is over too.
+    assert [h["status"] for h in replaced["lifecycleHookDetails"]] == ["FAILED"]
     # Test traffic is back on what serves production; v3 first waits for v2's tasks to go.
     assert forward_weights(stack, wiring.test_rule)[production] == 100
     third = _latest(stack)
