@@ -150,6 +150,7 @@ def supersede(sim: Simulation, svc: Service, old: Deployment) -> None:
     if shift is None or not shift.active:
         return
     _restore_traffic(sim, svc, old, RECONCILE_SERVICE)
+    _end_waiting_hooks(sim, shift)
     shift.state = "superseded"
 
 
@@ -470,6 +471,7 @@ def fail(
             record.status_reason = reason
             record.updated_at = now
         return
+    _end_waiting_hooks(sim, shift)
     blue = sim.deployment(svc, shift.blue_id) if shift.blue_id else None
     dep.rollout_state = "FAILED"
     dep.rollout_state_reason = reason
@@ -585,6 +587,14 @@ def _own_record(sim: Simulation, svc: Service, dep: Deployment) -> ServiceDeploy
         if record.deployment_id == dep.id:
             return record
     return None
+
+
+def _end_waiting_hooks(sim: Simulation, shift: Shift) -> None:
+    """Hooks still waiting when the deployment ends another way did not succeed (what
+    ECS reports for them then is not documented)."""
+    for run in shift.stage_runs:
+        if run.waiting:
+            run.status, run.next_at, run.finished_at = "FAILED", None, sim.now
 
 
 def _touch(sim: Simulation, svc: Service, dep: Deployment) -> None:

@@ -505,6 +505,8 @@ def test_a_newer_release_replaces_one_still_in_progress(
         serviceDeploymentArns=[second["serviceDeploymentArn"]]
     )["serviceDeployments"]
     assert replaced["status"] == "STOPPED"
+    # Its pause hook, still waiting, is over too.
+    assert [h["status"] for h in replaced["lifecycleHookDetails"]] == ["FAILED"]
     # Test traffic is back on what serves production; v3 first waits for v2's tasks to go.
     assert forward_weights(stack, wiring.test_rule)[production] == 100
     third = _latest(stack)
@@ -642,3 +644,26 @@ def test_on_ec2_the_green_tasks_need_room_beside_the_blue_ones(
     _settled_on(stack, paused)
     [task] = stack.tasks("shop-web")
     assert task["taskDefinitionArn"] == v2
+
+
+def test_the_control_endpoints_refuse_what_they_cannot_do(sandbox: SandboxHandle) -> None:
+    session = requests.Session()
+    session.trust_env = False
+    base = f"{sandbox.endpoint_url}/_sandbox"
+    bad_verdict = session.post(
+        f"{base}/hooks", json={"function": "shop-smoke", "verdict": "MAYBE"}, timeout=10
+    )
+    assert bad_verdict.status_code == 400
+    assert "SUCCEEDED, FAILED, IN_PROGRESS" in bad_verdict.json()["error"]
+    bad_rule = session.post(f"{base}/http", json={"host": HOST, "rule": "prod"}, timeout=10)
+    assert bad_rule.status_code == 400 and "listener rule ARN" in bad_rule.json()["error"]
+    assert session.post(f"{base}/rules", json={}, timeout=10).status_code == 400
+    session.post(f"{base}/hooks", json={"function": LAMBDA, "verdict": "FAILED"}, timeout=10)
+    assert session.get(f"{base}/hooks", timeout=10).json() == {
+        "verdicts": {"shop-smoke-test": "FAILED"}
+    }
+    session.post(f"{base}/hooks", json={"function": LAMBDA, "verdict": "SUCCEEDED"}, timeout=10)
+    assert session.get(f"{base}/hooks", timeout=10).json() == {"verdicts": {}}
+    # A rule ECS never changed has an empty history.
+    unknown = session.post(f"{base}/rules", json={"rule": "arn:aws:x"}, timeout=10).json()
+    assert unknown == {"history": []}
