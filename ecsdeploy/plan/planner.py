@@ -428,6 +428,8 @@ def service_request(
         request["desiredCount"] = service.initial_count
     if with_strategy is None:
         with_strategy = service.deployment.traffic_shifting and ecs_controlled(service)
+    if hooks is None and create and ecs_controlled(service):
+        hooks = desired_hooks(service, None, arns or ArnBase(None))
     request["deploymentConfiguration"] = deployment_configuration(
         service, hooks, with_strategy=with_strategy
     )

@@ -45,7 +45,9 @@ def _web(strategy: str) -> str:
 
 
 BLUE_GREEN = "      strategy: blue_green\n      bake_time: 5m\n"
-CANARY = "      strategy: canary\n      canary: {percent: 10, bake_time: 5m}\n      bake_time: 10m\n"
+CANARY = (
+    "      strategy: canary\n      canary: {percent: 10, bake_time: 5m}\n      bake_time: 10m\n"
+)
 LINEAR = "      strategy: linear\n      linear: {step_percent: 25, step_bake_time: 3m}\n"
 
 
@@ -155,7 +157,9 @@ def test_a_release_failing_its_test_check_never_gets_production_traffic(
     result = blue_green.run("apply", "--yes")
     assert result.exit_code == 1, result.output
     out = _flat(result.output)
-    assert "test check failed after 2 attempts: GET http://test.quickstart.example.com/health" in out
+    assert (
+        "test check failed after 2 attempts: GET http://test.quickstart.example.com/health" in out
+    )
     assert "status 500, expected 200" in out
     assert "production traffic never reached the new revision" in out
     assert "answering ECS's pause with ROLLBACK" in out
@@ -179,7 +183,7 @@ def test_a_canary_whose_alarm_fires_in_the_bake_is_rolled_back(
         while not stop.is_set():
             try:
                 stage = _latest(sandbox).get("lifecycleStage")
-            except Exception:  # noqa: BLE001 (the deployment may not be listed yet)
+            except Exception:  # the deployment may not be listed yet
                 stage = None
             if stage == "BAKE_TIME":
                 cloudwatch.set_alarm_state(

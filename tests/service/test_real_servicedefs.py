@@ -13,6 +13,7 @@ Template expressions of other tools are rendered first, as their users would
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -49,11 +50,10 @@ VALID = {
     "17": None,
     "19": None,
     "20": "svc20",
+    "03": "svc03",
 }
 # Blue/green (ECS's own strategy, lifecycle hooks, advanced load balancer settings).
-LATER = {
-    "03": "blue/green deployment settings have no deploy.yaml keys yet",
-}
+LATER: dict[str, str] = {}
 # file prefix -> (key path, message, what the line it points at holds)
 INVALID = {
     "04": (
@@ -89,6 +89,20 @@ def _rendered_value(key: str, value: str, region: str, index: int) -> Any:
     value = value.replace("targetgroup/test/12345678", "targetgroup/test/0000000012345678")
     if "{{" not in value:
         return value
+    # Terraform outputs of blue/green wiring: distinct per expression, in ELB's forms.
+    digest = hashlib.sha256(value.encode()).hexdigest()
+    module = re.search(r"module\.([a-z0-9_]+)\.", value)
+    balancer = (module.group(1) if module else "rendered").replace("_", "-")[:32]
+    elb = f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}"
+    if key == "alternateTargetGroupArn" or (key == "targetGroupArn" and module):
+        return f"{elb}:targetgroup/tg-{digest[:8]}/{digest[:16]}"
+    if key in ("productionListenerRule", "testListenerRule"):
+        lb_id = hashlib.sha256(balancer.encode()).hexdigest()[:16]
+        return f"{elb}:listener-rule/app/{balancer}/{lb_id}/{digest[:16]}/{digest[16:32]}"
+    if key == "roleArn":
+        return f"arn:aws:iam::{ACCOUNT}:role/role-{digest[:8]}"
+    if key == "hookTargetArn":
+        return f"arn:aws:lambda:{region}:{ACCOUNT}:function:hook-{digest[:8]}"
     by_key = {
         "subnets": f"{SUBNET[:-1]}{index}",
         "securityGroups": f"{GROUP[:-1]}{index}",
@@ -206,6 +220,9 @@ def _normal(value: Any, field: str = "") -> Any:
             "strategy": "ROLLING",
             "bakeTimeInMinutes": 0,
         } | value
+        value["lifecycleHooks"] = [
+            {"targetType": "AWS_LAMBDA"} | dict(h) for h in value.get("lifecycleHooks") or []
+        ]
     if isinstance(value, dict):
         return {k: _normal(v) for k, v in sorted(value.items()) if v not in ([], {})}
     if isinstance(value, list):
