@@ -496,7 +496,14 @@ class Executor:
 
             for i, stage in enumerate(wait_step.stages, 1):
                 self.reporter.step(sp.key, f"  {i}. {stage}")
-            outcome = ShiftWatch(watch, self.writer, wait_step).wait(target)
+
+            def stopped(why: str) -> None:
+                self.state[sp.key] = (
+                    f"service updated to {short_arn(target)}; {why}: its deployment was "
+                    "stopped with rollback, ECS moves the traffic back"
+                )
+
+            outcome = ShiftWatch(watch, self.writer, wait_step, on_stopped=stopped).wait(target)
         else:
             outcome = watch.wait(
                 target,

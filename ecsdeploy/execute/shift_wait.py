@@ -22,6 +22,7 @@ rollback too, and apply says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -64,6 +65,8 @@ class ShiftWatch:
     # Following apply's own rollback deployment: its pause is answered CONTINUE without
     # checks (the old revision is what the service goes back to), no production check.
     rollback: bool = False
+    # Told when apply stops the deployment (why), so an interrupted apply says so.
+    on_stopped: Callable[[str], None] | None = None
     # Set once a failure is known (apply's check, or ECS's reason): what apply reports.
     _failure: str | None = None
     _answered: set[str] = field(default_factory=set)
@@ -94,11 +97,11 @@ class ShiftWatch:
                         return self._ended(record)
                     if record.status not in _ROLLING_BACK:
                         self._take_part(record)
-                if w.clock() > deadline + (ROLLBACK_GRACE if self._failure else 0.0):
-                    return self._time_out(record)
                 if w.clock() > deadline and self._failure is None and record is not None:
                     self._failure = f"timed out after {format_duration(budget)}"
                     self._stop(record, "the timeout passed")
+                if w.clock() > deadline + (ROLLBACK_GRACE if self._failure else 0.0):
+                    return self._time_out(record)
                 w._sleep(self.step.poll)
         except Cancelled:
             if record is not None and not record.finished:
@@ -208,6 +211,8 @@ class ShiftWatch:
             f"{why}: stopped the {self.step.strategy.replace('_', '/')} deployment with "
             "rollback (StopServiceDeployment); ECS moves the traffic back to the old revision",
         )
+        if self.on_stopped is not None:
+            self.on_stopped(why)
 
     # -- endings --------------------------------------------------------------------
 

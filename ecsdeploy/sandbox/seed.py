@@ -488,6 +488,20 @@ def seed(
                 if reference.startswith("arn:")
                 else iam.get_role(RoleName=name)["Role"]["Arn"]
             )
+    # Each Lambda hook's function, a stub: the sandbox answers hooks itself (hook_verdict).
+    functions = {h.function for svc in config.services.values() for h in svc.deployment.hooks or ()}
+    if functions:
+        lambda_ = client("lambda")
+        stub_role = next(iter(ecs_roles.values()))
+        for function in sorted(functions):
+            with contextlib.suppress(lambda_.exceptions.ResourceConflictException):
+                lambda_.create_function(
+                    FunctionName=function.rsplit(":", 1)[-1],
+                    Runtime="python3.12",
+                    Role=stub_role,
+                    Handler="hook.handler",
+                    Code={"ZipFile": _STUB_ZIP},
+                )
 
     _service_links(client, config)
 
@@ -606,6 +620,18 @@ def seed(
     )
 
 
+def _stub_zip() -> bytes:
+    """A deployment package holding one empty handler, for the hooks' stub functions."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hook.py", "def handler(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+_STUB_ZIP = _stub_zip()
 _STRATEGIES = {"blue_green": "BLUE_GREEN", "linear": "LINEAR", "canary": "CANARY"}
 # An ALB listener rule's ARN: its load balancer's name and ID, its listener's and its own.
 _RULE_ARN = re.compile(

@@ -218,3 +218,143 @@ def test_a_linear_release_shows_each_step(
     for share in (25, 50, 75):
         assert f"production traffic {share}% new" in out, out
     assert "PRODUCTION_TRAFFIC_SHIFT" in out
+
+
+# --- failures ECS reports, and apply's own stops ------------------------------------------
+
+
+def test_a_lambda_hook_answering_failed_rolls_back_and_is_named(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks = (
+        BLUE_GREEN + "      hooks: [{stage: post_scale_up, lambda: quickstart-smoke, "
+        "role: ecs-hooks}]\n"
+    )
+    app = _app(sandbox, tmp_path, monkeypatch, hooks)
+    sandbox.control.hook_verdict("quickstart-smoke", "FAILED")
+    _release(app)
+    result = app.run("apply", "--yes")
+    assert result.exit_code == 1, result.output
+    out = _flat(result.output)
+    assert "lifecycle hook quickstart-smoke (POST_SCALE_UP): FAILED" in out
+    assert "ECS rolled the deployment back" in out
+    assert _latest(sandbox)["status"] == "ROLLBACK_SUCCESSFUL"
+
+
+def test_a_failing_production_check_stops_the_deployment_in_the_bake(
+    blue_green: App, sandbox: Any
+) -> None:
+    old_td = _service(sandbox)["taskDefinition"]
+    _release(blue_green)
+    blue_green.edit(
+        "deploy.yaml",
+        'http: {url: "http://quickstart.example.com/health", attempts: 2, interval: 100ms}',
+        'http: {url: "http://quickstart.example.com/health", attempts: 2, interval: 100ms, '
+        "expect_status: 204}",
+    )
+    result = blue_green.run("apply", "--yes")
+    assert result.exit_code == 1, result.output
+    out = _flat(result.output)
+    assert "test checks passed" in out
+    assert "status 200, expected 204" in out
+    assert (
+        "the production check failed: stopped the blue/green deployment with rollback "
+        "(StopServiceDeployment)" in out
+    )
+    assert _latest(sandbox)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert _service(sandbox)["taskDefinition"] == old_td
+
+
+def test_the_timeout_stops_a_deployment_held_by_a_hook(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks = (
+        "      strategy: blue_green\n      bake_time: 0m\n"
+        "      hooks: [{stage: post_scale_up, lambda: quickstart-slow, role: ecs-hooks}]\n"
+    )
+    app = _app(sandbox, tmp_path, monkeypatch, hooks)
+    app.edit("deploy.yaml", "      timeout: 10m\n", "      timeout: 3s\n")
+    sandbox.control.hook_verdict("quickstart-slow", "IN_PROGRESS")
+    elbv2 = sandbox.client("elbv2")
+    for group in elbv2.describe_target_groups()["TargetGroups"]:  # verify: drains within 3 s
+        elbv2.modify_target_group_attributes(
+            TargetGroupArn=group["TargetGroupArn"],
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "0"}],
+        )
+    _release(app)
+    result = app.run("apply", "--yes")
+    assert result.exit_code == 1, result.output
+    out = _flat(result.output)
+    assert "the timeout passed: stopped the blue/green deployment with rollback" in out
+    assert "timed out after 3s" in out
+    assert _latest(sandbox)["status"].startswith("ROLLBACK")
+
+
+def test_ctrl_c_stops_a_blue_green_deployment_with_rollback_and_says_so(
+    blue_green: App, sandbox: Any
+) -> None:
+    import signal
+
+    from tests.apps import read_until, spawn
+
+    blue_green.edit("deploy.yaml", "bake_time: 5m", "bake_time: 24h")  # ~2.4 minutes real
+    _release(blue_green)
+    proc = spawn(blue_green, "apply", "--yes", "--service", "web")
+    read_until(proc, "BAKE_TIME")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out
+    flat = _flat(out)
+    assert (
+        "apply was interrupted: stopped the blue/green deployment with rollback "
+        "(StopServiceDeployment); ECS moves the traffic back to the old revision" in flat
+    )
+    assert "its deployment was stopped with rollback, ECS moves the traffic back" in flat
+    sandbox.control.settle()
+    assert _latest(sandbox)["status"].startswith("ROLLBACK")
+
+
+def test_init_onboards_a_blue_green_service_and_it_plans_no_changes(
+    blue_green: App, sandbox: Any, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+    from ruamel.yaml import YAML
+
+    from ecsdeploy.cli import cli
+
+    out = tmp_path / "onboarded"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("--endpoint-url", sandbox.endpoint_url, "--region", "us-east-1", "init"),
+            *("--cluster", CLUSTER, "--service", "web", "--dir", str(out)),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    # ecsdeploy's own pause follows test_http, which init cannot know: it says so.
+    assert "ecsdeploy pauses there for `checks.test_http`" in " ".join(result.output.split())
+    web = YAML(typ="safe").load((out / "deploy.yaml").read_text())["services"]["web"]
+    assert web["deployment"]["strategy"] == "blue_green"
+    assert web["deployment"]["bake_time"] == "5m"
+    lb = web["load_balancer"]
+    assert {lb["target_group"], lb["alternate_target_group"]} == {
+        "quickstart-web",
+        "quickstart-web-green",
+    }
+    assert lb["production_listener_rule"] == RULE
+    assert lb["test_listener_rule"] == TEST_RULE
+    assert lb["role"] == "arn:aws:iam::123456789012:role/ecs-infrastructure"
+    # With the test check added back, the onboarded file plans no change.
+    text = (out / "deploy.yaml").read_text()
+    role_line = next(line for line in text.splitlines() if line.startswith("      role: "))
+    text = text.replace(
+        role_line + "\n",
+        role_line + "\n      checks:\n"
+        '        test_http: {url: "http://test.quickstart.example.com/health"}\n',
+    )
+    (out / "deploy.yaml").write_text(text)
+    onboarded = App(out, sandbox.endpoint_url)
+    plan = onboarded.run("plan", "--detailed-exitcode", revision=REV_A)
+    assert plan.exit_code == 0, plan.output
+    assert plan.output.rstrip().endswith("No changes."), plan.output
