@@ -358,3 +358,36 @@ def test_init_onboards_a_blue_green_service_and_it_plans_no_changes(
     plan = onboarded.run("plan", "--detailed-exitcode", revision=REV_A)
     assert plan.exit_code == 0, plan.output
     assert plan.output.rstrip().endswith("No changes."), plan.output
+
+
+def test_a_saved_plan_carries_the_strategy_and_its_checks_to_apply(
+    blue_green: App, sandbox: Any, tmp_path: Path
+) -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from tests.apps import ROOT
+
+    _release(blue_green)
+    saved = tmp_path / "plan.json"
+    plan = blue_green.run("plan", "--out", str(saved))
+    assert plan.exit_code == 0, plan.output
+    data = json.loads(saved.read_text())
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+    Draft202012Validator(schema).validate(data)
+    (web,) = [s for s in data["services"] if s["key"] == "web"]
+    (wait,) = [s for s in web["steps"] if s["kind"] == "wait"]
+    assert wait["strategy"] == "blue_green"
+    assert wait["bake_seconds"] == 300
+    (entry,) = wait["load_balancers"]
+    assert entry["test_http"]["url"] == "http://test.quickstart.example.com/health"
+    assert entry["production_listener_rule"] == RULE
+    # deploy.yaml edited after the plan changes nothing: apply runs what was reviewed.
+    blue_green.edit("deploy.yaml", "test.quickstart.example.com", "elsewhere.example.com")
+    result = blue_green.run("apply", str(saved), "--yes")
+    assert result.exit_code == 0, result.output
+    out = _flat(result.output)
+    assert "GET http://test.quickstart.example.com/health: 200" in out
+    assert "test checks passed" in out
+    assert _latest(sandbox)["status"] == "SUCCESSFUL"
