@@ -391,3 +391,14 @@ def test_a_saved_plan_carries_the_strategy_and_its_checks_to_apply(
     assert "GET http://test.quickstart.example.com/health: 200" in out
     assert "test checks passed" in out
     assert _latest(sandbox)["status"] == "SUCCESSFUL"
+
+
+def test_rollback_goes_back_through_a_blue_green_deployment(blue_green: App, sandbox: Any) -> None:
+    before = _service(sandbox)["taskDefinition"]
+    _release(blue_green)
+    assert blue_green.run("apply", "--yes").exit_code == 0
+    assert _service(sandbox)["taskDefinition"] != before
+    result = blue_green.run("rollback", "web")
+    assert result.exit_code == 0, result.output
+    assert _service(sandbox)["taskDefinition"] == before
+    assert _latest(sandbox)["status"] == "SUCCESSFUL"  # a blue/green deployment of the old one
