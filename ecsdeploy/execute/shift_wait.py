@@ -173,28 +173,56 @@ class ShiftWatch:
         w.reporter.step(
             w.key, "test traffic on the new revision: checking it through the test listener"
         )
+        failed: str | None = None
         for lb in self.step.load_balancers:
             check = lb.checks.test_http
             if check is None:
                 continue
-            outcome = w._http(check, lb)
+            outcome = w._http(check, lb, "through the test listener")
             if not outcome.ok:
-                self._failure = (
+                failed = (
                     outcome.reason.replace("HTTP check failed", "test check failed", 1)
                     + "; production traffic never reached the new revision"
                 )
-                w.reporter.error(w.key, self._failure)
-                w.reporter.step(w.key, "answering ECS's pause with ROLLBACK")
-                self.writer.continue_service_deployment(record.arn, hook_id, "ROLLBACK")
-                return
-        w.reporter.done(w.key, "test checks passed: ECS continues to production traffic")
-        self.writer.continue_service_deployment(record.arn, hook_id, "CONTINUE")
+                break
+        # ECS may have given up on the pause meanwhile (its timeout): then the test
+        # listener may have answered for the old revision, and there is nothing to answer.
+        if not self._still_paused(hook_id):
+            return
+        action = "CONTINUE" if failed is None else "ROLLBACK"
+        if failed is None:
+            w.reporter.done(w.key, "test checks passed: ECS continues to production traffic")
+        else:
+            self._failure = failed
+            w.reporter.error(w.key, failed)
+            w.reporter.step(w.key, "answering ECS's pause with ROLLBACK")
+        try:
+            self.writer.continue_service_deployment(record.arn, hook_id, action)
+        except EcsDeployError:
+            if self._still_paused(hook_id):
+                raise
+
+    def _still_paused(self, hook_id: str) -> bool:
+        """Whether ECS still holds the deployment at the pause `hook_id`; when it does not,
+        that becomes apply's failure (ECS took the pause's timeout action)."""
+        record = self.watch._service_deployment()
+        if record is not None and any(
+            h.hook_id == hook_id and h.status == "AWAITING_ACTION" for h in record.hooks
+        ):
+            return True
+        reason = record.status_reason if record is not None else None
+        self._failure = (
+            "ECS's pause after the test traffic shift ended before the test checks did"
+            + (f": {reason}" if reason else "")
+        )
+        self.watch.reporter.error(self.watch.key, self._failure)
+        return False
 
     def _production_checks(self) -> WaitOutcome | None:
         self._checked_production = True
         for lb in self.step.load_balancers:
             if lb.checks.http is not None:
-                outcome = self.watch._http(lb.checks.http, lb)
+                outcome = self.watch._http(lb.checks.http, lb, "through the production listener")
                 if not outcome.ok:
                     return outcome
         return None

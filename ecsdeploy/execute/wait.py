@@ -367,7 +367,9 @@ class Watch:
                 )
             self._sleep(poll)
 
-    def _http(self, check: HttpCheck, lb: LoadBalancer) -> WaitOutcome:
+    def _http(self, check: HttpCheck, lb: LoadBalancer, where: str | None = None) -> WaitOutcome:
+        """`check` until it passes or its attempts run out; a failure names `where` the
+        request went (by default the entry's target group)."""
         last = ""
         for attempt in range(1, check.attempts + 1):
             url, host = self.resolver.url(check.url)
@@ -389,7 +391,7 @@ class Watch:
             )
             if attempt < check.attempts:
                 self._sleep(check.interval)
-        which = f"target group {lb.target_group}"
+        which = where or f"target group {lb.target_group}"
         if lb.label != "load_balancer":
             which = f"{lb.label}, {which}"
         return self._failed(

@@ -31,8 +31,8 @@ HOOK_TIMEOUT_MINUTES = 1440
 HOOK_TIMEOUT_ACTION = "ROLLBACK"
 PAUSE_STAGE = "POST_TEST_TRAFFIC_SHIFT"
 # Minutes ECS holds a deployment at ecsdeploy's pause hook beyond what the checks take:
-# time for apply to see the pause and for one retry of its connection.
-PAUSE_MARGIN_MINUTES = 5
+# time for apply to see the pause (its polls, a slow or retried connection).
+PAUSE_MARGIN_MINUTES = 15
 
 _STRATEGIES = {
     "rolling": "ROLLING",

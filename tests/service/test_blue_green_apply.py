@@ -402,3 +402,27 @@ def test_rollback_goes_back_through_a_blue_green_deployment(blue_green: App, san
     assert result.exit_code == 0, result.output
     assert _service(sandbox)["taskDefinition"] == before
     assert _latest(sandbox)["status"] == "SUCCESSFUL"  # a blue/green deployment of the old one
+
+
+def test_checks_outlasting_ecs_pause_end_as_ecs_rolled_back_not_as_passed(
+    blue_green: App, sandbox: Any
+) -> None:
+    # 4 attempts 1 s apart: ~3 s real, 30 simulated minutes, past the pause's 16.
+    blue_green.edit(
+        "deploy.yaml",
+        'test_http: {url: "http://test.quickstart.example.com/health", attempts: 2, '
+        "interval: 100ms}",
+        'test_http: {url: "http://test.quickstart.example.com/health", attempts: 4, '
+        "interval: 1s}",
+    )
+    _release(blue_green, ' {"name": "SANDBOX_HTTP_STATUS", "value": "500"},')
+    result = blue_green.run("apply", "--yes")
+    assert result.exit_code == 1, result.output
+    out = _flat(result.output)
+    assert "ECS's pause after the test traffic shift ended before the test checks did" in out
+    assert "pause hook timed out" in out
+    assert "ContinueServiceDeployment" not in out.split("ended before the test checks did")[1]
+    assert "test checks passed" not in out
+    assert _latest(sandbox)["status"] == "ROLLBACK_SUCCESSFUL"
+    history = blue_green.run("history", "web")
+    assert "rolled_back" in history.output, history.output

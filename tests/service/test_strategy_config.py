@@ -184,12 +184,12 @@ def test_the_request_carries_the_strategy_the_pause_and_advanced_configuration(
     assert config["strategy"] == "BLUE_GREEN"
     assert config["bakeTimeInMinutes"] == 10
     # 3 attempts of (5s interval + 5s timeout) = 30s -> 1 minute, plus the margin.
-    assert pause_minutes([service.load_balancers[0].checks.test_http]) == 6  # type: ignore[list-item]
+    assert pause_minutes([service.load_balancers[0].checks.test_http]) == 16  # type: ignore[list-item]
     assert config["lifecycleHooks"] == [
         {
             "targetType": "PAUSE",
             "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
-            "timeoutConfiguration": {"timeoutInMinutes": 6, "action": "ROLLBACK"},
+            "timeoutConfiguration": {"timeoutInMinutes": 16, "action": "ROLLBACK"},
         }
     ]
     lbs = load_balancers_request(
