@@ -121,6 +121,7 @@ CASES = [
     ("private-registry", None),
     ("reference", None),
     ("production", None),
+    ("blue-green", None),
 ]
 
 
