@@ -213,6 +213,10 @@ class Api:
     def __init__(self, sim: Simulation, hosts: Hosts | None = None) -> None:
         self.sim = sim
         self.hosts = hosts  # instances as hosts: SSM Run Command, agent restarts (ssm.py)
+        from ecsdeploy.sandbox.codedeploy import CodeDeploy
+
+        # CodeDeploy, and the task sets of CODE_DEPLOY services (codedeploy.py).
+        self.codedeploy = CodeDeploy(sim)
         self._ecs: dict[str, Callable[[Call, Forward], Reply | None]] = {
             "CreateService": self.create_service,
             "UpdateService": self.update_service,
@@ -247,6 +251,9 @@ class Api:
             if handler is not None:
                 with self.sim.synced():
                     return handler(call, forward)
+        if call.service == "codedeploy":
+            with self.sim.synced():
+                return self.codedeploy.handle(call, forward)
         if call.service == "application-autoscaling":
             # Application Auto Scaling of ECS services: AWS's checks, the count it moves.
             from ecsdeploy.sandbox import autoscaling
@@ -404,6 +411,8 @@ class Api:
             name = str(answered.get("serviceName") or p.get("serviceName"))
             self.sim.unsimulated[(call.region, _cluster_name(p), name)] = kept
             data["service"] = answered | copy.deepcopy(kept)
+            if controller == "CODE_DEPLOY":
+                data["service"] = self.codedeploy.service_created(call, data["service"])
             return json_reply(data)
         svc = self.sim.create_service(
             region=call.region,
@@ -430,6 +439,9 @@ class Api:
         return json_reply(data)
 
     def update_service(self, call: Call, forward: Forward) -> Reply | None:
+        code_deploy = self.codedeploy.update_service(call, forward)
+        if code_deploy is not None:
+            return code_deploy
         p = call.params
         known = self.sim.find_service(call.region, _cluster_name(p), str(p.get("service", "")))
         if known is not None and known.daemon:
@@ -517,7 +529,8 @@ class Api:
             svc = self.sim.find_service(call.region, cluster, name)
             if svc is None:
                 kept = self.sim.unsimulated.get((call.region, cluster, name), {})
-                services.append(answered | copy.deepcopy(kept))
+                described = answered | copy.deepcopy(kept)
+                services.append(self.codedeploy.describe(call.region, cluster, name, described))
             else:
                 services.append(self._overlay(answered, svc))
         data["services"] = services

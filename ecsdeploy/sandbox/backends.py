@@ -337,6 +337,13 @@ class MotoBackends:
             for a in backend.scheduled_actions
         )
 
+    def target_group_arn(self, account: str, region: str, name: str) -> str | None:
+        """The ARN of the target group named `name` (CodeDeploy names them), or None."""
+        for arn, tg in self._elbv2(account, region).target_groups.items():
+            if tg.name == name:
+                return str(arn)
+        return None
+
     def reset(self) -> None:
         from moto.moto_api._internal.models import moto_api_backend
 

@@ -85,6 +85,9 @@ class Simulation:
         self.hook_verdicts: dict[str, str] = {}
         # Every change ECS made to a listener rule's weights, by rule ARN, oldest first.
         self.rule_history: dict[str, list[dict[str, Any]]] = {}
+        # State of the other simulated AWS parts (CodeDeploy: codedeploy.py), by name;
+        # forgotten on reset like the rest.
+        self.extensions: dict[str, Any] = {}
         self._seed = seed
         self.rng = random.Random(seed)  # noqa: S311 (ids, not secrets)
         self._ip_counter = 0
@@ -139,6 +142,7 @@ class Simulation:
             self.unsimulated.clear()
             self.hook_verdicts.clear()
             self.rule_history.clear()
+            self.extensions.clear()
             self.rng = random.Random(self._seed)  # noqa: S311
             self._ip_counter = 0
 
