@@ -133,6 +133,12 @@ def _service(key: str, d: dict[str, Any], base_dir: Path, global_vars: dict[str,
         timeout=parse_duration(dep.get("timeout", "15m")),
         poll_interval=parse_duration(dep.get("poll_interval", "5s")),
         alarms=build_alarms(dep.get("alarms")),
+        codedeploy=None
+        if dep.get("codedeploy") is None
+        else m.CodeDeployGroupRef(
+            application=dep["codedeploy"]["application"],
+            deployment_group=dep["codedeploy"].get("deployment_group"),
+        ),
         **_strategy(dep),
     )
     if isinstance(d.get("load_balancer"), dict):

@@ -11,7 +11,7 @@ from ecsdeploy.errors import Problem
 from .durations import parse_duration
 from .loader import KeyPath, Positions
 from .model import policy_name
-from .strategy_checks import strategy_problems
+from .strategy_checks import codedeploy_problems, strategy_problems
 
 # Keys that would hold a credential's value; deploy.yaml names variables instead.
 LITERAL_CREDENTIAL_KEYS = {
@@ -194,6 +194,7 @@ def references(data: dict[str, Any], positions: Positions, base_dir: Path) -> li
         if svc.get("scheduling_strategy") == "DAEMON":
             problems += _daemon_problems(svc, base, positions)
         problems += strategy_problems(svc, base, positions)
+        problems += codedeploy_problems(svc, base, positions)
         overrides = svc.get("service_overrides")
         if isinstance(overrides, dict) and overrides:
             from .overrides import check_overrides

@@ -137,6 +137,14 @@ class LifecycleHook:
 
 
 @dataclass(frozen=True)
+class CodeDeployGroupRef:
+    """`deployment.codedeploy`: where a CODE_DEPLOY service's releases are deployed."""
+
+    application: str
+    deployment_group: str | None = None  # None: the one group naming the service
+
+
+@dataclass(frozen=True)
 class Deployment:
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
@@ -153,6 +161,8 @@ class Deployment:
     canary: CanaryShift | None = None  # strategy canary only
     # Lambda lifecycle hooks; None: deploy.yaml does not mention them.
     hooks: tuple[LifecycleHook, ...] | None = None
+    # A CODE_DEPLOY service's CodeDeploy application and group; None: found by plan.
+    codedeploy: CodeDeployGroupRef | None = None
 
     @property
     def traffic_shifting(self) -> bool:

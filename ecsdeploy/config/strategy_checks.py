@@ -232,3 +232,51 @@ def _minutes(
             )
         ]
     return []
+
+
+def codedeploy_problems(svc: dict[str, Any], base: KeyPath, positions: Positions) -> list[Problem]:
+    """`deployment.codedeploy` against the deployment controller deploy.yaml names
+    (`service_overrides.deploymentController`; the live one is checked by plan): CodeDeploy
+    deploys a CODE_DEPLOY service through one target group pair, with its own traffic
+    shifting, so ECS's strategies and a second load balancer entry do not apply."""
+    problems: list[Problem] = []
+    dep = svc.get("deployment") if isinstance(svc.get("deployment"), dict) else {}
+    assert isinstance(dep, dict)
+    overrides = svc.get("service_overrides")
+    controller = None
+    if isinstance(overrides, dict) and isinstance(overrides.get("deploymentController"), dict):
+        controller = overrides["deploymentController"].get("type")
+    if "codedeploy" in dep and controller not in (None, "CODE_DEPLOY"):
+        problems.append(
+            Problem(
+                f"`deployment.codedeploy` with deployment controller {controller}: CodeDeploy "
+                "deploys only a service whose deployment controller is CODE_DEPLOY",
+                positions.locate((*base, "deployment", "codedeploy"), key=True),
+                "remove `deployment.codedeploy`, or set `service_overrides.deploymentController"
+                ".type: CODE_DEPLOY` (ECS takes it when the service is created)",
+            )
+        )
+    if controller != "CODE_DEPLOY" and "codedeploy" not in dep:
+        return problems
+    strategy = dep.get("strategy", "rolling")
+    if strategy != "rolling":
+        problems.append(
+            Problem(
+                f"`strategy: {strategy}` for a CODE_DEPLOY service: its deployments are "
+                "CodeDeploy's, which shift traffic as the deployment group's configuration says",
+                positions.locate((*base, "deployment", "strategy")),
+                "remove `strategy` (choose linear or canary shifting in the CodeDeploy "
+                "deployment group, e.g. CodeDeployDefault.ECSLinear10PercentEvery1Minutes)",
+            )
+        )
+    entries = _entries(svc, base)
+    if len(entries) > 1:
+        problems.append(
+            Problem(
+                "a CODE_DEPLOY service has one load balancer entry: CodeDeploy moves one "
+                "target group pair's traffic",
+                positions.locate(entries[1][0], key=True),
+                "keep one entry in `load_balancers`",
+            )
+        )
+    return problems
