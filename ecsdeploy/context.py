@@ -167,6 +167,7 @@ def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
             ctx.config, live.services, ScalingAdapter(ctx.clients), ElbAdapter(ctx.clients)
         )
         live = replace(live, scaling=scaling, resource_labels=labels)
+    live = _with_codedeploy(ctx, live)
     if not ctx.ecs_configs and not ctx.secret_names:
         return live
     from ecsdeploy.adapters.instances import InstancesAdapter
@@ -180,6 +181,22 @@ def observe_live(ctx: Context, *, list_revisions: bool = True) -> LiveState:
         ),
         secrets=observe_secrets(SecretsStore(ctx.clients), ctx.secret_names),
     )
+
+
+def _with_codedeploy(ctx: Context, live: LiveState) -> LiveState:
+    """The deployment groups of the CODE_DEPLOY services (none: nothing is read)."""
+    from ecsdeploy.plan.codedeploy import code_deploy_controlled
+
+    if not any(
+        st.exists and code_deploy_controlled(ctx.config.services[k], st.service)
+        for k, st in live.services.items()
+    ):
+        return live
+    from ecsdeploy.adapters.codedeploy import CodeDeployAdapter
+    from ecsdeploy.plan.observe import observe_codedeploy
+
+    found = observe_codedeploy(ctx.config, live.services, CodeDeployAdapter(ctx.clients))
+    return replace(live, codedeploy=found)
 
 
 NEWEST_TAGS = 5  # tags named when a promote source is missing

@@ -24,7 +24,9 @@ from .diff import TaskDefinitionDiff
 # 4: a wait step may carry a deployment strategy (blue_green, linear, canary) with
 # its stages, and each target group its alternate one, listener rules and test_http
 # check, which apply needs to answer ECS's pause after the test traffic shift. A
-# version-2 or -3 file is read as a rolling deployment's.
+# version-2 or -3 file is read as a rolling deployment's. A service whose deployment
+# controller is CODE_DEPLOY gets a `codedeploy` step (the AppSpec and CreateDeployment
+# input) and a wait on that CodeDeploy deployment.
 FORMAT_VERSION = 4
 READABLE_VERSIONS = (2, 3, 4)
 
@@ -43,6 +45,7 @@ class StepKind(StrEnum):
     REGISTER = "register"
     CREATE_SERVICE = "create_service"
     UPDATE_SERVICE = "update_service"
+    CODEDEPLOY = "codedeploy"  # a CodeDeploy deployment of a CODE_DEPLOY service
     SCALING = "scaling"  # Application Auto Scaling of the desired count
     WAIT = "wait"
     DEREGISTER = "deregister"
@@ -116,6 +119,36 @@ class ServiceStep:
 
 
 @dataclass(frozen=True)
+class CodeDeployTarget:
+    """The CodeDeploy application and deployment group that deploy a CODE_DEPLOY service."""
+
+    application: str
+    deployment_group: str
+    # Seconds the group holds a deployment `Ready` for its traffic reroute to be started
+    # (deploymentReadyOption STOP_DEPLOYMENT); None: it reroutes as soon as it can.
+    ready_wait: float | None = None
+
+
+@dataclass(frozen=True)
+class CodeDeployStep:
+    """Deploy through CodeDeploy what ECS's UpdateService may not change on a CODE_DEPLOY
+    service (the task definition, load balancer container, network, platform version,
+    capacity provider strategy): CreateDeployment of `request` with `appspec` as its
+    revision (AppSpecContent: the JSON text of `appspec`, and its SHA-256).
+
+    The AppSpec's TaskDefinition is None when it is the revision this plan registers
+    (its ARN is known only then). `changes` is what a reviewer reads.
+    """
+
+    target: CodeDeployTarget
+    appspec: Mapping[str, Any]
+    request: Mapping[str, Any]  # CreateDeployment's input but the revision
+    changes: tuple[Change, ...] = ()
+    kind: StepKind = StepKind.CODEDEPLOY
+    action: Action = Action.UPDATE
+
+
+@dataclass(frozen=True)
 class ScalingStep:
     """Application Auto Scaling of the service's desired count, once the service exists.
 
@@ -160,6 +193,10 @@ class WaitStep:
     # Seconds of linear steps' or the canary's bakes: with `bake`, added to `timeout`,
     # which counts the deployment's own work.
     shift_bake: float = 0.0
+    # strategy "codedeploy": the group whose deployment is followed (GetDeployment);
+    # `bake` is then its wait before the original task set goes, and `shift_bake` the
+    # time its deployment configuration takes to move all production traffic.
+    codedeploy: CodeDeployTarget | None = None
     kind: StepKind = StepKind.WAIT
     action: Action = Action.READ
 
@@ -217,6 +254,7 @@ Step = (
     | EcsConfigStep
     | RegisterStep
     | ServiceStep
+    | CodeDeployStep
     | ScalingStep
     | WaitStep
     | DeregisterStep
@@ -267,6 +305,10 @@ class ServicePlan:
     @property
     def service_step(self) -> ServiceStep | None:
         return next((s for s in self.steps if isinstance(s, ServiceStep)), None)
+
+    @property
+    def codedeploy_step(self) -> CodeDeployStep | None:
+        return next((s for s in self.steps if isinstance(s, CodeDeployStep)), None)
 
     @property
     def wait_step(self) -> WaitStep | None:
@@ -365,11 +407,14 @@ class Plan:
                 for s in sp.steps
                 if isinstance(s, ServiceStep) and s.create
             ),
+            # A CODE_DEPLOY service is updated by UpdateService, CodeDeploy, or both.
             "update": sum(
                 1
                 for sp in self.services
-                for s in sp.steps
-                if isinstance(s, ServiceStep) and not s.create
+                if any(
+                    (isinstance(s, ServiceStep) and not s.create) or isinstance(s, CodeDeployStep)
+                    for s in sp.steps
+                )
             ),
             "deregister": sum(
                 len(s.arns)

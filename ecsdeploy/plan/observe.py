@@ -20,6 +20,7 @@ from ecsdeploy.adapters.secrets_store import SecretState
 from ecsdeploy.scaling import ScalingState
 
 if TYPE_CHECKING:
+    from ecsdeploy.adapters.codedeploy import CodeDeployAdapter
     from ecsdeploy.adapters.elb import ElbAdapter
     from ecsdeploy.adapters.instances import InstancesAdapter
     from ecsdeploy.adapters.scaling import ScalingAdapter
@@ -102,6 +103,9 @@ class LiveState:
     # False when `families` holds each family's newest revision only (apply --no-wait,
     # which deregisters nothing, does not list them all).
     revisions_listed: bool = True
+    # CODE_DEPLOY services: key -> their CodeDeploy deployment group (plan.codedeploy's
+    # CodeDeployGroup), or why none was found (plan reports it when it needs the group).
+    codedeploy: dict[str, Any] = field(default_factory=dict)
 
 
 def _parallel(fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -403,3 +407,91 @@ def observe_scaling(
 
     labels = dict(zip(keys, _parallel(label, keys), strict=True))
     return live, labels
+
+
+def observe_codedeploy(
+    config: Config, states: Mapping[str, ServiceState], codedeploy: CodeDeployAdapter
+) -> dict[str, Any]:
+    """Each CODE_DEPLOY service's deployment group (key -> CodeDeployGroup), or why it
+    has none (key -> the reason, a string): the group deploy.yaml names in
+    `deployment.codedeploy`, else the one whose ECS services name the service, among the
+    groups of the named application or of every ECS application (ListApplications,
+    BatchGetApplications, ListDeploymentGroups, BatchGetDeploymentGroups; each
+    application read once). With the group, the deployment still going in it, if any."""
+    from ecsdeploy.plan.codedeploy import CodeDeployGroup, code_deploy_controlled
+
+    keys = [
+        k
+        for k, st in states.items()
+        if st.exists and code_deploy_controlled(config.services[k], st.service)
+    ]
+    found: dict[str, Any] = {}
+    if not keys:
+        return found
+    groups_of: dict[str, list[dict[str, Any]] | None] = {}  # application -> its groups
+    every: list[str] | None = None
+
+    def groups(application: str, only: str | None) -> list[dict[str, Any]] | None:
+        if only is not None:
+            return codedeploy.groups(application, [only])
+        if application not in groups_of:
+            names = codedeploy.group_names(application)
+            groups_of[application] = (
+                None if names is None else codedeploy.groups(application, names)
+            )
+        return groups_of[application]
+
+    for key in keys:
+        service, state = config.services[key], states[key]
+        ref = service.deployment.codedeploy
+        wanted = (state.cluster, state.name)
+        where = f"ECS service {state.cluster}:{state.name}"
+        try:
+            if ref is not None:
+                applications = [ref.application]
+            else:
+                if every is None:
+                    every = codedeploy.ecs_applications(codedeploy.application_names())
+                applications = every
+            matches: list[dict[str, Any]] = []
+            missing = None
+            for application in applications:
+                listed = groups(application, ref.deployment_group if ref else None)
+                if listed is None:
+                    missing = f"CodeDeploy application {application} does not exist"
+                    continue
+                if ref is not None and ref.deployment_group and not listed:
+                    missing = (
+                        f"deployment group {ref.deployment_group} of CodeDeploy application "
+                        f"{application} does not exist"
+                    )
+                    continue
+                for info in listed:
+                    group = CodeDeployGroup.from_api(info)
+                    if wanted in group.ecs_services:
+                        matches.append(info)
+                    elif ref is not None and ref.deployment_group:
+                        named = ", ".join(f"{c}:{s}" for c, s in group.ecs_services) or "none"
+                        missing = (
+                            f"deployment group {group.label} deploys ECS service {named}, "
+                            f"not {state.cluster}:{state.name}"
+                        )
+            if missing and not matches:
+                found[key] = missing
+            elif not matches:
+                looked = (
+                    f"application {applications[0]}"
+                    if ref is not None
+                    else f"the ECS applications ({', '.join(applications) or 'there are none'})"
+                )
+                found[key] = f"no CodeDeploy deployment group deploys {where} (looked in {looked})"
+            elif len(matches) > 1:
+                labels = ", ".join(CodeDeployGroup.from_api(m).label for m in matches)
+                found[key] = f"{len(matches)} CodeDeploy deployment groups deploy {where}: {labels}"
+            else:
+                group = CodeDeployGroup.from_api(matches[0])
+                active = codedeploy.active_deployments(group.application, group.name)
+                found[key] = CodeDeployGroup.from_api(matches[0], active[0] if active else None)
+        except EcsDeployError as exc:
+            found[key] = f"cannot read CodeDeploy's deployment groups: {exc.message}"
+    return found

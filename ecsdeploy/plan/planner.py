@@ -37,6 +37,7 @@ from ecsdeploy.releases import (
 )
 from ecsdeploy.render import ImageRef, RenderedService
 
+from . import codedeploy
 from .diff import Mask, diff_task_definitions, mask_environment
 from .model import (
     Change,
@@ -737,7 +738,9 @@ def plan_service(
     revision: str | None = None,
 ) -> ServicePlan:
     service = config.services[rendered.key]
-    state = live.services[rendered.key]
+    # A CODE_DEPLOY service runs what its PRIMARY task set runs.
+    state = codedeploy.effective_state(live.services[rendered.key])
+    code_deploy = codedeploy.code_deploy_controlled(service, state.service)
     revisions = live.families.get(rendered.family, ())
     current_arn = state.task_definition_arn
     current_td = live.task_definitions.get(current_arn) if current_arn else None
@@ -777,6 +780,11 @@ def plan_service(
     strategy_error = _strategy_change(service, state)
     if strategy_error is not None:
         errors.append(strategy_error)
+    if service.deployment.codedeploy is not None and state.exists and not code_deploy:
+        errors.append(
+            f"service `{service.key}`: deploy.yaml names a CodeDeploy deployment group but "
+            f"{service.name}'s deployment controller is not CODE_DEPLOY: ECS deploys it"
+        )
     shown_target = target_arn or f"{rendered.family}:{NEW_REVISION}"
     desired = desired_service_settings(service, shown_target, create=not state.exists)
     tg_arns = resolve_target_groups(service, state, target_groups or {})
@@ -842,14 +850,25 @@ def plan_service(
                 ),
                 arns=arns,
             )
-            steps.append(
-                ServiceStep(
-                    changes=changes,
-                    request=request,
-                    notes=_update_notes(service, state, changed),
-                    tag_resource=_tag_resource(state, changes),
-                )
+            update = ServiceStep(
+                changes=changes,
+                request=request,
+                notes=_update_notes(service, state, changed),
+                tag_resource=_tag_resource(state, changes),
             )
+            if code_deploy:
+                # UpdateService takes some of it; CodeDeploy deploys the rest.
+                steps += codedeploy.codedeploy_steps(
+                    service,
+                    state,
+                    update,
+                    target_arn,
+                    live.codedeploy.get(service.key),
+                    errors,
+                    revision,
+                )
+            else:
+                steps.append(update)
     # Application Auto Scaling once the service exists (after its create or update).
     scaling = scaling_step(
         service,
@@ -861,7 +880,11 @@ def plan_service(
     )
     if scaling is not None:
         steps.append(scaling)
-    if (
+    if code_deploy:
+        waiting = codedeploy.wait_step(service, steps, live.codedeploy.get(service.key), errors)
+        if waiting is not None:
+            steps.append(waiting)
+    elif (
         any(isinstance(s, ServiceStep) for s in steps)
         or _rolling_out(state)
         or _unjudged(current_td, revisions_listed=live.revisions_listed)
@@ -1171,7 +1194,15 @@ def make_plan(
                 "write the live service's `scheduling_strategy` in deploy.yaml, or delete the "
                 "service (aws ecs delete-service --force) so that apply creates it anew"
             )
-        if any("scheduling strategy" not in e for e in errors):
+        if any("CodeDeploy deployment group" in e for e in errors):
+            hints.append(
+                "name the service's CodeDeploy application and deployment group in "
+                "`deployment.codedeploy` (application, deployment_group)"
+            )
+        if any(
+            not any(w in e for w in ("scheduling strategy", "CodeDeploy", "CODE_DEPLOY"))
+            for e in errors
+        ):
             hints.append("push or tag the missing images, or fix `images:` in deploy.yaml")
         raise OperationError(
             "the plan cannot be made:\n  " + "\n  ".join(errors),

@@ -28,6 +28,8 @@ from .diff import ChangeKind, FieldChange, Mask, TaskDefinitionDiff, mask_enviro
 from .model import (
     READABLE_VERSIONS,
     Change,
+    CodeDeployStep,
+    CodeDeployTarget,
     DeregisterStep,
     EcsConfigStep,
     Fingerprint,
@@ -176,6 +178,25 @@ def _registry_from(key: str, data: Mapping[str, Any]) -> Registry:
     )
 
 
+def _codedeploy(target: CodeDeployTarget) -> dict[str, Any]:
+    return {
+        "application": target.application,
+        "deployment_group": target.deployment_group,
+        "ready_wait_seconds": target.ready_wait,
+    }
+
+
+def _codedeploy_from(data: Mapping[str, Any] | None) -> CodeDeployTarget | None:
+    if data is None:
+        return None
+    ready = data.get("ready_wait_seconds")
+    return CodeDeployTarget(
+        application=data["application"],
+        deployment_group=data["deployment_group"],
+        ready_wait=None if ready is None else float(ready),
+    )
+
+
 def _step(step: Step) -> dict[str, Any]:
     base: dict[str, Any] = {"kind": step.kind.value, "action": step.action.value}
     if isinstance(step, ImageStep):
@@ -202,6 +223,15 @@ def _step(step: Step) -> dict[str, Any]:
             "request": dict(step.request),
             "notes": list(step.notes),
             "tag_resource": None if step.tag_resource is None else dict(step.tag_resource),
+        }
+    elif isinstance(step, CodeDeployStep):
+        base |= {
+            "codedeploy": _codedeploy(step.target),
+            "changes": [
+                {"field": c.field, "before": c.before, "after": c.after} for c in step.changes
+            ],
+            "appspec": copy.deepcopy(dict(step.appspec)),
+            "request": copy.deepcopy(dict(step.request)),
         }
     elif isinstance(step, ScalingStep):
         base |= {
@@ -231,6 +261,8 @@ def _step(step: Step) -> dict[str, Any]:
                 "bake_seconds": step.bake,
                 "shift_bake_seconds": step.shift_bake,
             }
+        if step.codedeploy is not None:
+            base["codedeploy"] = _codedeploy(step.codedeploy)
     elif isinstance(step, DeregisterStep):
         base |= {"task_definitions": list(step.arns)}
     elif isinstance(step, EcsConfigStep):
@@ -347,6 +379,17 @@ def _step_from(data: dict[str, Any]) -> Step:
             notes=tuple(data.get("notes") or ()),
             tag_resource=data.get("tag_resource"),
         )
+    if kind == "codedeploy":
+        target = _codedeploy_from(data["codedeploy"])
+        assert target is not None
+        return CodeDeployStep(
+            target=target,
+            appspec=dict(data["appspec"]),
+            request=dict(data["request"]),
+            changes=tuple(
+                Change(c["field"], c.get("before"), c.get("after")) for c in data["changes"]
+            ),
+        )
     if kind == "scaling":
         return ScalingStep(
             resource_id=data["resource_id"],
@@ -372,6 +415,7 @@ def _step_from(data: dict[str, Any]) -> Step:
             stages=tuple(data.get("stages") or ()),
             bake=float(data.get("bake_seconds", 0.0)),
             shift_bake=float(data.get("shift_bake_seconds", 0.0)),
+            codedeploy=_codedeploy_from(data.get("codedeploy")),
         )
     if kind == "deregister":
         return DeregisterStep(arns=tuple(data["task_definitions"]))

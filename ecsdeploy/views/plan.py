@@ -11,6 +11,7 @@ from ecsdeploy.config.durations import format_duration
 from ecsdeploy.findings import Finding
 from ecsdeploy.plan.model import (
     Action,
+    CodeDeployStep,
     DeregisterStep,
     EcsConfigStep,
     ImageStep,
@@ -68,6 +69,8 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
                 lines.append((" ", f"    {c.field}: {_value(c.before)} -> {_value(c.after)}"))
         lines += [(" ", f"    {note}") for note in step.notes]
         return lines
+    if isinstance(step, CodeDeployStep):
+        return _codedeploy_lines(step)
     if isinstance(step, ScalingStep):
         title = (
             f"autoscaling: register scalable target {step.resource_id}"
@@ -88,7 +91,10 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
         lines = [
             (sym, f"wait up to {format_duration(step.timeout)} for: " + "; ".join(step.checks))
         ]
-        if step.strategy != "rolling":
+        if step.strategy == "codedeploy" and step.stages:
+            lines.append((" ", "blue/green deployment by CodeDeploy, in stages:"))
+            lines += [(" ", f"  {i}. {stage}") for i, stage in enumerate(step.stages, 1)]
+        elif step.strategy not in ("rolling", "codedeploy"):
             lines.append((" ", f"{step.strategy.replace('_', '/')} deployment by ECS, in stages:"))
             lines += [(" ", f"  {i}. {stage}") for i, stage in enumerate(step.stages, 1)]
         return lines
@@ -106,6 +112,33 @@ def _step_lines(step: Step) -> list[tuple[str, str]]:
             )
         ]
     return []
+
+
+def _codedeploy_lines(step: CodeDeployStep) -> list[tuple[str, str]]:
+    """A CodeDeploy deployment: the group, what changes, and the AppSpec it sends."""
+    target = step.target
+    lines = [
+        (
+            step.action.value,
+            f"deploy through CodeDeploy (application {target.application}, deployment group "
+            f"{target.deployment_group})",
+        )
+    ]
+    for c in step.changes:
+        lines.append((" ", f"    {c.field}: {_value(c.before)} -> {_value(c.after)}"))
+    resources = step.appspec.get("Resources") or [{}]
+    props = dict((resources[0].get("TargetService") or {}).get("Properties") or {})
+    if props.get("TaskDefinition") is None:
+        props["TaskDefinition"] = "(the revision registered above)"
+    elif isinstance(props["TaskDefinition"], str):
+        props["TaskDefinition"] = short_arn(props["TaskDefinition"])
+    lines.append((" ", "    AppSpec TargetService: " + json.dumps(props, sort_keys=True)))
+    rollback = step.request.get("autoRollbackConfiguration") or {}
+    if rollback.get("enabled"):
+        lines.append(
+            (" ", "    rolls back on: " + ", ".join(str(e) for e in rollback.get("events") or []))
+        )
+    return lines
 
 
 def _ecs_config_lines(step: EcsConfigStep) -> list[tuple[str, str]]:
