@@ -23,6 +23,7 @@ from ecsdeploy.adapters.images import push_auth
 from ecsdeploy.adapters.targets import Targets
 from ecsdeploy.errors import EcsDeployError, OperationError, RefusedError
 from ecsdeploy.plan.model import (
+    CodeDeployStep,
     DeregisterStep,
     EcsConfigStep,
     ImageStep,
@@ -395,7 +396,10 @@ class Executor:
         if not sp.acts:
             return ServiceResult(sp.key, "unchanged", "no changes", sp.current_task_definition)
         if not sp.waits and not any(
-            isinstance(s, (RegisterStep, ServiceStep, ScalingStep, WaitStep, DeregisterStep))
+            isinstance(
+                s,
+                (RegisterStep, ServiceStep, CodeDeployStep, ScalingStep, WaitStep, DeregisterStep),
+            )
             for s in sp.steps
         ):
             # Only a secret or its cluster's ecs.config changed, done before the services.
@@ -434,9 +438,10 @@ class Executor:
         service_step = sp.service_step
         if service_step is not None:
             request = dict(service_step.request)
-            if request.get("taskDefinition") is None:
+            # (A CODE_DEPLOY service's UpdateService has none: CodeDeploy deploys it.)
+            if "taskDefinition" in request and request["taskDefinition"] is None:
                 request["taskDefinition"] = target
-            target = str(request["taskDefinition"])
+            target = str(request.get("taskDefinition") or target)
             self.targets_of[sp.key] = target
             watch.start(self._before(sp) if not service_step.create else None)
             verb = "creating" if service_step.create else "updating"
@@ -456,6 +461,9 @@ class Executor:
             self.state[sp.key] = f"service updated to {short_arn(target)}; ECS is rolling it out"
         else:
             watch.start(self.reader.describe_service(sp.cluster, sp.name))
+        code_deployed: str | None = None
+        if sp.codedeploy_step is not None and target is not None:
+            code_deployed = self._codedeploy(sp, sp.codedeploy_step, target)
         scaling = next((s for s in sp.steps if isinstance(s, ScalingStep)), None)
         if scaling is not None:
             self._scale(sp, scaling)
@@ -491,7 +499,18 @@ class Executor:
             )
 
         self.reporter.step(sp.key, f"waiting for the rollout of {short_arn(target)}")
-        if wait_step.strategy != "rolling":
+        if wait_step.strategy == "codedeploy":
+            from ecsdeploy.adapters.codedeploy import CodeDeployAdapter
+
+            from .codedeploy_wait import CodeDeployWatch
+
+            outcome = CodeDeployWatch(
+                watch,
+                CodeDeployAdapter(self.rt.clients),
+                wait_step,
+                note=lambda text: self.state.__setitem__(sp.key, text),
+            ).wait(target, code_deployed)
+        elif wait_step.strategy != "rolling":
             from .shift_wait import ShiftWatch
 
             for i, stage in enumerate(wait_step.stages, 1):
@@ -522,6 +541,27 @@ class Executor:
         if dereg is not None:
             self._deregister(sp, dereg.arns)
         return ServiceResult(sp.key, "ok", f"on {short_arn(target)}", target, new_revision=target)
+
+    def _codedeploy(self, sp: ServicePlan, step: CodeDeployStep, target: str) -> str:
+        """Create the CodeDeploy deployment of `target` the step describes; its id."""
+        from ecsdeploy.adapters.codedeploy import CodeDeployAdapter
+
+        from .codedeploy_wait import create_deployment
+
+        group = f"{step.target.application}/{step.target.deployment_group}"
+        self.reporter.step(
+            sp.key, f"creating a CodeDeploy deployment of {short_arn(target)} ({group})"
+        )
+        deployment_id = create_deployment(CodeDeployAdapter(self.rt.clients), step, target)
+        self.deployments[sp.key] = deployment_id
+        self.targets_of[sp.key] = target
+        self.reporter.done(
+            sp.key, f"CodeDeploy deployment {deployment_id} created", deployment_id=deployment_id
+        )
+        self.state[sp.key] = (
+            f"CodeDeploy deployment {deployment_id} of {short_arn(target)} is under way"
+        )
+        return deployment_id
 
     def _scale(self, sp: ServicePlan, step: ScalingStep) -> None:
         """Application Auto Scaling as the step holds it: the scalable target, the
@@ -595,6 +635,17 @@ class Executor:
         self.reporter.error(sp.key, f"release {short_arn(failed)} failed: {outcome.reason}")
         report_explanation(self.reporter, sp.key, outcome)
         previous = sp.current_task_definition
+        if wait_step.strategy == "codedeploy" and not outcome.rollback_done:
+            # CodeDeploy did not put the service back, and ECS takes no other way to.
+            self._record(sp.key, failed, releases.FAILED)
+            return ServiceResult(
+                sp.key,
+                "failed",
+                outcome.reason,
+                previous,
+                list(outcome.details),
+                new_revision=failed,
+            )
         if previous is None:
             self._record(sp.key, failed, releases.FAILED)
             message = (
