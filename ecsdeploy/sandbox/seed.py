@@ -30,7 +30,8 @@ at `endpoint_url`:
   namespaces `service_connect` names (by name);
 - every service on a first revision of its task definition, steady (its
   deployment COMPLETED), recorded as a successful release when `release` is
-  given;
+  given; a CODE_DEPLOY service with its CodeDeploy deployment group
+  (codedeploy_seed.py);
 - routes from each HTTP check's host to the sandbox's responder.
 
 What the user's shell needs to reach all that is in `SeedResult.environment`.
@@ -58,6 +59,7 @@ import boto3
 from ecsdeploy import releases
 from ecsdeploy.config.model import Config, LoadBalancer, Registry, Service
 from ecsdeploy.render.regions import is_region
+from ecsdeploy.sandbox.codedeploy_seed import code_deploy, seed_deployment_group
 from ecsdeploy.sandbox.ids import CUSTOM_ID_TAG
 
 # Health checks quick enough for a demo, slow enough to watch: healthy after 2 x 10 s.
@@ -535,6 +537,8 @@ def seed(
         }
         if d.traffic_shifting:
             params["deploymentConfiguration"] |= _strategy(svc, region, ecs_roles)
+        if code_deploy(svc):
+            params["deploymentController"] = {"type": "CODE_DEPLOY"}
         if svc.daemon:
             params["schedulingStrategy"] = "DAEMON"  # one task per instance, no count
         else:
@@ -581,6 +585,10 @@ def seed(
                 }
             }
         services[key] = ecs.create_service(**params)["service"]["serviceArn"]
+        if code_deploy(svc) and svc.load_balancers:
+            seed_deployment_group(
+                client, svc, cluster_name, params["loadBalancers"][0]["targetGroupArn"]
+            )
 
     settled = True
     if settle and services:
