@@ -77,3 +77,22 @@ def test_service_deployment_verdicts() -> None:
     assert record.rolled_back and record.finished and not record.succeeded
     assert record.describe() == "service deployment ROLLBACK_SUCCESSFUL: why"
     assert not ServiceDeployment.from_api({"status": "IN_PROGRESS"}).finished
+
+
+def test_a_code_deploy_service_uses_the_revisions_of_its_task_sets() -> None:
+    """Its `deployments` are empty; during a CodeDeploy deployment both task sets run."""
+    svc = EcsService.from_api(
+        {
+            "serviceArn": "arn:aws:ecs:us-east-1:123456789012:service/main/web",
+            "serviceName": "web",
+            "taskDefinition": TD.format(2),
+            "deploymentController": {"type": "CODE_DEPLOY"},
+            "deployments": [],
+            "taskSets": [
+                {"status": "PRIMARY", "taskDefinition": TD.format(2)},
+                {"status": "ACTIVE", "taskDefinition": TD.format(3)},
+            ],
+        }
+    )
+    assert svc.primary is None
+    assert svc.task_definitions_in_use == {TD.format(2), TD.format(3)}

@@ -154,8 +154,12 @@ class EcsService:
 
     @property
     def task_definitions_in_use(self) -> set[str]:
-        """Revisions this service runs or is moving to or from."""
+        """Revisions this service runs or is moving to or from (a CODE_DEPLOY or EXTERNAL
+        service: those of its task sets)."""
         found = {d.task_definition for d in self.deployments if d.task_definition}
+        for task_set in self.raw.get("taskSets") or []:
+            if isinstance(task_set, Mapping) and task_set.get("taskDefinition"):
+                found.add(str(task_set["taskDefinition"]))
         if self.task_definition:
             found.add(self.task_definition)
         return found

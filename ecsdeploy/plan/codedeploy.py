@@ -284,6 +284,9 @@ def codedeploy_steps(
         if not isinstance(found, CodeDeployGroup):
             errors.append(f"service `{service.key}`: {found or 'no CodeDeploy deployment group'}")
             return steps
+        busy = _under_way(found, svc, task_definition, errors, service.key)
+        if busy:
+            return steps  # the deployment of this very revision is under way: waited for
         if _load_balancer(service, svc) is None:
             errors.append(
                 f"service `{service.key}`: a CODE_DEPLOY service needs a load balancer entry "
@@ -299,6 +302,38 @@ def codedeploy_steps(
             )
         )
     return steps
+
+
+def _under_way(
+    group: CodeDeployGroup,
+    svc: Mapping[str, Any],
+    task_definition: str | None,
+    errors: list[str],
+    key: str,
+) -> bool:
+    """Whether the group's deployment still going deploys `task_definition` already (an
+    apply stopped while it waited); one of another revision is an error: CodeDeploy
+    runs one deployment per group at a time."""
+    if group.active_deployment is None:
+        return False
+    deploying = next(
+        (
+            str(t.get("taskDefinition"))
+            for t in svc.get("taskSets") or []
+            if isinstance(t, Mapping) and t.get("externalId") == group.active_deployment
+        ),
+        None,
+    )
+    if task_definition is not None and deploying == task_definition:
+        return True
+    what = f" of {deploying.rsplit('/', 1)[-1]}" if deploying else ""
+    errors.append(
+        f"service `{key}`: CodeDeploy deployment {group.active_deployment}{what} is under way "
+        f"in deployment group {group.label}; CodeDeploy starts another one when it has ended "
+        "(wait for it, or stop it: aws deploy stop-deployment --deployment-id "
+        f"{group.active_deployment} --auto-rollback-enabled)"
+    )
+    return True
 
 
 def _load_balancer_change(

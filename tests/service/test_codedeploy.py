@@ -304,3 +304,40 @@ def test_validate_refuses_what_codedeploy_cannot_deploy(
     assert message in result.output
     # At the key it is about: deploy.yaml's line is quoted.
     assert line in result.output
+
+
+def test_another_deployment_under_way_is_a_plan_error(sandbox: Any, tmp_path: Path) -> None:
+    app = codedeploy_app(sandbox, tmp_path)
+    sandbox.control.speed = 0  # the deployment below stays under way
+    running = describe(sandbox)["taskDefinition"]
+    spec = {
+        "version": 0.0,
+        "Resources": [
+            {
+                "TargetService": {
+                    "Type": "AWS::ECS::Service",
+                    "Properties": {
+                        "TaskDefinition": running,
+                        "LoadBalancerInfo": {"ContainerName": "api", "ContainerPort": 8000},
+                    },
+                }
+            }
+        ],
+    }
+    deployment = sandbox.client("codedeploy").create_deployment(
+        applicationName=SERVICE,
+        deploymentGroupName=SERVICE,
+        revision={
+            "revisionType": "AppSpecContent",
+            "appSpecContent": {"content": json.dumps(spec)},
+        },
+    )["deploymentId"]
+    sandbox.control.advance(5)
+    result = app.run("plan")  # a new revision: a second deployment
+    assert result.exit_code == 1, result.output
+    assert (
+        f"service `api`: CodeDeploy deployment {deployment} of billing-api:1 is under way in "
+        "deployment group billing-api/billing-api; CodeDeploy starts another one when it has "
+        f"ended (wait for it, or stop it: aws deploy stop-deployment --deployment-id {deployment} "
+        "--auto-rollback-enabled)"
+    ) in result.output
