@@ -251,6 +251,7 @@ class CodeDeploy:
             "ListApplications": self.list_applications,
             "CreateDeploymentGroup": self.create_deployment_group,
             "GetDeploymentGroup": self.get_deployment_group,
+            "UpdateDeploymentGroup": self.update_deployment_group,
             "BatchGetDeploymentGroups": self.batch_get_deployment_groups,
             "ListDeploymentGroups": self.list_deployment_groups,
             "CreateDeployment": self.create_deployment,
@@ -476,6 +477,26 @@ class CodeDeploy:
                 "createTime": self.ts(newest.created_at),
             }
         return info
+
+    def update_deployment_group(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        app = self._application(call, p.get("applicationName"))
+        group = self._group(call, app.name, p.get("currentDeploymentGroupName"))
+        raw = dict(group.raw) | {
+            k: v
+            for k, v in p.items()
+            if k not in ("applicationName", "currentDeploymentGroupName", "newDeploymentGroupName")
+        }
+        config_name = str(raw.get("deploymentConfigName") or group.config_name)
+        if app.compute_platform == "ECS":
+            self._check_ecs_group(call, raw, config_name)
+        new_name = str(p.get("newDeploymentGroupName") or group.name)
+        del self.state.groups[(call.account, call.region, app.name, group.name)]
+        raw["deploymentGroupName"] = new_name
+        self.state.groups[(call.account, call.region, app.name, new_name)] = Group(
+            app.name, new_name, group.id, raw, config_name
+        )
+        return {"hooksNotCleanedUp": []}
 
     def get_deployment_group(self, call: Call) -> dict[str, Any]:
         app = self._application(call, call.params.get("applicationName"))

@@ -12,6 +12,7 @@ from typing import Any
 
 from tests.apps import REV_A, read_until, spawn
 from tests.codedeploy_app import SERVICE, codedeploy_app, deployments, describe, revision
+from tests.fixtures.sandbox import SANDBOX_SPEED
 
 FAMILY = "billing-api"
 
@@ -146,3 +147,88 @@ def test_ctrl_c_stops_the_deployment_with_rollback(sandbox: Any, tmp_path: Path)
     sandbox.control.advance(60)
     assert revision(sandbox) == f"{FAMILY}:1"
     assert [t["status"] for t in describe(sandbox)["taskSets"]] == ["PRIMARY"]
+
+
+def test_apply_waits_while_codedeploy_holds_the_deployment_ready(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    app = codedeploy_app(sandbox, tmp_path)
+    cd = sandbox.client("codedeploy")
+    cd.update_deployment_group(
+        applicationName=SERVICE,
+        currentDeploymentGroupName=SERVICE,
+        blueGreenDeploymentConfiguration={
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": 0,
+            },
+            "deploymentReadyOption": {
+                "actionOnTimeout": "STOP_DEPLOYMENT",
+                "waitTimeInMinutes": 600,
+            },
+        },
+    )
+    plan = app.run("plan")
+    assert "holds it Ready up to 10h for the traffic reroute to be started" in plan.output
+    proc = spawn(app, "apply", "--yes")
+    try:
+        seen = read_until(proc, "Ready: the new revision runs, production traffic has not moved")
+        deployment_id = re.findall(r"CodeDeploy deployment (d-[A-Z0-9]+) created", seen)[0]
+        assert (
+            f"aws deploy continue-deployment --deployment-id {deployment_id} "
+            "--deployment-wait-type READY_WAIT"
+        ) in seen
+        # Production has not moved: the hold is the group's gate, apply does not open it.
+        sandbox.control.advance(600)
+        assert revision(sandbox) == f"{FAMILY}:1"
+        assert cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"] == "Ready"
+        cd.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, seen + out
+    assert revision(sandbox) == f"{FAMILY}:2"
+
+
+def test_a_rerun_after_a_kill_follows_the_deployment_under_way(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    app = codedeploy_app(sandbox, tmp_path)
+    # The new revision's tasks take 1200 simulated seconds to start (~2 s).
+    app.edit(
+        "taskdefs/api.yaml.j2",
+        '      - name: PORT\n        value: "{{ vars.port | int }}"\n',
+        '      - name: PORT\n        value: "{{ vars.port | int }}"\n'
+        '      - name: SANDBOX_START_SECONDS\n        value: "1200"\n',
+    )
+    proc = spawn(app, "apply", "--yes")
+    try:
+        read_until(proc, "waiting for the rollout of")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    sandbox.control.speed = 0  # the deployment stays where it is while we look
+    (under_way,) = deployments(sandbox)
+    assert under_way["status"] == "InProgress"
+
+    plan = app.run("plan")
+    assert plan.exit_code == 0, plan.output
+    assert "no changes; its release is waited for" in plan.output
+    sandbox.control.reset_calls()
+    rerun = spawn(app, "apply", "--yes")
+    try:
+        seen = read_until(rerun, f"following CodeDeploy deployment {under_way['deploymentId']}")
+        sandbox.control.speed = SANDBOX_SPEED
+        out, _ = rerun.communicate(timeout=60)
+    finally:
+        if rerun.poll() is None:
+            rerun.kill()
+    assert rerun.returncode == 0, seen + out
+    calls = sandbox.control.calls()
+    assert "codedeploy:CreateDeployment" not in calls
+    assert "ecs:RegisterTaskDefinition" not in calls
+    assert revision(sandbox) == f"{FAMILY}:2"
+    assert _outcome(sandbox, 2) == "succeeded"
