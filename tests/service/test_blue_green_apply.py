@@ -412,8 +412,7 @@ def test_checks_outlasting_ecs_pause_end_as_ecs_rolled_back_not_as_passed(
         "deploy.yaml",
         'test_http: {url: "http://test.quickstart.example.com/health", attempts: 2, '
         "interval: 100ms}",
-        'test_http: {url: "http://test.quickstart.example.com/health", attempts: 4, '
-        "interval: 1s}",
+        'test_http: {url: "http://test.quickstart.example.com/health", attempts: 4, interval: 1s}',
     )
     _release(blue_green, ' {"name": "SANDBOX_HTTP_STATUS", "value": "500"},')
     result = blue_green.run("apply", "--yes")
