@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from ecsdeploy import __version__
@@ -223,3 +223,21 @@ def error_code(exc: BaseException) -> str | None:
         code = response.get("Error", {}).get("Code")
         return str(code) if code is not None else None
     return None
+
+
+class RegionalClients:
+    """Clients with the same settings in another region, each made once: `self(region)`
+    (None or the clients' own region: the clients themselves)."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+        self._lock = threading.Lock()
+        self._regional: dict[str, AwsClients] = {}
+
+    def __call__(self, region: str | None) -> AwsClients:
+        if region is None or region == self._clients.region:
+            return self._clients
+        with self._lock:
+            if region not in self._regional:
+                self._regional[region] = AwsClients(replace(self._clients.settings, region=region))
+            return self._regional[region]

@@ -10,15 +10,13 @@ No policy is simulated: what a role may do is not judged, only who may assume it
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
 from ecsdeploy.errors import OperationError
 
-from .aws import AwsClients, call, error_code
+from .aws import AwsClients, RegionalClients, call, error_code
 
 FUNCTION_NOT_FOUND = ("ResourceNotFoundException",)
 ASSUME_ACTIONS = ("sts:assumerole", "sts:*", "*")
@@ -72,16 +70,7 @@ def function_region(reference: str) -> str | None:
 class IamLambdaAdapter:
     def __init__(self, clients: AwsClients) -> None:
         self._clients = clients
-        self._lock = threading.Lock()
-        self._regional: dict[str, AwsClients] = {}
-
-    def _in(self, region: str | None) -> AwsClients:
-        if region is None or region == self._clients.region:
-            return self._clients
-        with self._lock:
-            if region not in self._regional:
-                self._regional[region] = AwsClients(replace(self._clients.settings, region=region))
-            return self._regional[region]
+        self._in = RegionalClients(clients)
 
     def role_trust(self, name: str) -> frozenset[str] | None:
         """The service principals the role's trust policy lets assume it; None: no such role."""

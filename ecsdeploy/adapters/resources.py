@@ -8,27 +8,15 @@ Log groups, secrets and parameters may live in another region than the deploy
 
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
-
 from ecsdeploy.errors import OperationError
 
-from .aws import AwsClients, call, error_code
+from .aws import AwsClients, RegionalClients, call, error_code
 
 
 class ResourcesAdapter:
     def __init__(self, clients: AwsClients) -> None:
         self._clients = clients
-        self._lock = threading.Lock()
-        self._regional: dict[str, AwsClients] = {}
-
-    def _in(self, region: str | None) -> AwsClients:
-        if region is None or region == self._clients.region:
-            return self._clients
-        with self._lock:
-            if region not in self._regional:
-                self._regional[region] = AwsClients(replace(self._clients.settings, region=region))
-            return self._regional[region]
+        self._in = RegionalClients(clients)
 
     def role_exists(self, name: str) -> bool:
         iam = self._clients.client("iam")
