@@ -569,10 +569,16 @@ def _service_block(key: str, live: LiveService, builder: _Builder, notes: list[s
     elif scaling is None:
         block.add("desired_count", int(svc.get("desiredCount") or 0))
     controller = (svc.get("deploymentController") or {}).get("type", "ECS")
-    if controller != "ECS":
+    if controller == "CODE_DEPLOY":
         notes.append(
-            f"service {name} uses the {controller} deployment controller; ecsdeploy deploys "
-            "with ECS rolling updates, so apply cannot update it as it is"
+            f"service {name} uses the CODE_DEPLOY deployment controller: apply deploys a new "
+            "revision through the CodeDeploy deployment group that names the service (or "
+            "the one `deployment.codedeploy` names)"
+        )
+    elif controller != "ECS":
+        notes.append(
+            f"service {name} uses the {controller} deployment controller, which another "
+            "tool drives: apply cannot deploy a new revision of it"
         )
     block.add("deployment", _deployment(svc, notes, name))
 

@@ -264,6 +264,10 @@ def test_a_real_service_definition_is_expressed_and_plans_clean(
         *(("--service", name) if name else ()),
     )
     assert result.exit_code == 0, result.output
+    if service.get("deploymentController", {}).get("type") == "CODE_DEPLOY":
+        assert "apply deploys a new revision through the CodeDeploy deployment group" in (
+            " ".join(result.output.split())
+        )
 
     # The infrastructure the file names, then the service as its own tool created it.
     config = load_config(out / "deploy.yaml")
