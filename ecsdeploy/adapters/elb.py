@@ -103,6 +103,15 @@ class ElbAdapter:
         listeners = resp.get("Listeners") or []
         return dict(listeners[0]) if listeners else None
 
+    def forwards(self, rule_or_listener: str) -> dict[str, int] | None:
+        """Where a listener rule (an ALB's) or a listener (an NLB's) forwards now: target
+        group ARN -> weight (see `forward_weights`); None when there is no such rule."""
+        if ":listener-rule/" in rule_or_listener:
+            rule = self.rule(rule_or_listener)
+            return None if rule is None else forward_weights(rule.get("Actions") or [])
+        listener = self.listener(rule_or_listener)
+        return None if listener is None else forward_weights(listener.get("DefaultActions") or [])
+
     def rules(self, listener_arn: str) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"ListenerArn": listener_arn}
@@ -139,3 +148,19 @@ def _forwards(actions: list[dict[str, Any]], target_group_arn: str) -> bool:
         if any(g.get("TargetGroupArn") == target_group_arn for g in groups):
             return True
     return False
+
+
+def forward_weights(actions: list[dict[str, Any]]) -> dict[str, int]:
+    """Target group ARN -> weight of the forward actions among `actions`: one target group
+    (TargetGroupArn) or several with weights (ForwardConfig); a weight left out is 1, as
+    Elastic Load Balancing takes it."""
+    weights: dict[str, int] = {}
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        for group in groups:
+            weights[str(group["TargetGroupArn"])] = int(group.get("Weight", 1))
+        if not groups and action.get("TargetGroupArn"):
+            weights[str(action["TargetGroupArn"])] = 1
+    return weights

@@ -8,6 +8,7 @@ from typing import Any
 from ecsdeploy.errors import OperationError
 
 from .aws import AwsClients, call
+from .elb import ElbAdapter
 
 
 @dataclass(frozen=True)
@@ -57,28 +58,7 @@ class Targets:
         ]
 
     def forward_weights(self, rule_or_listener: str) -> dict[str, int]:
-        """Target group ARN -> weight of the forward action of a listener rule (an ALB's)
-        or a listener (an NLB's): where a blue/green deployment sends the traffic now.
-        Empty when the rule forwards nowhere it can tell."""
-        elb = self._clients.client("elbv2")
-        if ":listener-rule/" in rule_or_listener:
-            resp = call("elbv2:DescribeRules", elb.describe_rules, RuleArns=[rule_or_listener])
-            found = resp.get("Rules") or []
-            actions = found[0].get("Actions") if found else []
-        else:
-            resp = call(
-                "elbv2:DescribeListeners", elb.describe_listeners, ListenerArns=[rule_or_listener]
-            )
-            found = resp.get("Listeners") or []
-            actions = found[0].get("DefaultActions") if found else []
-        weights: dict[str, int] = {}
-        for action in actions or []:
-            if action.get("Type") != "forward":
-                continue
-            groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
-            if groups:
-                for g in groups:
-                    weights[str(g["TargetGroupArn"])] = int(g.get("Weight", 1))
-            elif action.get("TargetGroupArn"):
-                weights[str(action["TargetGroupArn"])] = 1
-        return weights
+        """Target group ARN -> weight of a listener rule's (or an NLB listener's) forward
+        action: where a blue/green deployment sends the traffic now. Empty when the rule
+        is gone or forwards nowhere."""
+        return ElbAdapter(self._clients).forwards(rule_or_listener) or {}

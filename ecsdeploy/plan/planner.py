@@ -67,7 +67,6 @@ from .strategy import (
     shift_bake,
     stages,
     strategy_request,
-    strategy_settings,
 )
 
 NEW_REVISION = "(new)"
@@ -206,7 +205,7 @@ def desired_service_settings(
             alarms = {"enable": False}
         settings |= _flat("deploymentConfiguration.alarms", alarms)
     if ecs_controlled(service) and (dep.traffic_shifting or not create):
-        settings |= strategy_settings(service)
+        settings |= _flat("deploymentConfiguration", strategy_request(service))
     if service.health_check_grace_period is not None:
         settings["healthCheckGracePeriodSeconds"] = int(service.health_check_grace_period)
     for name, value in service_fields(service).items():

@@ -181,28 +181,9 @@ def hook_text(hook: Mapping[str, Any]) -> str:
     return f"{stages}: {what} ({minutes}m, then {action})"
 
 
-def strategy_settings(service: Service) -> dict[str, object]:
-    """deploymentConfiguration's strategy fields deploy.yaml sets, dotted as compared."""
-    dep = service.deployment
-    prefix = "deploymentConfiguration"
-    out: dict[str, object] = {f"{prefix}.strategy": api_strategy(service)}
-    if dep.bake_time is not None:
-        out[f"{prefix}.bakeTimeInMinutes"] = int(dep.bake_time // 60)
-    if dep.linear is not None:
-        out[f"{prefix}.linearConfiguration.stepPercent"] = float(dep.linear.step_percent)
-        out[f"{prefix}.linearConfiguration.stepBakeTimeInMinutes"] = int(
-            dep.linear.step_bake_time // 60
-        )
-    if dep.canary is not None:
-        out[f"{prefix}.canaryConfiguration.canaryPercent"] = float(dep.canary.percent)
-        out[f"{prefix}.canaryConfiguration.canaryBakeTimeInMinutes"] = int(
-            dep.canary.bake_time // 60
-        )
-    return out
-
-
 def strategy_request(service: Service) -> dict[str, Any]:
-    """The same fields in the CreateService/UpdateService shape."""
+    """deploymentConfiguration's strategy fields deploy.yaml sets, in the
+    CreateService/UpdateService shape (the planner compares them dotted)."""
     dep = service.deployment
     out: dict[str, Any] = {"strategy": api_strategy(service)}
     if dep.bake_time is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecsdeploy.adapters.aws import AwsClients, error_code
-from ecsdeploy.adapters.elb import ElbAdapter
+from ecsdeploy.adapters.elb import ElbAdapter, forward_weights
 from ecsdeploy.adapters.iam_lambda import IamLambdaAdapter
 from ecsdeploy.adapters.images import ImageStore
 from ecsdeploy.adapters.instances import InstancesAdapter
@@ -164,26 +164,16 @@ def target_group_facts(
 def listener_rule_facts(arn: str, actions: list[dict[str, Any]]) -> ListenerRuleFacts:
     """A listener rule's actions (a listener's default actions) as the rules see them.
 
-    A forward action names one target group (TargetGroupArn) or several with weights
-    (ForwardConfig); a weight left out is 1, as Elastic Load Balancing takes it.
+    Its forward actions' target groups and weights (`forward_weights`), and the other
+    actions' types.
     """
     parsed = strategy.parse_elb_arn(arn)
-    forwards: dict[str, int] = {}
-    others: list[str] = []
-    for action in actions:
-        if action.get("Type") != "forward":
-            others.append(str(action.get("Type")))
-            continue
-        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
-        for group in groups:
-            forwards[str(group["TargetGroupArn"])] = int(group.get("Weight", 1))
-        if not groups and action.get("TargetGroupArn"):
-            forwards[str(action["TargetGroupArn"])] = 1
+    others = [str(a.get("Type")) for a in actions if a.get("Type") != "forward"]
     return ListenerRuleFacts(
         arn=arn,
         listener=parsed.listener,
         load_balancer=parsed.load_balancer,
-        forwards=forwards,
+        forwards=forward_weights(actions),
         other_actions=tuple(dict.fromkeys(others)),
     )
 

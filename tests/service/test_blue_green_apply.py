@@ -17,11 +17,9 @@ import pytest
 from ecsdeploy.sandbox.control import SandboxClient
 from tests.apps import REV_A, App, copy_sample
 from tests.execute.conftest import fast
+from tests.service.test_strategy_config import RULE, TEST_RULE
 
 CLUSTER = "quickstart"
-PREFIX = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/quickstart"
-RULE = f"{PREFIX}/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
-TEST_RULE = f"{PREFIX}/50dc6c495c0c9188/0467ef3c8400ae65/1aa3b2d02a6cabee"
 CHECKS = """      checks:
         test_http: {url: "http://test.quickstart.example.com/health", attempts: 2, interval: 100ms}
         http: {url: "http://quickstart.example.com/health", attempts: 2, interval: 100ms}
